@@ -1,0 +1,1 @@
+"""Encoders: turn values, categories, dates, coordinates and image patches into SDRs (``htmagent.encoders``)."""

@@ -1,0 +1,32 @@
+"""htmagent: Hierarchical Temporal Memory and Thousand-Brains sensorimotor learning for reinforcement learning.
+
+Top-level names are imported lazily, so ``import htmagent`` is cheap and does not compile numba kernels until a
+class is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "SDR": "htmagent.sdr",
+    "SDRMetrics": "htmagent.sdr",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'htmagent' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
