@@ -17,6 +17,8 @@ from htmagent._rng import make_rng
 
 __all__ = ["SDR", "SDRMetrics", "as_sdr"]
 
+_MAX_SIZE = 2**31 - 1
+
 
 def _normalise_shape(size: int | Sequence[int], name: str = "size") -> tuple[int, ...]:
     if isinstance(size, numbers.Integral) and not isinstance(size, (bool, np.bool_)):
@@ -29,6 +31,8 @@ def _normalise_shape(size: int | Sequence[int], name: str = "size") -> tuple[int
         raise TypeError(f"{name} must be a positive int or a tuple of positive ints, got {size!r}")
     if any(d <= 0 for d in shape):
         raise ValueError(f"{name} must have positive dimensions, got {shape}")
+    if int(np.prod(shape, dtype=np.int64)) > _MAX_SIZE:
+        raise ValueError(f"{name} must have at most {_MAX_SIZE} bits in total (int32 indices), got {shape}")
     return shape
 
 
@@ -112,6 +116,8 @@ class SDR:
             ValueError: if ``dense`` is empty, holds NaN, or does not match ``shape``.
         """
         arr = np.asarray(dense)
+        if arr.ndim == 0:
+            raise ValueError(f"dense must be an array with at least one dimension, got the scalar {arr!r}")
         if arr.size == 0:
             raise ValueError("dense must have at least one element, got an empty array")
         if arr.dtype.kind == "f" and np.isnan(arr).any():
@@ -247,6 +253,7 @@ class SDR:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SDR):
             return NotImplemented
+        # Equality compares size and active bits, not shape: a reshaped SDR holds the same code.
         return self._size == other._size and np.array_equal(self._sparse, other._sparse)
 
     def __hash__(self) -> int:
@@ -287,9 +294,9 @@ def as_sdr(value: SDR | np.ndarray | Sequence[int], size: int, name: str) -> SDR
         arr = np.asarray(value)
         if arr.size and not np.issubdtype(arr.dtype, np.integer):
             raise TypeError(f"{name} must hold integer indices, got dtype {arr.dtype}")
-        if arr.ndim > 1:
+        if arr.ndim != 1:
             raise ValueError(f"{name} must be 1-D active indices, got shape {arr.shape}")
-        if arr.size > 1 and np.any(np.diff(arr) <= 0):
+        if arr.size > 1 and np.any(np.diff(arr.astype(np.int64)) <= 0):
             raise ValueError(f"{name} indices must be sorted and unique, got {arr[:10].tolist()}...")
         if arr.size and (arr[0] < 0 or arr[-1] >= size):
             raise ValueError(f"{name} indices must lie in [0, {size}), got min {arr.min()} and max {arr.max()}")
