@@ -1,0 +1,454 @@
+"""The one pygame renderer of htmagent: drawing functions on plain data, shared by the environments and the demo.
+
+Every drawing function takes a ``pygame.Surface`` and plain data (tuples, dicts, NumPy arrays) and draws one thing:
+a feature grid, a grey-level image, sensor paths, a zoomed sensor patch, a legend, lines of text. A *scene*
+(:class:`TouchScene`, :class:`SaccadeScene`) is the plain data of one environment frame, and :func:`render_touch` /
+:func:`render_saccade` compose the drawing functions into a whole frame. The environments' ``rgb_array`` and ``human``
+modes both go through these, so what a user sees in a window is exactly what a test or a GIF gets; the demo builds
+larger frames from the same pieces.
+
+pygame is imported lazily (:func:`require_pygame`), so importing this module, or running an environment without
+rendering, never needs it. Surfaces are drawn off-screen; only :class:`Viewer` opens a window.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import importlib
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Optional
+
+import numpy as np
+
+__all__ = [
+    "BACKGROUND",
+    "PANEL",
+    "TEXT",
+    "MUTED",
+    "GridGeometry",
+    "ImageGeometry",
+    "SaccadeScene",
+    "TouchScene",
+    "Viewer",
+    "draw_feature_grid",
+    "draw_image",
+    "draw_legend",
+    "draw_patch",
+    "draw_paths",
+    "draw_text",
+    "draw_text_lines",
+    "feature_colour",
+    "font",
+    "render_saccade",
+    "render_touch",
+    "require_pygame",
+    "sensor_colour",
+    "surface_to_array",
+]
+
+Colour = tuple[int, int, int]
+Point = tuple[float, float]
+
+BACKGROUND: Colour = (24, 26, 33)
+PANEL: Colour = (36, 39, 48)
+EMPTY_CELL: Colour = (52, 55, 66)
+GRID_LINE: Colour = (16, 17, 22)
+TEXT: Colour = (232, 232, 236)
+MUTED: Colour = (150, 152, 164)
+
+_SENSOR_COLOURS: tuple[Colour, ...] = (
+    (255, 92, 92),
+    (80, 200, 255),
+    (255, 210, 60),
+    (120, 235, 120),
+    (220, 120, 255),
+    (255, 150, 40),
+    (255, 255, 255),
+    (60, 230, 200),
+)
+
+
+def require_pygame() -> Any:
+    """Import and return pygame (``pygame-ce``), with an install hint if it is missing."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner on stdout from a library import
+    try:
+        pygame = importlib.import_module("pygame")
+    except ImportError as error:
+        raise ImportError(
+            "rendering needs pygame; install it with `pip install pygame-ce` (or `pip install htmagent`, which "
+            "depends on it)"
+        ) from error
+    if not pygame.font.get_init():
+        pygame.font.init()
+        font.cache_clear()  # fonts made before a pygame.quit() are dead
+    return pygame
+
+
+@lru_cache(maxsize=16)
+def font(size: int = 16, bold: bool = False) -> Any:
+    """pygame's default font at ``size`` points (cached)."""
+    pygame = require_pygame()
+    face = pygame.font.Font(None, size)
+    face.set_bold(bold)
+    return face
+
+
+def sensor_colour(index: int) -> Colour:
+    """The colour of sensor (column) ``index``; the first eight are fixed, later ones cycle through hues."""
+    if index < len(_SENSOR_COLOURS):
+        return _SENSOR_COLOURS[index]
+    r, g, b = colorsys.hsv_to_rgb((index * 0.618034) % 1.0, 0.75, 1.0)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def feature_colour(feature: int, num_features: int) -> Colour:
+    """A muted colour for feature id ``feature``; hues are spread evenly over the pool (cycling lightness beyond 12)."""
+    hue = (feature % max(num_features, 1)) / max(num_features, 1)
+    lightness = (0.45, 0.32, 0.58)[(feature // 12) % 3] if num_features > 12 else 0.42
+    r, g, b = colorsys.hls_to_rgb(hue, lightness, 0.55)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def draw_text(
+    surface: Any, text: str, position: Point, size: int = 16, colour: Colour = TEXT, bold: bool = False,
+    anchor: str = "topleft", max_width: Optional[int] = None,
+) -> int:
+    """Draw one line of text; ``anchor`` is a pygame ``Rect`` attribute (``"topleft"``, ``"center"``, ...).
+
+    Text wider than ``max_width`` pixels is cut and ends with an ellipsis.
+
+    Returns:
+        The line's height in pixels.
+    """
+    face = font(size, bold)
+    if max_width is not None and face.size(text)[0] > max_width:
+        while text and face.size(text + "...")[0] > max_width:
+            text = text[:-1]
+        text += "..."
+    image = face.render(text, True, colour)
+    rect = image.get_rect(**{anchor: (int(position[0]), int(position[1]))})
+    surface.blit(image, rect)
+    return rect.height
+
+
+def draw_text_lines(
+    surface: Any, lines: Sequence[str], position: Point, size: int = 16, colour: Colour = TEXT, spacing: int = 4,
+    max_width: Optional[int] = None,
+) -> float:
+    """Draw lines of text top-down from ``position`` (each cut at ``max_width``); returns the y below the last."""
+    x, y = position
+    for line in lines:
+        y += draw_text(surface, line, (x, y), size, colour, max_width=max_width) + spacing
+    return y
+
+
+@dataclass(frozen=True)
+class GridGeometry:
+    """Maps integer grid cells ``(x, y)`` within ``bounds = (min_x, min_y, max_x, max_y)`` to square screen cells
+    inside ``rect = (left, top, width, height)``; y grows downwards on screen as on the grid."""
+
+    rect: tuple[int, int, int, int]
+    bounds: tuple[int, int, int, int]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(columns, rows)`` of the grid."""
+        return self.bounds[2] - self.bounds[0] + 1, self.bounds[3] - self.bounds[1] + 1
+
+    @property
+    def cell(self) -> float:
+        """Side of one cell in pixels."""
+        columns, rows = self.shape
+        return min(self.rect[2] / columns, self.rect[3] / rows)
+
+    @property
+    def origin(self) -> Point:
+        """Screen position of the grid's top-left corner (the grid is centred in ``rect``)."""
+        columns, rows = self.shape
+        c = self.cell
+        return self.rect[0] + (self.rect[2] - columns * c) / 2, self.rect[1] + (self.rect[3] - rows * c) / 2
+
+    def cell_rect(self, x: int, y: int) -> tuple[int, int, int, int]:
+        """Screen rectangle of cell ``(x, y)``."""
+        c = self.cell
+        left, top = self.origin
+        side = int(np.ceil(c))
+        return int(left + (x - self.bounds[0]) * c), int(top + (y - self.bounds[1]) * c), side, side
+
+    def to_screen(self, point: Point) -> Point:
+        """Screen position of the centre of cell ``point``."""
+        c = self.cell
+        left, top = self.origin
+        return left + (point[0] - self.bounds[0] + 0.5) * c, top + (point[1] - self.bounds[1] + 0.5) * c
+
+
+@dataclass(frozen=True)
+class ImageGeometry:
+    """Maps image pixel coordinates (``x`` right, ``y`` down, pixel ``(i, j)`` spanning ``[i, i + 1)``) to screen
+    positions inside ``rect``, at an integer zoom."""
+
+    rect: tuple[int, int, int, int]
+    image_shape: tuple[int, int]
+
+    @property
+    def zoom(self) -> int:
+        """Screen pixels per image pixel."""
+        height, width = self.image_shape
+        return max(1, int(min(self.rect[2] / width, self.rect[3] / height)))
+
+    def to_screen(self, point: Point) -> Point:
+        """Screen position of image coordinates ``point`` (use ``i + 0.5`` for a pixel's centre)."""
+        return self.rect[0] + point[0] * self.zoom, self.rect[1] + point[1] * self.zoom
+
+
+def draw_feature_grid(
+    surface: Any,
+    geometry: GridGeometry,
+    points: Mapping[tuple[int, int], int],
+    num_features: int,
+    label_features: bool = True,
+) -> None:
+    """Draw an object's grid: each point as a cell in its feature's colour with the feature id, empty cells dark."""
+    pygame = require_pygame()
+    columns, rows = geometry.shape
+    for gy in range(rows):
+        for gx in range(columns):
+            x, y = gx + geometry.bounds[0], gy + geometry.bounds[1]
+            rect = pygame.Rect(geometry.cell_rect(x, y))
+            feature = points.get((x, y))
+            pygame.draw.rect(surface, EMPTY_CELL if feature is None else feature_colour(feature, num_features), rect)
+            pygame.draw.rect(surface, GRID_LINE, rect, width=2)
+            # Labels sit in the corners so that sensor paths through the cell centres do not hide them.
+            if feature is not None and label_features:
+                size = max(12, int(geometry.cell * 0.3))
+                draw_text(surface, f"f{feature}", (rect.left + 6, rect.top + 5), size, TEXT, bold=True)
+            if geometry.cell >= 48:
+                coordinates = f"{x},{y}"
+                draw_text(surface, coordinates, (rect.right - 5, rect.bottom - 4), 14, MUTED, anchor="bottomright")
+
+
+def draw_image(surface: Any, geometry: ImageGeometry, image: np.ndarray, tint: Colour = (235, 235, 235)) -> None:
+    """Draw a grey-level uint8 image zoomed by ``geometry.zoom`` (ink = ``tint``, background = black)."""
+    pygame = require_pygame()
+    grey = np.asarray(image, dtype=np.float32) / 255.0
+    rgb = (grey[..., None] * np.asarray(tint, dtype=np.float32)).astype(np.uint8)
+    zoom = geometry.zoom
+    big = np.repeat(np.repeat(rgb, zoom, axis=0), zoom, axis=1)
+    surface.blit(pygame.surfarray.make_surface(np.ascontiguousarray(big.transpose(1, 0, 2))), geometry.rect[:2])
+
+
+def draw_paths(
+    surface: Any,
+    to_screen: Callable[[Point], Point],
+    paths: Sequence[Sequence[Point]],
+    colours: Sequence[Colour],
+    width: int = 3,
+    marker: float = 10.0,
+    box: Optional[float] = None,
+) -> None:
+    """Draw each sensor's path: a polyline through its visits, dots at earlier visits and a ring (or a square of side
+    ``box`` screen pixels, e.g. a sensor patch) at its current position. Sensors are nudged apart slightly so that
+    paths on the same points stay visible."""
+    pygame = require_pygame()
+    for index, (path, colour) in enumerate(zip(paths, colours)):
+        if not path:
+            continue
+        nudge = (index - (len(paths) - 1) / 2) * 3.0
+        screen = [(p[0] + nudge, p[1] + nudge) for p in (to_screen(q) for q in path)]
+        if len(screen) > 1:
+            pygame.draw.lines(surface, colour, False, screen, width)
+        for point in screen[:-1]:
+            pygame.draw.circle(surface, colour, point, max(2, width))
+        current = screen[-1]
+        if box is None:
+            pygame.draw.circle(surface, colour, current, marker, width=max(2, width))
+        else:
+            rect = pygame.Rect(0, 0, int(box), int(box))
+            rect.center = (int(current[0]), int(current[1]))
+            pygame.draw.rect(surface, colour, rect, width=max(2, width - 1))
+
+
+def draw_patch(surface: Any, rect: tuple[int, int, int, int], patch: np.ndarray, colour: Colour, label: str) -> None:
+    """Draw a zoomed sensor patch in ``rect`` (left, top, width, height) with a coloured frame and a label above."""
+    pygame = require_pygame()
+    draw_text(surface, label, (rect[0], rect[1] - 18), 16, colour)
+    geometry = ImageGeometry(rect, tuple(patch.shape))
+    draw_image(surface, geometry, patch)
+    side_w, side_h = patch.shape[1] * geometry.zoom, patch.shape[0] * geometry.zoom
+    pygame.draw.rect(surface, colour, pygame.Rect(rect[0] - 2, rect[1] - 2, side_w + 4, side_h + 4), width=2)
+
+
+def draw_legend(
+    surface: Any, position: Point, entries: Sequence[tuple[Colour, str]], title: str = "", columns: int = 1,
+    column_width: int = 110, size: int = 16,
+) -> float:
+    """Draw a legend of colour swatches and labels; returns the y just below it."""
+    pygame = require_pygame()
+    x, y = position
+    if title:
+        y += draw_text(surface, title, (x, y), size, MUTED) + 4
+    row_height = size + 4
+    for i, (colour, text) in enumerate(entries):
+        cx = x + (i % columns) * column_width
+        cy = y + (i // columns) * row_height
+        pygame.draw.rect(surface, colour, pygame.Rect(int(cx), int(cy + 2), size - 4, size - 4))
+        draw_text(surface, text, (cx + size + 2, cy + 1), size, TEXT)
+    rows = (len(entries) + columns - 1) // columns
+    return y + rows * row_height + 4
+
+
+def surface_to_array(surface: Any) -> np.ndarray:
+    """The surface's pixels as an ``(height, width, 3)`` uint8 array."""
+    pygame = require_pygame()
+    return np.ascontiguousarray(pygame.surfarray.array3d(surface).transpose(1, 0, 2))
+
+
+@dataclass(frozen=True)
+class TouchScene:
+    """Plain data of one :class:`~htmagent.envs.ObjectTouchEnv` frame.
+
+    Attributes:
+        points: the object's ``{(x, y): feature_id}``.
+        bounds: ``(min_x, min_y, max_x, max_y)`` of the grid to draw (the library's, so every object looks alike).
+        num_features: feature pool size (for colours).
+        paths: per sensor, the cells it visited this episode, in order.
+        title: heading of the side panel.
+        lines: text lines under the heading (object, step, last action...).
+    """
+
+    points: Mapping[tuple[int, int], int]
+    bounds: tuple[int, int, int, int]
+    num_features: int
+    paths: Sequence[Sequence[tuple[int, int]]]
+    title: str = ""
+    lines: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class SaccadeScene:
+    """Plain data of one :class:`~htmagent.envs.ObjectSaccadeEnv` frame.
+
+    Attributes:
+        image: the object's ``(height, width)`` uint8 image.
+        fixations: ``(n,)`` pixel coordinates of the fixation grid's centres along each axis.
+        patch_size: sensor patch side in pixels.
+        paths: per sensor, the pixel centres it fixated this episode, in order.
+        patches: per sensor, its current ``(patch_size, patch_size)`` patch.
+        title: heading of the side panel.
+        lines: text lines under the heading.
+    """
+
+    image: np.ndarray
+    fixations: np.ndarray
+    patch_size: int
+    paths: Sequence[Sequence[Point]]
+    patches: Sequence[np.ndarray]
+    title: str = ""
+    lines: Sequence[str] = field(default_factory=tuple)
+
+
+def _panel(surface: Any, rect: tuple[int, int, int, int]) -> None:
+    pygame = require_pygame()
+    pygame.draw.rect(surface, PANEL, pygame.Rect(rect), border_radius=6)
+
+
+def render_touch(scene: TouchScene, size: tuple[int, int] = (760, 480)) -> Any:
+    """Compose a whole ObjectTouch frame: the object grid with sensor paths left, text and legends right."""
+    pygame = require_pygame()
+    width, height = size
+    surface = pygame.Surface(size)
+    surface.fill(BACKGROUND)
+    side = height - 40
+    geometry = GridGeometry((20, 20, side, side), scene.bounds)
+    draw_feature_grid(surface, geometry, scene.points, scene.num_features)
+    colours = [sensor_colour(i) for i in range(len(scene.paths))]
+    draw_paths(surface, geometry.to_screen, scene.paths, colours, width=4, marker=geometry.cell * 0.38)
+    left = side + 40
+    _panel(surface, (left, 20, width - left - 20, height - 40))
+    x = left + 14
+    y = 32 + draw_text(surface, scene.title, (x, 32), 22, TEXT, bold=True) + 8
+    y = draw_text_lines(surface, scene.lines, (x, y), 17, max_width=width - x - 34) + 8
+    sensors = [
+        (colour, f"sensor {i} at {tuple(path[-1])}" if path else f"sensor {i}")
+        for i, (colour, path) in enumerate(zip(colours, scene.paths))
+    ]
+    y = draw_legend(surface, (x, y), sensors, "sensors (ring = now, line = path)")
+    if scene.num_features <= 20:
+        features = [(feature_colour(f, scene.num_features), f"f{f}") for f in range(scene.num_features)]
+        draw_legend(surface, (x, y + 4), features, "features", columns=4, column_width=60, size=15)
+    else:
+        draw_text(surface, f"{scene.num_features} features; id printed in each cell", (x, y + 4), 15, MUTED)
+    return surface
+
+
+def render_saccade(scene: SaccadeScene, size: tuple[int, int] = (760, 480)) -> Any:
+    """Compose a whole ObjectSaccade frame: the image with fixation grid and sensor patches left, zoomed patches and
+    text right."""
+    pygame = require_pygame()
+    width, height = size
+    surface = pygame.Surface(size)
+    surface.fill(BACKGROUND)
+    side = height - 40
+    geometry = ImageGeometry((20, 20, side, side), tuple(scene.image.shape))
+    draw_image(surface, geometry, scene.image)
+    for fy in scene.fixations:
+        for fx in scene.fixations:
+            pygame.draw.circle(surface, MUTED, geometry.to_screen((fx, fy)), 2)
+    colours = [sensor_colour(i) for i in range(len(scene.paths))]
+    draw_paths(surface, geometry.to_screen, scene.paths, colours, width=3, box=scene.patch_size * geometry.zoom)
+    left = geometry.rect[0] + scene.image.shape[1] * geometry.zoom + 20
+    _panel(surface, (left, 20, width - left - 20, height - 40))
+    x = left + 14
+    y = 32 + draw_text(surface, scene.title, (x, 32), 22, TEXT, bold=True) + 8
+    y = draw_text_lines(surface, scene.lines, (x, y), 17, max_width=width - x - 34) + 12
+    patch_side = 70
+    per_row = max(1, (width - left - 40) // (patch_side + 16))
+    for i, (patch, colour) in enumerate(zip(scene.patches, colours)):
+        px = x + (i % per_row) * (patch_side + 16)
+        py = y + 20 + (i // per_row) * (patch_side + 34)
+        draw_patch(surface, (px, py, patch_side, patch_side), patch, colour, f"sensor {i}")
+    rows = (len(scene.patches) + per_row - 1) // per_row
+    draw_text(
+        surface, "squares = sensor patches; dots = fixation grid", (x, y + 24 + rows * (patch_side + 34)), 15, MUTED
+    )
+    return surface
+
+
+class Viewer:
+    """A pygame window for ``render_mode="human"``: shows surfaces at a steady frame rate and keeps the window
+    responsive (events are pumped on every frame).
+
+    Args:
+        title: window caption.
+        fps: frames per second (the environment's ``metadata["render_fps"]``).
+    """
+
+    def __init__(self, title: str, fps: float):
+        self.title = title
+        self.fps = fps
+        self._window = None
+        self._clock = None
+
+    def show(self, surface: Any) -> None:
+        """Display ``surface`` (opening the window on first use) and wait for the next frame."""
+        pygame = require_pygame()
+        if self._window is None:
+            pygame.display.init()
+            pygame.display.set_caption(self.title)
+            self._window = pygame.display.set_mode(surface.get_size())
+            self._clock = pygame.time.Clock()
+        pygame.event.pump()
+        self._window.blit(surface, (0, 0))
+        pygame.display.flip()
+        self._clock.tick(self.fps)
+
+    def close(self) -> None:
+        """Close the window, if one was opened."""
+        if self._window is not None:
+            pygame = require_pygame()
+            pygame.display.quit()
+            self._window = None
+            self._clock = None
