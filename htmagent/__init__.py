@@ -14,6 +14,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "SDR": "htmagent.sdr",
     "SDRMetrics": "htmagent.sdr",
+    "ObjectSet": "htmagent.objects",
+    "SensoryObject": "htmagent.objects",
+    "IdealObserver": "htmagent.baselines",
+    "BagOfFeatures": "htmagent.baselines",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
