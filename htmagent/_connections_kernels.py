@@ -1,0 +1,376 @@
+"""numba kernels of the dendrite segment store (:mod:`htmagent.connections`).
+
+Layout (all arrays are owned by a :class:`~htmagent.connections.Connections`; kernels only read and mutate them).
+Every list below is a *chunked dense list*: fixed-size chunks of ``CHUNK`` entries linked both ways, entries packed
+at the front (removing an entry moves the list's last entry into the hole), so walking a list reads contiguous memory.
+
+- Segments: ``seg_i32[6, segment_capacity]`` int32, rows ``S_CELL`` (owning cell, -1 = free slot), ``S_NEXT`` /
+  ``S_PREV`` (the cell's segments, a doubly linked list), ``S_NSYN`` (synapse count), ``S_HEAD`` / ``S_TAIL`` (first
+  and last block of its synapse list). ``seg_used[segment_capacity]`` int64: iteration of the last learning (LRU).
+- Synapses, in blocks (one chunked list per segment; a synapse id is its entry index and may change when another
+  synapse of the segment is removed): ``syn_i32[2, blocks * CHUNK]`` rows ``Y_PRE`` (presynaptic cell) and ``Y_POS``
+  (its entry in the presynaptic index); ``syn_perm`` float32; ``syn_link[2, blocks]`` rows ``L_NEXT`` / ``L_PREV``.
+- Cells: ``cell_i32[2, num_cells]`` rows ``C_HEAD`` (first segment) and ``C_NSEG`` (segment count).
+- Presynaptic index (one chunked list per presynaptic cell): ``pre_i32[3, num_presynaptic]`` rows ``P_HEAD`` /
+  ``P_TAIL`` / ``P_LEN``; ``chunk_i32[2, chunks * CHUNK]`` rows ``E_SEG`` (segment) and ``E_SYN`` (synapse id);
+  ``chunk_perm`` float32 (a copy of the permanence, kept in step, so that segment activity reads one stream);
+  ``chunk_link[2, chunks]``. Computing segment activity therefore costs O(synapses on active presynaptic cells).
+- ``free_segs`` / ``free_blocks`` / ``free_chunks``: stacks of free slots; ``meta`` int64 counters (``M_*``).
+
+Arithmetic on permanences is float32 throughout so that the NumPy twins in ``tests/reference/connections_twins.py``
+agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from htmagent._numba import kernel
+
+S_CELL, S_NEXT, S_PREV, S_NSYN, S_HEAD, S_TAIL = 0, 1, 2, 3, 4, 5
+Y_PRE, Y_POS = 0, 1
+C_HEAD, C_NSEG = 0, 1
+P_HEAD, P_TAIL, P_LEN = 0, 1, 2
+E_SEG, E_SYN = 0, 1
+L_NEXT, L_PREV = 0, 1
+M_FREE_SEG, M_FREE_BLOCK, M_FREE_CHUNK, M_NUM_SEG, M_NUM_SYN = 0, 1, 2, 3, 4
+#: Entries per chunk (synapse blocks and presynaptic-index chunks).
+CHUNK = 16
+
+#: A synapse whose permanence falls to this value or below is removed (as htm.core's epsilon).
+EPSILON = np.float32(1e-6)
+
+
+@kernel
+def _push_slot(owner_i32, owner, row_head, row_tail, row_len, link, free, meta, free_counter):
+    """Append an entry to the chunked list of ``owner`` (opening a chunk if needed); return its position."""
+    length = owner_i32[row_len, owner]
+    if length % CHUNK == 0:
+        meta[free_counter] -= 1
+        chunk = free[meta[free_counter]]
+        tail = owner_i32[row_tail, owner]
+        link[L_PREV, chunk] = tail
+        link[L_NEXT, chunk] = -1
+        if tail == -1:
+            owner_i32[row_head, owner] = chunk
+        else:
+            link[L_NEXT, tail] = chunk
+        owner_i32[row_tail, owner] = chunk
+    owner_i32[row_len, owner] = length + 1
+    return owner_i32[row_tail, owner] * CHUNK + length % CHUNK
+
+
+@kernel
+def _last_slot(owner_i32, owner, row_tail, row_len):
+    return owner_i32[row_tail, owner] * CHUNK + (owner_i32[row_len, owner] - 1) % CHUNK
+
+
+@kernel
+def _pop_slot(owner_i32, owner, row_head, row_tail, row_len, link, free, meta, free_counter):
+    """Drop the last entry of ``owner``'s list (the caller has moved it), freeing its chunk when it empties."""
+    length = owner_i32[row_len, owner] - 1
+    owner_i32[row_len, owner] = length
+    if length % CHUNK == 0:
+        tail = owner_i32[row_tail, owner]
+        prev = link[L_PREV, tail]
+        owner_i32[row_tail, owner] = prev
+        if prev == -1:
+            owner_i32[row_head, owner] = -1
+        else:
+            link[L_NEXT, prev] = -1
+        free[meta[free_counter]] = tail
+        meta[free_counter] += 1
+
+
+@kernel
+def set_permanence(syn_i32, syn_perm, chunk_perm, syn, permanence):
+    """Write a synapse's permanence and its copy in the presynaptic index."""
+    syn_perm[syn] = permanence
+    chunk_perm[syn_i32[Y_POS, syn]] = permanence
+
+
+@kernel
+def destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                    chunk_link, free_segs, free_blocks, free_chunks, meta, seg, syn):
+    """Remove synapse ``syn`` of segment ``seg``; the segment's last synapse takes its id."""
+    pre = syn_i32[Y_PRE, syn]
+    pos = syn_i32[Y_POS, syn]
+    last = _last_slot(pre_i32, pre, P_TAIL, P_LEN)
+    if pos != last:
+        moved = chunk_i32[E_SYN, last]
+        chunk_i32[E_SEG, pos] = chunk_i32[E_SEG, last]
+        chunk_i32[E_SYN, pos] = moved
+        chunk_perm[pos] = chunk_perm[last]
+        syn_i32[Y_POS, moved] = pos
+    _pop_slot(pre_i32, pre, P_HEAD, P_TAIL, P_LEN, chunk_link, free_chunks, meta, M_FREE_CHUNK)
+    last = _last_slot(seg_i32, seg, S_TAIL, S_NSYN)
+    if syn != last:
+        syn_i32[Y_PRE, syn] = syn_i32[Y_PRE, last]
+        pos = syn_i32[Y_POS, last]
+        syn_i32[Y_POS, syn] = pos
+        syn_perm[syn] = syn_perm[last]
+        chunk_i32[E_SYN, pos] = syn
+    _pop_slot(seg_i32, seg, S_HEAD, S_TAIL, S_NSYN, syn_link, free_blocks, meta, M_FREE_BLOCK)
+    meta[M_NUM_SYN] -= 1
+
+
+@kernel
+def create_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                   chunk_link, free_segs, free_blocks, free_chunks, meta, seg, pre, permanence):
+    """Connect ``pre`` to segment ``seg`` with ``permanence``; return the synapse id.
+
+    The caller guarantees a free block and a free chunk (see ``Connections.ensure_capacity``).
+    """
+    syn = _push_slot(seg_i32, seg, S_HEAD, S_TAIL, S_NSYN, syn_link, free_blocks, meta, M_FREE_BLOCK)
+    pos = _push_slot(pre_i32, pre, P_HEAD, P_TAIL, P_LEN, chunk_link, free_chunks, meta, M_FREE_CHUNK)
+    syn_i32[Y_PRE, syn] = pre
+    syn_i32[Y_POS, syn] = pos
+    syn_perm[syn] = permanence
+    chunk_i32[E_SEG, pos] = seg
+    chunk_i32[E_SYN, pos] = syn
+    chunk_perm[pos] = permanence
+    meta[M_NUM_SYN] += 1
+    return syn
+
+
+@kernel
+def segment_synapses(seg_i32, syn_i32, syn_perm, syn_link, seg):
+    """(presynaptic cells, permanences) of segment ``seg``, in storage order."""
+    n = seg_i32[S_NSYN, seg]
+    pres = np.empty(n, dtype=np.int32)
+    perms = np.empty(n, dtype=np.float32)
+    block = seg_i32[S_HEAD, seg]
+    for k in range(n):
+        syn = block * CHUNK + k % CHUNK
+        pres[k] = syn_i32[Y_PRE, syn]
+        perms[k] = syn_perm[syn]
+        if k % CHUNK == CHUNK - 1:
+            block = syn_link[L_NEXT, block]
+    return pres, perms
+
+
+@kernel
+def destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                    chunk_link, free_segs, free_blocks, free_chunks, meta, seg):
+    """Remove segment ``seg`` and all its synapses, and free its slot."""
+    while seg_i32[S_NSYN, seg] > 0:
+        destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                        chunk_link, free_segs, free_blocks, free_chunks, meta, seg,
+                        _last_slot(seg_i32, seg, S_TAIL, S_NSYN))
+    cell = seg_i32[S_CELL, seg]
+    prev = seg_i32[S_PREV, seg]
+    nxt = seg_i32[S_NEXT, seg]
+    if prev == -1:
+        cell_i32[C_HEAD, cell] = nxt
+    else:
+        seg_i32[S_NEXT, prev] = nxt
+    if nxt != -1:
+        seg_i32[S_PREV, nxt] = prev
+    cell_i32[C_NSEG, cell] -= 1
+    seg_i32[S_CELL, seg] = -1
+    free_segs[meta[M_FREE_SEG]] = seg
+    meta[M_FREE_SEG] += 1
+    meta[M_NUM_SEG] -= 1
+
+
+@kernel
+def least_recently_used_segment(seg_i32, seg_used, cell_i32, cell):
+    """Return the segment of ``cell`` that learned longest ago (ties: lowest id), or -1 if it has none."""
+    best = -1
+    seg = cell_i32[C_HEAD, cell]
+    while seg != -1:
+        if best == -1 or seg_used[seg] < seg_used[best] or (seg_used[seg] == seg_used[best] and seg < best):
+            best = seg
+        seg = seg_i32[S_NEXT, seg]
+    return best
+
+
+@kernel
+def create_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                   chunk_link, free_segs, free_blocks, free_chunks, meta, cell, iteration, max_segments_per_cell):
+    """Give ``cell`` a new empty segment (replacing its least recently used one when at the cap); return its id.
+
+    The caller guarantees a free segment slot.
+    """
+    while cell_i32[C_NSEG, cell] >= max_segments_per_cell:
+        victim = least_recently_used_segment(seg_i32, seg_used, cell_i32, cell)
+        destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                        chunk_link, free_segs, free_blocks, free_chunks, meta, victim)
+    meta[M_FREE_SEG] -= 1
+    seg = free_segs[meta[M_FREE_SEG]]
+    seg_i32[S_CELL, seg] = cell
+    seg_i32[S_NSYN, seg] = 0
+    seg_i32[S_HEAD, seg] = -1
+    seg_i32[S_TAIL, seg] = -1
+    head = cell_i32[C_HEAD, cell]
+    seg_i32[S_NEXT, seg] = head
+    seg_i32[S_PREV, seg] = -1
+    if head != -1:
+        seg_i32[S_PREV, head] = seg
+    cell_i32[C_HEAD, cell] = seg
+    cell_i32[C_NSEG, cell] += 1
+    seg_used[seg] = iteration
+    meta[M_NUM_SEG] += 1
+    return seg
+
+
+@kernel
+def compute_activity(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link, n_previously_touched,
+                     active_presynaptic, connected_threshold):
+    """Count, per segment, its synapses onto active presynaptic cells (potential) and the connected ones.
+
+    Only the segments reached from active presynaptic cells are visited, by reading each active cell's entries in the
+    presynaptic index. ``counts[seg]`` packs both numbers, ``potential + (connected << 16)`` (so one random access
+    per synapse; ``max_synapses_per_segment`` is below 32,768). The touched segment ids are written to ``touched``
+    (in order of first contact) and their number is returned; the counters of the ``n_previously_touched`` segments
+    touched by the previous call are reset first, so the counter array never needs a full clear.
+
+    Args:
+        counts, touched: int32 per segment slot, mutated.
+        connected_threshold: float32; a synapse is connected when its permanence is >= this value.
+    """
+    for i in range(n_previously_touched):
+        counts[touched[i]] = 0
+    n = 0
+    for k in range(active_presynaptic.shape[0]):
+        pre = active_presynaptic[k]
+        remaining = pre_i32[P_LEN, pre]
+        chunk = pre_i32[P_HEAD, pre]
+        while remaining > 0:
+            base = chunk * CHUNK
+            stop = base + min(remaining, CHUNK)
+            for e in range(base, stop):
+                seg = chunk_i32[E_SEG, e]
+                c = counts[seg]
+                if c == 0:
+                    touched[n] = seg
+                    n += 1
+                counts[seg] = c + (65537 if chunk_perm[e] >= connected_threshold else 1)
+            remaining -= CHUNK
+            chunk = chunk_link[L_NEXT, chunk]
+    return n
+
+
+@kernel
+def adapt_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                  chunk_link, free_segs, free_blocks, free_chunks, meta, seg, active_mask, increment, decrement):
+    """Hebbian update of one segment; returns False if the segment lost every synapse and was destroyed.
+
+    Synapses from active presynaptic cells (``active_mask[pre] != 0``) gain ``increment``, the others lose
+    ``decrement``; permanences are clipped to [0, 1] and synapses at or below ``EPSILON`` are removed. ``increment``
+    and ``decrement`` are float32 (a negative increment with zero decrement punishes the active synapses).
+    """
+    k = 0
+    block = seg_i32[S_HEAD, seg]
+    while k < seg_i32[S_NSYN, seg]:
+        syn = block * CHUNK + k % CHUNK
+        if active_mask[syn_i32[Y_PRE, syn]] != 0:
+            p = syn_perm[syn] + increment
+        else:
+            p = syn_perm[syn] - decrement
+        if p > np.float32(1.0):
+            p = np.float32(1.0)
+        if p <= EPSILON:
+            # the segment's last synapse moves into this slot: look at the slot again
+            destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32,
+                            chunk_perm, chunk_link, free_segs, free_blocks, free_chunks, meta, seg, syn)
+            continue
+        set_permanence(syn_i32, syn_perm, chunk_perm, syn, p)
+        k += 1
+        if k % CHUNK == 0:
+            block = syn_link[L_NEXT, block]
+    if seg_i32[S_NSYN, seg] == 0:
+        destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                        chunk_link, free_segs, free_blocks, free_chunks, meta, seg)
+        return False
+    return True
+
+
+@kernel
+def _mark_presynaptic(seg_i32, syn_i32, syn_link, seg, mask, value):
+    block = seg_i32[S_HEAD, seg]
+    for k in range(seg_i32[S_NSYN, seg]):
+        mask[syn_i32[Y_PRE, block * CHUNK + k % CHUNK]] = value
+        if k % CHUNK == CHUNK - 1:
+            block = syn_link[L_NEXT, block]
+
+
+@kernel
+def grow_synapses(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                  chunk_link, free_segs, free_blocks, free_chunks, meta, scratch_mask, rand, rand_pos, seg,
+                  candidates, candidate_mask, n_desired, initial_permanence, max_synapses_per_segment):
+    """Connect segment ``seg`` to up to ``n_desired`` randomly chosen ``candidates`` it is not yet connected to.
+
+    If the segment would exceed ``max_synapses_per_segment``, its weakest synapses (lowest permanence, ties: lowest
+    presynaptic index) that do not start from a candidate are removed first, as htm.core does; if that cannot free
+    enough room, fewer synapses grow. The sample is a partial Fisher-Yates shuffle of the unconnected candidates (in
+    ascending order) driven by ``rand[rand_pos:]`` (uniform floats in [0, 1) drawn by the caller's Generator).
+
+    Args:
+        scratch_mask: uint8 per presynaptic cell, all zero on entry and on exit.
+        candidates: sorted unique int32 presynaptic indices.
+        candidate_mask: uint8 per presynaptic cell, non-zero exactly on ``candidates``.
+        initial_permanence: float32.
+
+    Returns:
+        (number of synapses grown, new rand_pos).
+    """
+    _mark_presynaptic(seg_i32, syn_i32, syn_link, seg, scratch_mask, 1)
+    pool = np.empty(candidates.shape[0], dtype=np.int32)
+    m = 0
+    for k in range(candidates.shape[0]):
+        c = candidates[k]
+        if scratch_mask[c] == 0:
+            pool[m] = c
+            m += 1
+    _mark_presynaptic(seg_i32, syn_i32, syn_link, seg, scratch_mask, 0)
+    n = min(n_desired, m)
+    if n <= 0:
+        return 0, rand_pos
+    n_syn = seg_i32[S_NSYN, seg]
+    overrun = n_syn + n - max_synapses_per_segment
+    if overrun > 0:
+        pres, perms = segment_synapses(seg_i32, syn_i32, syn_perm, syn_link, seg)
+        victims = np.empty(n_syn, dtype=np.int32)
+        n_victims = 0
+        for i in range(n_syn):
+            if candidate_mask[pres[i]] == 0:
+                victims[n_victims] = i
+                n_victims += 1
+        n_remove = min(overrun, n_victims)
+        for k in range(n_remove):
+            weakest = k
+            for i in range(k + 1, n_victims):
+                a = victims[i]
+                b = victims[weakest]
+                if perms[a] < perms[b] or (perms[a] == perms[b] and pres[a] < pres[b]):
+                    weakest = i
+            chosen = victims[weakest]
+            victims[weakest] = victims[k]
+            victims[k] = chosen
+            scratch_mask[pres[chosen]] = 1
+        k = 0
+        block = seg_i32[S_HEAD, seg]
+        while k < seg_i32[S_NSYN, seg]:
+            syn = block * CHUNK + k % CHUNK
+            if scratch_mask[syn_i32[Y_PRE, syn]] != 0:
+                destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32,
+                                chunk_perm, chunk_link, free_segs, free_blocks, free_chunks, meta, seg, syn)
+                continue
+            k += 1
+            if k % CHUNK == 0:
+                block = syn_link[L_NEXT, block]
+        for k in range(n_remove):
+            scratch_mask[pres[victims[k]]] = 0
+        n = min(n, max_synapses_per_segment - seg_i32[S_NSYN, seg])
+    for i in range(n):
+        j = i + int(rand[rand_pos] * (m - i))
+        rand_pos += 1
+        if j >= m:
+            j = m - 1
+        chosen = pool[j]
+        pool[j] = pool[i]
+        pool[i] = chosen
+        create_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                       chunk_link, free_segs, free_blocks, free_chunks, meta, seg, chosen, initial_permanence)
+    return max(n, 0), rand_pos

@@ -1,0 +1,466 @@
+"""The dendrite segment store: cells own segments, segments own synapses onto presynaptic cells.
+
+A :class:`Connections` models the dendrites of a population of ``num_cells`` postsynaptic cells that receive input
+from ``num_presynaptic`` presynaptic cells (the same population for a temporal memory's basal dendrites, another one
+for apical dendrites or for grid-cell anchoring). Each cell owns up to ``max_segments_per_cell`` dendrite segments;
+each segment owns up to ``max_synapses_per_segment`` synapses, each a (presynaptic cell, float32 permanence) pair.
+A synapse is *connected* when its permanence reaches the caller's connected threshold.
+
+Storage is preallocated NumPy arrays that grow by capacity doubling. A presynaptic index (the synapses leaving each
+presynaptic cell) makes :meth:`Connections.compute_activity` cost O(synapses on the active presynaptic cells), not
+O(all synapses). Memory is bounded: a cell at its segment cap replaces its least recently used segment (the one whose
+last learning is oldest), and a full segment drops its weakest synapses before growing new ones.
+
+API (segment ids are ints, stable while the segment lives; a destroyed segment's id may be reused):
+
+- ``Connections(num_cells, num_presynaptic, max_segments_per_cell=255, max_synapses_per_segment=255, seed=None)``
+- ``compute_activity(active_presynaptic, connected_permanence) -> SegmentActivity``: the segments reached by the
+  active presynaptic cells, with their connected and potential synapse counts onto them.
+- ``create_segment(cell) -> int``: a new empty segment, stamped with ``iteration`` (at the cap, the cell's least
+  recently used segment is replaced).
+- ``grow_synapses(segment, candidates, max_new, initial_permanence) -> int``: synapses to a random sample (this
+  object's Generator) of the candidates the segment is not yet connected to; returns how many grew.
+- ``adapt_segment(segment, active_presynaptic, increment, decrement) -> bool``: Hebbian learning, stamps the
+  segment with ``iteration``; False if the segment lost its last synapse and was destroyed.
+- ``punish_segment(segment, active_presynaptic, decrement) -> bool``: weakens the synapses onto active cells.
+- ``destroy_segment(segment)``.
+- Queries: ``segments_for_cell(cell)`` (sorted ids), ``segment_cells(segments)`` (vectorised owners),
+  ``cell_for_segment(segment)``, ``synapses_for_segment(segment)`` (presynaptic cells and permanences, sorted by
+  cell), ``segment_last_used(segment)``, ``num_segments(cell=None)``, ``num_synapses(segment=None)``.
+- ``iteration``: an int attribute, the clock of the LRU replacement; advance it once per time step.
+- ``state_dict()``, ``load_state_dict(state)``, ``save(path)``, ``Connections.load(path)``: exact save/load (arrays
+  and RNG state).
+
+Example (grid-cell anchoring style: module cells learn to recognise L4 activity):
+
+    >>> conn = Connections(num_cells=100, num_presynaptic=1000, seed=0)
+    >>> seg = conn.create_segment(cell=7)
+    >>> conn.grow_synapses(seg, candidates=[3, 40, 500], max_new=3, initial_permanence=0.6)
+    3
+    >>> act = conn.compute_activity([3, 40, 999], connected_permanence=0.5)
+    >>> act.segments.tolist(), act.connected.tolist(), act.potential.tolist()
+    ([0], [2], [2])
+    >>> conn.segment_cells(act.segments[act.connected >= 2]).tolist()
+    [7]
+
+The numba kernels live in :mod:`htmagent._connections_kernels`; :class:`~htmagent.temporal_memory.TemporalMemory`
+calls them directly on this object's arrays inside its own step kernels.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from htmagent import _connections_kernels as K
+from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent.sdr import SDR, as_sdr
+from htmagent.serialization import load_state, save_state
+
+__all__ = ["Connections", "SegmentActivity"]
+
+_FORMAT = "htmagent.Connections/1"
+
+
+@dataclass(frozen=True)
+class SegmentActivity:
+    """Activity of the segments reached by the active presynaptic cells.
+
+    Attributes:
+        segments: ids of the segments with at least one synapse onto an active presynaptic cell (int32, sorted).
+        connected: per segment, the number of connected synapses onto active cells (int32).
+        potential: per segment, the number of synapses (any permanence) onto active cells (int32).
+    """
+
+    segments: np.ndarray
+    connected: np.ndarray
+    potential: np.ndarray
+
+
+def _check_int(value: object, name: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        expected = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be {expected}, got {value}")
+    return value
+
+
+def _check_permanence(value: object, name: str) -> np.float32:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    return np.float32(value)
+
+
+class Connections:
+    """Dendrite segments and synapses of a population of cells (see the module docstring for the API).
+
+    Neurally: each segment is a stretch of dendrite that acts as an independent coincidence detector. It fires when
+    enough of its synapses are connected to currently active presynaptic cells. Learning is Hebbian: synapses from
+    active cells grow stronger, the others weaker. Synapses that fade to zero are pruned. New synapses grow to a
+    random sample of recently active cells.
+
+    Args:
+        num_cells: number of postsynaptic cells (segment owners), >= 1.
+        num_presynaptic: number of presynaptic cells that synapses may start from, >= 1.
+        max_segments_per_cell: cap on segments per cell; a cell at the cap replaces its least recently used segment.
+        max_synapses_per_segment: cap on synapses per segment; growing onto a full segment first removes its weakest
+            synapses.
+        seed: seed or Generator for the random sampling in :meth:`grow_synapses`.
+    """
+
+    def __init__(
+        self,
+        num_cells: int,
+        num_presynaptic: int,
+        max_segments_per_cell: int = 255,
+        max_synapses_per_segment: int = 255,
+        seed: int | np.random.Generator | None = None,
+    ):
+        self.num_cells = _check_int(num_cells, "num_cells", 1)
+        self.num_presynaptic = _check_int(num_presynaptic, "num_presynaptic", 1)
+        self.max_segments_per_cell = _check_int(max_segments_per_cell, "max_segments_per_cell", 1)
+        # compute_activity packs two per-segment counts into one int32 (15 bits for the connected one)
+        self.max_synapses_per_segment = _check_int(max_synapses_per_segment, "max_synapses_per_segment", 1, 32_767)
+        self._rng = make_rng(seed)
+        self.iteration = 0
+        self._allocate(segment_capacity=64, block_capacity=64, chunk_capacity=64)
+
+    # ------------------------------------------------------------------ storage
+    #: Names of the arrays that make up the store, in the order the kernels take them.
+    STORE = ("seg_i32", "seg_used", "syn_i32", "syn_perm", "syn_link", "cell_i32", "pre_i32", "chunk_i32",
+             "chunk_perm", "chunk_link", "free_segs", "free_blocks", "free_chunks", "meta")
+
+    def _allocate(self, segment_capacity: int, block_capacity: int, chunk_capacity: int) -> None:
+        self.seg_i32 = np.full((6, segment_capacity), -1, dtype=np.int32)
+        self.seg_i32[K.S_NSYN] = 0
+        self.seg_used = np.zeros(segment_capacity, dtype=np.int64)
+        self.syn_i32 = np.full((2, block_capacity * K.CHUNK), -1, dtype=np.int32)
+        self.syn_perm = np.zeros(block_capacity * K.CHUNK, dtype=np.float32)
+        self.syn_link = np.full((2, block_capacity), -1, dtype=np.int32)
+        self.cell_i32 = np.zeros((2, self.num_cells), dtype=np.int32)
+        self.cell_i32[K.C_HEAD] = -1
+        self.pre_i32 = np.full((3, self.num_presynaptic), -1, dtype=np.int32)
+        self.pre_i32[K.P_LEN] = 0
+        self.chunk_i32 = np.full((2, chunk_capacity * K.CHUNK), -1, dtype=np.int32)
+        self.chunk_perm = np.zeros(chunk_capacity * K.CHUNK, dtype=np.float32)
+        self.chunk_link = np.full((2, chunk_capacity), -1, dtype=np.int32)
+        # Free stacks are popped from the end, so lower ids are handed out first.
+        self.free_segs = np.arange(segment_capacity - 1, -1, -1, dtype=np.int32)
+        self.free_blocks = np.arange(block_capacity - 1, -1, -1, dtype=np.int32)
+        self.free_chunks = np.arange(chunk_capacity - 1, -1, -1, dtype=np.int32)
+        self.meta = np.array([segment_capacity, block_capacity, chunk_capacity, 0, 0], dtype=np.int64)
+        self._init_scratch()
+
+    def _init_scratch(self) -> None:
+        cap = self.seg_i32.shape[1]
+        self.counts = np.zeros(cap, dtype=np.int32)
+        self.touched = np.zeros(cap, dtype=np.int32)
+        self.n_touched = 0
+        self.scratch_mask = np.zeros(self.num_presynaptic, dtype=np.uint8)
+        self.candidate_mask = np.zeros(self.num_presynaptic, dtype=np.uint8)
+
+    @property
+    def store(self) -> tuple[np.ndarray, ...]:
+        """The arrays named in :attr:`STORE`, in that order (what the kernels take)."""
+        return tuple(getattr(self, name) for name in self.STORE)
+
+    @property
+    def segment_capacity(self) -> int:
+        """Number of segment slots currently allocated (ids are below this)."""
+        return int(self.seg_i32.shape[1])
+
+    @staticmethod
+    def _widen(arr: np.ndarray, new: int, fill: int | float) -> np.ndarray:
+        grown = np.full(arr.shape[:-1] + (new,), fill, dtype=arr.dtype)
+        grown[..., : arr.shape[-1]] = arr
+        return grown
+
+    def _grow_pool(self, counter: int, free_name: str, link_name: str | None, needed: int) -> tuple[int, int] | None:
+        """Double a pool (segments, blocks or chunks) until ``needed`` slots are free; return (old, new) sizes."""
+        n_free = int(self.meta[counter])
+        if n_free >= needed:
+            return None
+        old = getattr(self, free_name).shape[0]
+        new = old
+        while new - old + n_free < needed:
+            new *= 2
+        free = np.zeros(new, dtype=np.int32)
+        free[: new - old] = np.arange(new - 1, old - 1, -1, dtype=np.int32)
+        free[new - old : new - old + n_free] = getattr(self, free_name)[:n_free]
+        setattr(self, free_name, free)
+        self.meta[counter] = n_free + new - old
+        if link_name is not None:
+            setattr(self, link_name, self._widen(getattr(self, link_name), new, -1))
+        return old, new
+
+    def ensure_capacity(self, new_segments: int, new_synapses: int, growing_segments: int | None = None) -> None:
+        """Make sure ``new_segments`` segments and ``new_synapses`` synapses can be created (capacity doubling).
+
+        Args:
+            new_segments: segments that may be created before the next call.
+            new_synapses: synapses that may be created before the next call.
+            growing_segments: how many segments those synapses are spread over (None = as many as synapses); it
+                bounds the synapse blocks needed.
+        """
+        grown = self._grow_pool(K.M_FREE_SEG, "free_segs", None, new_segments)
+        if grown is not None:
+            new = grown[1]
+            self.seg_i32 = self._widen(self.seg_i32, new, -1)
+            self.seg_i32[K.S_NSYN, grown[0]:] = 0
+            self.seg_used = self._widen(self.seg_used, new, 0)
+            self.counts = self._widen(self.counts, new, 0)
+            self.touched = self._widen(self.touched, new, 0)
+        spread = new_synapses if growing_segments is None else min(growing_segments, new_synapses)
+        blocks = spread + (new_synapses + K.CHUNK - 1) // K.CHUNK
+        grown = self._grow_pool(K.M_FREE_BLOCK, "free_blocks", "syn_link", blocks)
+        if grown is not None:
+            self.syn_i32 = self._widen(self.syn_i32, grown[1] * K.CHUNK, -1)
+            self.syn_perm = self._widen(self.syn_perm, grown[1] * K.CHUNK, 0.0)
+        # Each new synapse opens at most one chunk of the presynaptic index.
+        grown = self._grow_pool(K.M_FREE_CHUNK, "free_chunks", "chunk_link", new_synapses)
+        if grown is not None:
+            self.chunk_i32 = self._widen(self.chunk_i32, grown[1] * K.CHUNK, -1)
+            self.chunk_perm = self._widen(self.chunk_perm, grown[1] * K.CHUNK, 0.0)
+
+    # ------------------------------------------------------------------ validation helpers
+    def _check_cell(self, cell: object) -> int:
+        return _check_int(cell, "cell", 0, self.num_cells - 1)
+
+    def _check_segment(self, segment: object) -> int:
+        seg = _check_int(segment, "segment", 0)
+        if seg >= self.segment_capacity or self.seg_i32[K.S_CELL, seg] < 0:
+            raise ValueError(f"segment must be the id of an existing segment, got {seg}")
+        return seg
+
+    def _presynaptic(self, value: SDR | np.ndarray | Sequence[int], name: str) -> np.ndarray:
+        return as_sdr(value, self.num_presynaptic, name).sparse
+
+    # ------------------------------------------------------------------ queries
+    def num_segments(self, cell: int | None = None) -> int:
+        """Number of segments of ``cell``, or of all cells when ``cell`` is None."""
+        if cell is None:
+            return int(self.meta[K.M_NUM_SEG])
+        return int(self.cell_i32[K.C_NSEG, self._check_cell(cell)])
+
+    def num_synapses(self, segment: int | None = None) -> int:
+        """Number of synapses on ``segment``, or on all segments when ``segment`` is None."""
+        if segment is None:
+            return int(self.meta[K.M_NUM_SYN])
+        return int(self.seg_i32[K.S_NSYN, self._check_segment(segment)])
+
+    def segments_for_cell(self, cell: int) -> np.ndarray:
+        """Sorted ids of the segments owned by ``cell``."""
+        cell = self._check_cell(cell)
+        out = []
+        seg = self.cell_i32[K.C_HEAD, cell]
+        while seg != -1:
+            out.append(seg)
+            seg = self.seg_i32[K.S_NEXT, seg]
+        return np.array(sorted(out), dtype=np.int32)
+
+    def cell_for_segment(self, segment: int) -> int:
+        """The cell that owns ``segment``."""
+        return int(self.seg_i32[K.S_CELL, self._check_segment(segment)])
+
+    def segment_cells(self, segments: np.ndarray | Sequence[int]) -> np.ndarray:
+        """Owning cell of each segment id in ``segments`` (vectorised, int32; ids must be live segments)."""
+        segs = np.asarray(segments, dtype=np.int64)
+        if segs.size and (segs.min() < 0 or segs.max() >= self.segment_capacity):
+            raise ValueError(f"segments must be ids in [0, {self.segment_capacity}), got {segs.min()}..{segs.max()}")
+        cells = self.seg_i32[K.S_CELL, segs]
+        if np.any(cells < 0):
+            raise ValueError(f"segments must be live segment ids, got destroyed id {int(segs[cells < 0][0])}")
+        return cells.astype(np.int32)
+
+    def synapses_for_segment(self, segment: int) -> tuple[np.ndarray, np.ndarray]:
+        """(presynaptic cells, permanences) of the synapses on ``segment``, sorted by presynaptic cell."""
+        seg = self._check_segment(segment)
+        pres, perms = K.segment_synapses(self.seg_i32, self.syn_i32, self.syn_perm, self.syn_link, seg)
+        order = np.argsort(pres, kind="stable")
+        return pres[order], perms[order]
+
+    def segment_last_used(self, segment: int) -> int:
+        """Iteration at which ``segment`` was created or last adapted."""
+        return int(self.seg_used[self._check_segment(segment)])
+
+    # ------------------------------------------------------------------ activity
+    def compute_activity(
+        self, active_presynaptic: SDR | np.ndarray | Sequence[int], connected_permanence: float
+    ) -> SegmentActivity:
+        """Connected and potential synapse counts onto ``active_presynaptic`` for every segment they reach.
+
+        Args:
+            active_presynaptic: SDR of size ``num_presynaptic`` or sorted unique indices.
+            connected_permanence: a synapse counts as connected when its permanence is >= this value (minus
+                ``1e-6``, so that float32 rounding of e.g. 0.21 + 3 * 0.1 does not miss 0.5).
+
+        Returns:
+            :class:`SegmentActivity` over the segments with at least one synapse onto an active cell.
+        """
+        active = self._presynaptic(active_presynaptic, "active_presynaptic")
+        threshold = np.float32(_check_permanence(connected_permanence, "connected_permanence") - K.EPSILON)
+        self.n_touched = K.compute_activity(self.counts, self.touched, self.pre_i32, self.chunk_i32, self.chunk_perm,
+                                            self.chunk_link, self.n_touched, active, threshold)
+        segs = np.sort(self.touched[: self.n_touched])
+        counts = self.counts[segs]
+        return SegmentActivity(segs, (counts >> 16).astype(np.int32), (counts & 0xFFFF).astype(np.int32))
+
+    # ------------------------------------------------------------------ learning
+    def create_segment(self, cell: int) -> int:
+        """Add an empty segment to ``cell`` stamped with the current ``iteration``; return its id.
+
+        A cell already at ``max_segments_per_cell`` first loses its least recently used segment (ties: lowest id).
+        """
+        cell = self._check_cell(cell)
+        self.ensure_capacity(1, 0)
+        return int(K.create_segment(*self.store, cell, self.iteration, self.max_segments_per_cell))
+
+    def destroy_segment(self, segment: int) -> None:
+        """Remove ``segment`` and its synapses."""
+        seg = self._check_segment(segment)
+        K.destroy_segment(*self.store, seg)
+
+    def grow_synapses(
+        self,
+        segment: int,
+        candidates: SDR | np.ndarray | Sequence[int],
+        max_new: int,
+        initial_permanence: float,
+    ) -> int:
+        """Grow synapses from up to ``max_new`` random ``candidates`` not yet connected to ``segment``.
+
+        A segment that would exceed ``max_synapses_per_segment`` first loses its weakest synapses that do not start
+        from a candidate. Returns the number of synapses grown.
+        """
+        seg = self._check_segment(segment)
+        cand = self._presynaptic(candidates, "candidates")
+        n = _check_int(max_new, "max_new", 0)
+        perm = _check_permanence(initial_permanence, "initial_permanence")
+        if perm <= K.EPSILON:
+            raise ValueError(f"initial_permanence must be > {float(K.EPSILON)}, got {initial_permanence}")
+        n = min(n, cand.size)
+        self.ensure_capacity(0, n, 1)
+        rand = self._rng.random(n)
+        self.candidate_mask[cand] = 1
+        try:
+            grown, _ = K.grow_synapses(*self.store, self.scratch_mask, rand, 0, seg, cand, self.candidate_mask, n,
+                                       perm, self.max_synapses_per_segment)
+        finally:
+            self.candidate_mask[cand] = 0
+        return int(grown)
+
+    def _adapt(self, seg: int, active: np.ndarray, increment: np.float32, decrement: np.float32) -> bool:
+        self.scratch_mask[active] = 1
+        try:
+            alive = K.adapt_segment(*self.store, seg, self.scratch_mask, increment, decrement)
+        finally:
+            self.scratch_mask[active] = 0
+        if alive:
+            self.seg_used[seg] = self.iteration
+        return bool(alive)
+
+    def adapt_segment(
+        self,
+        segment: int,
+        active_presynaptic: SDR | np.ndarray | Sequence[int],
+        increment: float,
+        decrement: float,
+    ) -> bool:
+        """Hebbian learning on ``segment``; stamps it with ``iteration``.
+
+        Synapses from ``active_presynaptic`` gain ``increment``, the others lose ``decrement``, clipped to [0, 1];
+        synapses that reach 0 are removed, and a segment left without synapses is destroyed.
+
+        Returns:
+            True if the segment still exists.
+        """
+        seg = self._check_segment(segment)
+        active = self._presynaptic(active_presynaptic, "active_presynaptic")
+        inc = _check_permanence(increment, "increment")
+        dec = _check_permanence(decrement, "decrement")
+        return self._adapt(seg, active, inc, dec)
+
+    def punish_segment(
+        self, segment: int, active_presynaptic: SDR | np.ndarray | Sequence[int], decrement: float
+    ) -> bool:
+        """Weaken the synapses of ``segment`` onto ``active_presynaptic`` by ``decrement`` (a wrong prediction).
+
+        Returns:
+            True if the segment still exists.
+        """
+        seg = self._check_segment(segment)
+        active = self._presynaptic(active_presynaptic, "active_presynaptic")
+        dec = _check_permanence(decrement, "decrement")
+        return self._adapt(seg, active, np.float32(-dec), np.float32(0.0))
+
+    # ------------------------------------------------------------------ persistence
+    def state_dict(self) -> dict:
+        """Everything needed to restore this object exactly (arrays, counters, RNG state)."""
+        return {
+            "format": _FORMAT,
+            "num_cells": self.num_cells,
+            "num_presynaptic": self.num_presynaptic,
+            "max_segments_per_cell": self.max_segments_per_cell,
+            "max_synapses_per_segment": self.max_synapses_per_segment,
+            "iteration": int(self.iteration),
+            "rng": rng_state(self._rng),
+            **{name: getattr(self, name).copy() for name in self.STORE},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state produced by :meth:`state_dict` (sizes and caps are taken from the state)."""
+        if state.get("format") != _FORMAT:
+            raise ValueError(f"state format must be {_FORMAT!r}, got {state.get('format')!r}")
+        num_cells = int(state["num_cells"])
+        num_pre = int(state["num_presynaptic"])
+        seg_cap = np.shape(state["seg_i32"])[-1]
+        blocks = np.shape(state["syn_link"])[-1]
+        chunks = np.shape(state["chunk_link"])[-1]
+        expected = {
+            "seg_i32": ((6, seg_cap), np.int32), "seg_used": ((seg_cap,), np.int64),
+            "syn_i32": ((2, blocks * K.CHUNK), np.int32), "syn_perm": ((blocks * K.CHUNK,), np.float32),
+            "syn_link": ((2, blocks), np.int32), "cell_i32": ((2, num_cells), np.int32),
+            "pre_i32": ((3, num_pre), np.int32), "chunk_i32": ((2, chunks * K.CHUNK), np.int32),
+            "chunk_perm": ((chunks * K.CHUNK,), np.float32), "chunk_link": ((2, chunks), np.int32),
+            "free_segs": ((seg_cap,), np.int32), "free_blocks": ((blocks,), np.int32),
+            "free_chunks": ((chunks,), np.int32), "meta": ((5,), np.int64),
+        }
+        arrays = {}
+        for key, (shape, dtype) in expected.items():
+            if np.shape(state[key]) != shape:
+                raise ValueError(f"state[{key!r}] must have shape {shape}, got {np.shape(state[key])}")
+            arrays[key] = np.array(state[key], dtype=dtype)
+        rng = restore_rng(state["rng"])
+        self.num_cells = num_cells
+        self.num_presynaptic = num_pre
+        self.max_segments_per_cell = int(state["max_segments_per_cell"])
+        self.max_synapses_per_segment = int(state["max_synapses_per_segment"])
+        self.iteration = int(state["iteration"])
+        self._rng = rng
+        for key, arr in arrays.items():
+            setattr(self, key, arr)
+        self._init_scratch()
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write :meth:`state_dict` to ``path`` (npz + JSON, see :mod:`htmagent.serialization`)."""
+        save_state(path, self.state_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Connections":
+        """Read a file written by :meth:`save`."""
+        state = load_state(path)
+        conn = cls(int(state["num_cells"]), int(state["num_presynaptic"]), seed=0)
+        conn.load_state_dict(state)
+        return conn
+
+    def __repr__(self) -> str:
+        return (f"Connections(num_cells={self.num_cells}, num_presynaptic={self.num_presynaptic}, "
+                f"segments={self.num_segments()}, synapses={self.num_synapses()})")

@@ -1,0 +1,231 @@
+"""The dendrite segment store: kernels agree with their NumPy twins, caps hold, bad input is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from htmagent.connections import Connections
+from htmagent.sdr import SDR
+from tests.reference import connections_twins as twin
+
+NUM_CELLS, NUM_PRE = 12, 40
+
+
+def random_store(seed: int, segments: int = 20, max_syn: int = 10, max_seg: int = 4) -> Connections:
+    """A store with random segments and synapses, built through the public API."""
+    rng = np.random.default_rng(seed)
+    conn = Connections(NUM_CELLS, NUM_PRE, max_segments_per_cell=max_seg, max_synapses_per_segment=max_syn,
+                       seed=seed)
+    for _ in range(segments):
+        conn.iteration += 1
+        seg = conn.create_segment(int(rng.integers(NUM_CELLS)))
+        cands = np.sort(rng.choice(NUM_PRE, int(rng.integers(1, 15)), replace=False))
+        conn.grow_synapses(seg, cands, int(rng.integers(1, max_syn + 1)), float(rng.uniform(0.05, 0.9)))
+    return conn
+
+
+def live_segments(conn: Connections) -> list[int]:
+    return sorted(twin.export(conn))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_active=st.integers(0, NUM_PRE), threshold=st.floats(0.0, 1.0))
+def test_compute_activity_matches_twin(seed, n_active, threshold):
+    conn = random_store(seed)
+    rng = np.random.default_rng(seed + 1)
+    active = np.sort(rng.choice(NUM_PRE, n_active, replace=False)).astype(np.int32)
+    model = twin.export(conn)
+    act = conn.compute_activity(active, threshold)
+    expected = twin.compute_activity(model, active, np.float32(np.float32(threshold) - twin.EPSILON))
+    got = {int(s): (int(c), int(p)) for s, c, p in zip(act.segments, act.connected, act.potential)}
+    assert got == expected
+    # a second call resets the counters of the first
+    act2 = conn.compute_activity([], threshold)
+    assert act2.segments.size == 0
+
+
+def test_compute_activity_edge_cases():
+    conn = random_store(3)
+    model = twin.export(conn)
+    everything = np.arange(NUM_PRE)
+    act = conn.compute_activity(everything, 0.0)
+    assert act.segments.tolist() == sorted(s for s, seg in model.items() if seg.synapses)
+    assert all(c == p for c, p in zip(act.connected, act.potential))
+    empty = Connections(5, 5, seed=0)
+    assert empty.compute_activity(SDR(5, [0, 1]), 0.5).segments.size == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), inc=st.floats(0.0, 0.3), dec=st.floats(0.0, 0.5), n_active=st.integers(0, NUM_PRE))
+def test_adapt_and_punish_match_twin(seed, inc, dec, n_active):
+    conn = random_store(seed)
+    rng = np.random.default_rng(seed)
+    segs = live_segments(conn)
+    seg = segs[int(rng.integers(len(segs)))]
+    active = np.sort(rng.choice(NUM_PRE, n_active, replace=False))
+    model = twin.export(conn)
+    conn.iteration += 1
+    alive = conn.adapt_segment(seg, active, inc, dec)
+    expected, expected_alive = twin.adapt(model, seg, active, np.float32(inc), np.float32(dec))
+    if expected_alive:
+        expected[seg].used = conn.iteration
+    assert alive == expected_alive
+    assert twin.export(conn) == expected
+    other = live_segments(conn)[0]
+    model = twin.export(conn)
+    alive = conn.punish_segment(other, active, dec)
+    expected, expected_alive = twin.punish(model, other, active, dec)
+    if expected_alive:
+        expected[other].used = conn.iteration
+    assert alive == expected_alive and twin.export(conn) == expected
+
+
+def test_adapt_removes_synapses_at_zero_and_then_the_segment():
+    conn = Connections(2, 4, seed=0)
+    seg = conn.create_segment(1)
+    conn.grow_synapses(seg, [0, 1], 2, 0.3)
+    assert conn.adapt_segment(seg, [0], 0.1, 0.3)  # synapse from 1 reaches 0 and goes
+    pre, perm = conn.synapses_for_segment(seg)
+    assert pre.tolist() == [0] and perm[0] == np.float32(np.float32(0.3) + np.float32(0.1))
+    assert not conn.punish_segment(seg, [0], 1.0)  # the last synapse goes, and with it the segment
+    assert conn.num_segments() == 0 and conn.num_synapses() == 0
+    assert conn.compute_activity([0, 1], 0.0).segments.size == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n_cands=st.integers(0, NUM_PRE), n_desired=st.integers(0, 12),
+       max_syn=st.integers(1, 10))
+def test_grow_synapses_matches_twin(seed, n_cands, n_desired, max_syn):
+    conn = random_store(seed, max_syn=max_syn)
+    rng = np.random.default_rng(seed + 7)
+    segs = live_segments(conn)
+    seg = segs[int(rng.integers(len(segs)))]
+    cands = np.sort(rng.choice(NUM_PRE, n_cands, replace=False)).astype(np.int32)
+    model = twin.export(conn)
+    state = conn.state_dict()
+    probe = Connections(1, 1, seed=0)
+    probe.load_state_dict(state)
+    n = min(n_desired, cands.size)
+    floats = probe._rng.random(n)  # the exact floats grow_synapses will draw
+    grown = conn.grow_synapses(seg, cands, n_desired, 0.21)
+    expected, expected_grown, used = twin.grow(model, seg, cands, n_desired, np.float32(0.21), floats, max_syn)
+    assert grown == expected_grown and used <= n
+    assert twin.export(conn) == expected
+    assert all(len(s.synapses) <= max_syn for s in expected.values())
+
+
+def test_grow_synapses_edge_cases():
+    conn = Connections(3, 10, max_synapses_per_segment=4, seed=1)
+    seg = conn.create_segment(0)
+    assert conn.grow_synapses(seg, [], 5, 0.5) == 0
+    assert conn.grow_synapses(seg, np.arange(10), 10, 0.5) == 4  # capped by the segment's size
+    assert conn.grow_synapses(seg, conn.synapses_for_segment(seg)[0], 3, 0.5) == 0  # all already connected
+    pre_before, _ = conn.synapses_for_segment(seg)
+    # a full segment drops its weakest synapse that is not a candidate to make room
+    conn.adapt_segment(seg, pre_before[1:], 0.2, 0.1)
+    new_cands = np.union1d(pre_before[1:], [np.setdiff1d(np.arange(10), pre_before)[0]])
+    assert conn.grow_synapses(seg, new_cands, 1, 0.5) == 1
+    pre_after, _ = conn.synapses_for_segment(seg)
+    assert pre_before[0] not in pre_after and conn.num_synapses(seg) == 4
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), max_seg=st.integers(1, 4))
+def test_create_segment_matches_twin(seed, max_seg):
+    conn = random_store(seed, max_seg=max_seg)
+    cell = int(np.random.default_rng(seed).integers(NUM_CELLS))
+    model = twin.export(conn)
+    conn.iteration += 1
+    seg = conn.create_segment(cell)
+    expected = twin.create_segment(model, cell, conn.iteration, max_seg, seg)
+    assert twin.export(conn) == expected
+    assert conn.num_segments(cell) <= max_seg
+
+
+def test_lru_replacement_keeps_recently_used_segments():
+    conn = Connections(1, 10, max_segments_per_cell=2, seed=0)
+    a = conn.create_segment(0)
+    conn.grow_synapses(a, [1, 2], 2, 0.5)
+    conn.iteration = 1
+    b = conn.create_segment(0)
+    conn.grow_synapses(b, [3, 4], 2, 0.5)
+    conn.iteration = 2
+    conn.adapt_segment(a, [1, 2], 0.1, 0.0)  # a is now the most recently used
+    conn.iteration = 3
+    c = conn.create_segment(0)
+    assert conn.num_segments(0) == 2
+    assert sorted(conn.segments_for_cell(0).tolist()) == sorted([a, c])
+    assert conn.synapses_for_segment(a)[0].tolist() == [1, 2]
+
+
+def test_capacity_doubles_and_caps_hold_in_long_random_runs():
+    rng = np.random.default_rng(0)
+    conn = Connections(30, 60, max_segments_per_cell=3, max_synapses_per_segment=8, seed=0)
+    for step in range(1500):
+        conn.iteration = step
+        active = np.sort(rng.choice(60, 10, replace=False))
+        act = conn.compute_activity(active, 0.5)
+        for seg in act.segments[act.potential >= 3].tolist():
+            if conn.adapt_segment(seg, active, 0.1, 0.05):
+                conn.grow_synapses(seg, active, 6, 0.3)
+        cell = int(rng.integers(30))
+        seg = conn.create_segment(cell)
+        conn.grow_synapses(seg, active, 6, 0.3)
+        if step % 7 == 0:
+            conn.punish_segment(seg, active, 0.5)
+    assert conn.segment_capacity > 64  # grew past the initial allocation
+    counts = [conn.num_segments(c) for c in range(30)]
+    assert max(counts) <= 3 and sum(counts) == conn.num_segments()
+    model = twin.export(conn)
+    assert all(0 < len(s.synapses) <= 8 for s in model.values())
+    assert sum(len(s.synapses) for s in model.values()) == conn.num_synapses()
+    # the presynaptic index agrees with the segments after all the churn
+    act = conn.compute_activity(np.arange(60), 0.5)
+    expected = twin.compute_activity(model, np.arange(60), np.float32(np.float32(0.5) - twin.EPSILON))
+    assert {int(s): (int(c), int(p)) for s, c, p in zip(act.segments, act.connected, act.potential)} == expected
+
+
+def test_state_dict_round_trip_and_save_load(tmp_path):
+    conn = random_store(5)
+    path = tmp_path / "conn.npz"
+    conn.save(path)
+    loaded = Connections.load(path)
+    assert twin.export(loaded) == twin.export(conn)
+    cands = np.arange(0, NUM_PRE, 3)
+    seg = live_segments(conn)[0]
+    assert conn.grow_synapses(seg, cands, 5, 0.3) == loaded.grow_synapses(seg, cands, 5, 0.3)
+    assert twin.export(loaded) == twin.export(conn)
+    assert loaded.create_segment(4) == conn.create_segment(4)
+
+
+def test_bad_input_is_refused_and_changes_nothing():
+    conn = random_store(9)
+    before = conn.state_dict()
+    seg = live_segments(conn)[0]
+    with pytest.raises(ValueError, match="active_presynaptic"):
+        conn.compute_activity(SDR(NUM_PRE + 1, [0]), 0.5)
+    with pytest.raises(ValueError, match="sorted and unique"):
+        conn.adapt_segment(seg, [3, 1], 0.1, 0.1)
+    with pytest.raises(ValueError, match="sorted and unique"):
+        conn.grow_synapses(seg, [1, 1], 2, 0.3)
+    with pytest.raises(ValueError, match="increment"):
+        conn.adapt_segment(seg, [1], 1.5, 0.1)
+    with pytest.raises(ValueError, match="initial_permanence"):
+        conn.grow_synapses(seg, [1], 1, -0.2)
+    with pytest.raises(ValueError, match="segment"):
+        conn.adapt_segment(10_000, [1], 0.1, 0.1)
+    with pytest.raises(ValueError, match="cell"):
+        conn.create_segment(NUM_CELLS)
+    with pytest.raises(TypeError, match="cell"):
+        conn.create_segment(1.5)
+    with pytest.raises(ValueError, match="num_cells"):
+        Connections(0, 5)
+    after = conn.state_dict()
+    for key, value in before.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(value, after[key], err_msg=key)
+        else:
+            assert value == after[key], key
