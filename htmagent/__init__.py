@@ -18,6 +18,9 @@ _LAZY = {
     "SensoryObject": "htmagent.objects",
     "IdealObserver": "htmagent.baselines",
     "BagOfFeatures": "htmagent.baselines",
+    "GridCellModule": "htmagent.gridcells",
+    "LocationLayer": "htmagent.gridcells",
+    "GridCellEncoder": "htmagent.gridcells",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
