@@ -275,7 +275,8 @@ def adapt_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_
             destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32,
                             chunk_perm, chunk_link, free_segs, free_blocks, free_chunks, meta, seg, syn)
             continue
-        set_permanence(syn_i32, syn_perm, chunk_perm, syn, p)
+        if p != syn_perm[syn]:  # saturated synapses (most of a trained segment) need no write
+            set_permanence(syn_i32, syn_perm, chunk_perm, syn, p)
         k += 1
         if k % CHUNK == 0:
             block = syn_link[L_NEXT, block]

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from htmagent._rng import restore_rng
 from htmagent.connections import Connections
 from htmagent.sdr import SDR
 from tests.reference import connections_twins as twin
@@ -105,11 +106,8 @@ def test_grow_synapses_matches_twin(seed, n_cands, n_desired, max_syn):
     seg = segs[int(rng.integers(len(segs)))]
     cands = np.sort(rng.choice(NUM_PRE, n_cands, replace=False)).astype(np.int32)
     model = twin.export(conn)
-    state = conn.state_dict()
-    probe = Connections(1, 1, seed=0)
-    probe.load_state_dict(state)
     n = min(n_desired, cands.size)
-    floats = probe._rng.random(n)  # the exact floats grow_synapses will draw
+    floats = restore_rng(conn.state_dict()["rng"]).random(n)  # the exact floats grow_synapses will draw
     grown = conn.grow_synapses(seg, cands, n_desired, 0.21)
     expected, expected_grown, used = twin.grow(model, seg, cands, n_desired, np.float32(0.21), floats, max_syn)
     assert grown == expected_grown and used <= n
@@ -229,3 +227,20 @@ def test_bad_input_is_refused_and_changes_nothing():
             np.testing.assert_array_equal(value, after[key], err_msg=key)
         else:
             assert value == after[key], key
+
+
+def test_destroy_segment_removes_it_from_every_index():
+    conn = random_store(11)
+    seg = live_segments(conn)[0]
+    cell = conn.cell_for_segment(seg)
+    model = twin.export(conn)
+    n_syn = conn.num_synapses()
+    conn.destroy_segment(seg)
+    assert seg not in conn.segments_for_cell(cell).tolist()
+    assert conn.num_synapses() == n_syn - len(model[seg].synapses)
+    act = conn.compute_activity(np.arange(NUM_PRE), 0.0)
+    assert seg not in act.segments.tolist()
+    with pytest.raises(ValueError, match="live segment"):
+        conn.segment_cells([seg])
+    del model[seg]
+    assert twin.export(conn) == model
