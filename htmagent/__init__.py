@@ -18,6 +18,8 @@ _LAZY = {
     "SensoryObject": "htmagent.objects",
     "IdealObserver": "htmagent.baselines",
     "BagOfFeatures": "htmagent.baselines",
+    "Connections": "htmagent.connections",
+    "TemporalMemory": "htmagent.temporal_memory",
     "GridCellModule": "htmagent.gridcells",
     "LocationLayer": "htmagent.gridcells",
     "GridCellEncoder": "htmagent.gridcells",
