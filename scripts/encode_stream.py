@@ -8,11 +8,8 @@ MultiEncoder, the set-up of htm.core's hotgym example. Usage::
 
 from __future__ import annotations
 
-import argparse
-import ast
 import dataclasses
 import datetime as dt
-import inspect
 import math
 import sys
 import time
@@ -22,6 +19,7 @@ import numpy as np
 
 from htmagent.encoders import RDSE, DateEncoder, MultiEncoder
 from htmagent.sdr import SDRMetrics
+from htmagent.script_args import parse_dataclass_args
 
 
 @dataclasses.dataclass
@@ -46,26 +44,9 @@ class Args:
     """how many random values to time the RDSE on (0 skips the throughput table)"""
 
 
-def _field_docs(cls: type) -> dict[str, str]:
-    """Read the docstring under each dataclass field (CleanRL style) from the source."""
-    tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body
-    docs = {}
-    for node, nxt in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-            docs[node.target.id] = str(nxt.value.value)
-    return docs
-
-
 def parse_args(argv: Sequence[str] | None = None) -> Args:
-    """Build an argparse parser from :class:`Args` and parse ``argv``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    docs = _field_docs(Args)
-    for f in dataclasses.fields(Args):
-        kind = {"int": int, "float": float, "str": str}[f.type if isinstance(f.type, str) else f.type.__name__]
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default,
-                            help=f"{docs.get(f.name, '')} (default: {f.default})")
-    return Args(**vars(parser.parse_args(argv)))
+    """Parse the command line into :class:`Args`."""
+    return parse_dataclass_args(Args, argv, description=__doc__.splitlines()[0])
 
 
 def make_stream(args: Args) -> tuple[np.ndarray, list[dt.datetime]]:

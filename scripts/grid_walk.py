@@ -12,10 +12,7 @@ is why together they name the location uniquely. Usage::
 
 from __future__ import annotations
 
-import argparse
-import ast
 import dataclasses
-import inspect
 import os
 import sys
 from typing import Sequence
@@ -23,6 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from htmagent.gridcells import LocationLayer
+from htmagent.script_args import parse_dataclass_args
 
 
 @dataclasses.dataclass
@@ -47,26 +45,9 @@ class Args:
     """where to save the PNG"""
 
 
-def _field_docs(cls: type) -> dict[str, str]:
-    """Read the docstring under each dataclass field (CleanRL style) from the source."""
-    tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body
-    docs = {}
-    for node, nxt in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-            docs[node.target.id] = str(nxt.value.value)
-    return docs
-
-
 def parse_args(argv: Sequence[str] | None = None) -> Args:
-    """Build an argparse parser from :class:`Args` and parse ``argv``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    docs = _field_docs(Args)
-    for f in dataclasses.fields(Args):
-        kind = {"int": int, "float": float, "str": str}[f.type if isinstance(f.type, str) else f.type.__name__]
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default,
-                            help=f"{docs.get(f.name, '')} (default: {f.default})")
-    return Args(**vars(parser.parse_args(argv)))
+    """Parse the command line into :class:`Args`."""
+    return parse_dataclass_args(Args, argv, description=__doc__.splitlines()[0])
 
 
 def walk(args: Args) -> tuple[LocationLayer, np.ndarray, list[list[np.ndarray]]]:
