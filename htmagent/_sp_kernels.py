@@ -1,0 +1,341 @@
+"""numba kernels of the spatial pooler.
+
+Storage they share (see :class:`htmagent.spatial_pooler.SpatialPooler`):
+
+- ``perm``: a dense float32 ``(num_columns, num_inputs)`` permanence matrix; entries outside a column's potential
+  pool hold a negative value (-1) and are never changed or connected. A dense row is updated with contiguous,
+  vectorisable loops, which measured 3-4x faster than a CSR pool list with gathered inputs (hotgym sizes);
+- ``connected``: a dense ``(num_columns, num_inputs)`` uint8 matrix, 1 where a potential synapse has a permanence
+  ``>= syn_perm_connected``. Learning compares a row against it to find the synapses that changed state (a
+  vectorised pass, 30% faster than tracking the changes during the update);
+- ``connected_t``: its transpose ``(num_inputs, num_columns)``, so that the overlap of a step costs one contiguous
+  row per *active* input bit (hotgym: 5 us, against 48 us through an input -> connected-synapse index). The
+  learning kernels keep both in step with ``perm`` by writing only the synapses whose connected state flips;
+- ``connected_count``: number of connected synapses per column.
+
+Permanence arithmetic is done in float32 (as stored), so the NumPy twins in ``tests/reference/sp_twins.py``
+reproduce the kernels bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from htmagent._numba import kernel
+
+__all__ = [
+    "sp_overlaps",
+    "sp_inhibit_global",
+    "sp_inhibit_local",
+    "sp_adapt",
+    "sp_bump_weak",
+    "sp_update_duty_cycles",
+    "sp_neighbourhood_mean",
+    "sp_neighbourhood_max",
+]
+
+
+@kernel
+def sp_overlaps(overlaps, boosted, active_inputs, connected_t, boost):
+    """Count connected synapses on active input bits per column, and scale the counts by the boost factors.
+
+    Args:
+        overlaps: int32 ``(num_columns,)`` output, overwritten.
+        boosted: float64 ``(num_columns,)`` output, overwritten with ``overlaps * boost``.
+        active_inputs: int32 sorted indices of the active input bits.
+        connected_t: uint8 ``(num_inputs, num_columns)`` connected matrix.
+        boost: float64 ``(num_columns,)`` boost factors.
+    """
+    overlaps[:] = 0
+    num_columns = overlaps.shape[0]
+    for k in range(active_inputs.shape[0]):
+        row = connected_t[active_inputs[k]]
+        for c in range(num_columns):
+            overlaps[c] += row[c]
+    for c in range(num_columns):
+        boosted[c] = overlaps[c] * boost[c]
+
+
+@kernel
+def _beats(score_a, index_a, score_b, index_b):
+    # Strict order of candidates: the higher score wins, equal scores go to the lower column index.
+    return score_a > score_b or (score_a == score_b and index_a < index_b)
+
+
+@kernel
+def _sift_down(heap_score, heap_index, size, pos):
+    # Min-heap whose root is the weakest of the kept candidates.
+    while True:
+        left = 2 * pos + 1
+        if left >= size:
+            return
+        weakest = left
+        right = left + 1
+        if right < size and _beats(heap_score[left], heap_index[left], heap_score[right], heap_index[right]):
+            weakest = right
+        if _beats(heap_score[pos], heap_index[pos], heap_score[weakest], heap_index[weakest]):
+            heap_score[pos], heap_score[weakest] = heap_score[weakest], heap_score[pos]
+            heap_index[pos], heap_index[weakest] = heap_index[weakest], heap_index[pos]
+            pos = weakest
+        else:
+            return
+
+
+@kernel
+def sp_inhibit_global(overlaps, boosted, tie_breaker, stimulus_threshold, k):
+    """Global inhibition: the ``k`` eligible columns with the highest ``boosted + tie_breaker`` win.
+
+    A column is eligible when its raw overlap is positive and its boosted overlap reaches ``stimulus_threshold``.
+    Equal scores go to the lower column index, so the result is fully determined by the inputs.
+
+    Args:
+        overlaps: int32 raw overlaps.
+        boosted: float64 boosted overlaps.
+        tie_breaker: float64 small fixed per-column offsets.
+        stimulus_threshold: minimum boosted overlap.
+        k: maximum number of winners.
+
+    Returns:
+        int32 array of at most ``k`` column indices, ascending.
+    """
+    n = overlaps.shape[0]
+    heap_score = np.empty(max(k, 1), dtype=np.float64)
+    heap_index = np.empty(max(k, 1), dtype=np.int32)
+    size = 0
+    for c in range(n):
+        if overlaps[c] <= 0 or boosted[c] < stimulus_threshold or k <= 0:
+            continue
+        s = boosted[c] + tie_breaker[c]
+        if size < k:
+            # Insert, then restore the heap upwards.
+            pos = size
+            heap_score[pos] = s
+            heap_index[pos] = c
+            size += 1
+            while pos > 0:
+                parent = (pos - 1) // 2
+                if _beats(heap_score[parent], heap_index[parent], heap_score[pos], heap_index[pos]):
+                    heap_score[pos], heap_score[parent] = heap_score[parent], heap_score[pos]
+                    heap_index[pos], heap_index[parent] = heap_index[parent], heap_index[pos]
+                    pos = parent
+                else:
+                    break
+        elif _beats(s, c, heap_score[0], heap_index[0]):
+            heap_score[0] = s
+            heap_index[0] = c
+            _sift_down(heap_score, heap_index, size, 0)
+    return np.sort(heap_index[:size])
+
+
+@kernel
+def sp_inhibit_local(overlaps, boosted, tie_breaker, stimulus_threshold, neigh_ptr, neigh_idx, density):
+    """Local inhibition: a column wins if fewer neighbours beat it than its neighbourhood's quota.
+
+    Eligibility and scores are as in :func:`sp_inhibit_global`. The quota of column ``c`` is
+    ``int(0.5 + density * n_c)`` where ``n_c`` counts its neighbourhood including itself. A neighbour beats ``c`` when
+    it is eligible and has a higher score, or the same score and a lower index.
+
+    Args:
+        overlaps: int32 raw overlaps.
+        boosted: float64 boosted overlaps.
+        tie_breaker: float64 small fixed per-column offsets.
+        stimulus_threshold: minimum boosted overlap.
+        neigh_ptr: int64 CSR offsets of each column's neighbours (excluding the column itself).
+        neigh_idx: int32 neighbour column indices.
+        density: target fraction of active columns in a neighbourhood.
+
+    Returns:
+        int32 ascending indices of the winning columns.
+    """
+    n = overlaps.shape[0]
+    winners = np.empty(n, dtype=np.int32)
+    count = 0
+    for c in range(n):
+        if overlaps[c] <= 0 or boosted[c] < stimulus_threshold:
+            continue
+        s = boosted[c] + tie_breaker[c]
+        start = neigh_ptr[c]
+        stop = neigh_ptr[c + 1]
+        quota = int(0.5 + density * (stop - start + 1))
+        bigger = 0
+        for j in range(start, stop):
+            other = neigh_idx[j]
+            if overlaps[other] > 0 and boosted[other] >= stimulus_threshold:
+                if _beats(boosted[other] + tie_breaker[other], other, s, c):
+                    bigger += 1
+        if bigger < quota:
+            winners[count] = c
+            count += 1
+    return winners[:count].copy()
+
+
+@kernel
+def _raise_column(perm, connected, connected_t, connected_count, column, stimulus_threshold, increment,
+                  threshold):
+    # Give a column that cannot reach the stimulus threshold enough connected synapses to ever fire.
+    row = perm[column]
+    pool_size = 0
+    for i in range(row.shape[0]):
+        if row[i] >= 0.0:
+            pool_size += 1
+    if increment <= 0.0 or pool_size < stimulus_threshold:
+        return
+    while connected_count[column] < stimulus_threshold:
+        _raise_row(perm, connected, connected_t, connected_count, column, increment, threshold)
+
+
+@kernel
+def _raise_row(perm, connected, connected_t, connected_count, column, increment, threshold):
+    thr = np.float32(threshold)
+    step = np.float32(increment)
+    one = np.float32(1.0)
+    row = perm[column]
+    for i in range(row.shape[0]):
+        old = row[i]
+        if old < 0.0:
+            continue
+        new = min(old + step, one)
+        row[i] = new
+        if new >= thr and old < thr:
+            connected[column, i] = 1
+            connected_t[i, column] = 1
+            connected_count[column] += 1
+
+
+@kernel
+def sp_adapt(perm, connected, connected_t, connected_count, winners, input_dense, active_inc, inactive_dec,
+             threshold, stimulus_threshold, below_stimulus_inc):
+    """Hebbian learning on the winning columns' potential synapses.
+
+    Synapses from active input bits gain ``active_inc``, the others lose ``inactive_dec``; permanences are clipped to
+    ``[0, 1]``. A column left with fewer than ``stimulus_threshold`` connected synapses has all its potential
+    permanences raised by ``below_stimulus_inc`` until it has enough.
+
+    Args:
+        perm: float32 ``(num_columns, num_inputs)`` permanences, negative outside the potential pool (mutated).
+        connected: uint8 ``(num_columns, num_inputs)`` connected matrix (mutated where a synapse crosses
+            ``threshold``).
+        connected_t: uint8 ``(num_inputs, num_columns)``, its transpose (mutated likewise).
+        connected_count: int32 connected synapses per column (mutated).
+        winners: int32 winning columns.
+        input_dense: uint8 ``(num_inputs,)`` dense input.
+        active_inc: increment for synapses on active bits.
+        inactive_dec: decrement for synapses on inactive bits.
+        threshold: connection threshold (``syn_perm_connected``).
+        stimulus_threshold: minimum connected synapses a column keeps.
+        below_stimulus_inc: raise step for columns under the stimulus threshold.
+    """
+    thr = np.float32(threshold)
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    num_inputs = perm.shape[1]
+    # The per-input change is the same for every winner: compute it once, so the row loop is a plain vector add.
+    delta = np.empty(num_inputs, dtype=np.float32)
+    for i in range(num_inputs):
+        delta[i] = np.float32(active_inc) if input_dense[i] else -np.float32(inactive_dec)
+    for w in range(winners.shape[0]):
+        c = winners[w]
+        row = perm[c]
+        conn = connected[c]
+        # Two branch-free passes the compiler vectorises (update, then count the connected-state changes); the
+        # rare changes are applied in a third pass.
+        for i in range(num_inputs):
+            old = row[i]
+            new = min(max(old + delta[i], zero), one)
+            row[i] = old if old < zero else new
+        num_flips = 0
+        for i in range(num_inputs):
+            num_flips += (row[i] >= thr) != conn[i]
+        if num_flips:
+            for i in range(num_inputs):
+                now = row[i] >= thr
+                if now != conn[i]:
+                    conn[i] = now
+                    connected_t[i, c] = now
+                    connected_count[c] += 1 if now else -1
+        _raise_column(perm, connected, connected_t, connected_count, c, stimulus_threshold, below_stimulus_inc,
+                      threshold)
+
+
+@kernel
+def sp_bump_weak(perm, connected, connected_t, connected_count, overlap_duty, min_overlap_duty, increment,
+                 threshold):
+    """Weak-column bumping: raise every potential permanence of columns whose overlap duty cycle is below their
+    minimum by ``increment`` (clipped to 1).
+
+    Args:
+        perm: float32 ``(num_columns, num_inputs)`` permanences, negative outside the potential pool (mutated).
+        connected: uint8 ``(num_columns, num_inputs)`` connected matrix (mutated where a synapse becomes connected).
+        connected_t: uint8 ``(num_inputs, num_columns)``, its transpose (mutated likewise).
+        connected_count: int32 connected synapses per column (mutated).
+        overlap_duty: float64 overlap duty cycles.
+        min_overlap_duty: float64 minimum acceptable overlap duty cycles.
+        increment: permanence step.
+        threshold: connection threshold.
+
+    Returns:
+        Number of columns bumped.
+    """
+    bumped = 0
+    for c in range(overlap_duty.shape[0]):
+        if overlap_duty[c] < min_overlap_duty[c]:
+            _raise_row(perm, connected, connected_t, connected_count, c, increment, threshold)
+            bumped += 1
+    return bumped
+
+
+@kernel
+def sp_update_duty_cycles(overlap_duty, active_duty, overlaps, winners, period):
+    """Moving averages of "had any overlap" and "was active": ``d <- (d * (period - 1) + x) / period``.
+
+    Args:
+        overlap_duty: float64 ``(num_columns,)`` (mutated).
+        active_duty: float64 ``(num_columns,)`` (mutated).
+        overlaps: int32 raw overlaps of this step.
+        winners: int32 active columns of this step.
+        period: averaging period (>= 1).
+    """
+    keep = (period - 1.0) / period
+    inv = 1.0 / period
+    n = overlap_duty.shape[0]
+    for c in range(n):
+        overlap_duty[c] = overlap_duty[c] * keep + (inv if overlaps[c] > 0 else 0.0)
+        active_duty[c] = active_duty[c] * keep
+    for w in range(winners.shape[0]):
+        active_duty[winners[w]] += inv
+
+
+@kernel
+def sp_neighbourhood_mean(out, values, neigh_ptr, neigh_idx):
+    """Mean of ``values`` over each column's neighbourhood, the column included.
+
+    Args:
+        out: float64 ``(num_columns,)`` output, overwritten.
+        values: float64 ``(num_columns,)``.
+        neigh_ptr: int64 CSR offsets (neighbours exclude the column itself).
+        neigh_idx: int32 neighbour indices.
+    """
+    for c in range(values.shape[0]):
+        total = values[c]
+        for j in range(neigh_ptr[c], neigh_ptr[c + 1]):
+            total += values[neigh_idx[j]]
+        out[c] = total / (neigh_ptr[c + 1] - neigh_ptr[c] + 1)
+
+
+@kernel
+def sp_neighbourhood_max(out, values, neigh_ptr, neigh_idx):
+    """Maximum of ``values`` over each column's neighbourhood, the column included.
+
+    Args:
+        out: float64 ``(num_columns,)`` output, overwritten.
+        values: float64 ``(num_columns,)``.
+        neigh_ptr: int64 CSR offsets (neighbours exclude the column itself).
+        neigh_idx: int32 neighbour indices.
+    """
+    for c in range(values.shape[0]):
+        best = values[c]
+        for j in range(neigh_ptr[c], neigh_ptr[c + 1]):
+            v = values[neigh_idx[j]]
+            if v > best:
+                best = v
+        out[c] = best

@@ -1,0 +1,49 @@
+"""The benchmark command prints the expected table (no timing is asserted)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from htmagent import bench
+
+
+def _rows(text: str) -> dict[str, list[str]]:
+    return {line.split()[0]: line.split() for line in text.splitlines() if line.split()}
+
+
+def test_hotgym_table_has_every_stage_and_the_cold_start(capsys):
+    assert bench.main(["--config", "hotgym", "--steps", "25", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    rows = _rows(out)
+    for stage in ("encoders", "SP", "TM", "SP+TM"):
+        assert stage in rows, out
+    # TM and SP+TM report segment and synapse counts; the TM has grown some in 25 steps.
+    assert int(rows["SP+TM"][4].replace(",", "")) > 0
+    assert int(rows["SP+TM"][5].replace(",", "")) > 0
+    assert "config hotgym" in out and "25 steps" in out
+    assert re.search(r"cold start: [0-9.]+ s \(imports", out)
+
+
+def test_classic_config_without_cold_start(capsys):
+    assert bench.main(["--config", "classic", "--steps", "12", "--no-cold-start"]) == 0
+    out = capsys.readouterr().out
+    assert {"SP", "TM", "SP+TM"} <= set(_rows(out))
+    assert "cold start" not in out
+
+
+def test_register_adds_the_subcommand():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    bench.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["bench", "--config", "classic", "--steps", "10"])
+    assert args.func is not None and args.config == "classic" and args.steps == 10
+
+
+def test_bad_arguments_are_rejected():
+    with pytest.raises(SystemExit):
+        bench.main(["--config", "nope"])
+    with pytest.raises(SystemExit, match="--steps must be >= 1"):
+        bench.main(["--steps", "0", "--no-cold-start"])
