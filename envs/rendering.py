@@ -33,8 +33,17 @@ __all__ = [
     "SaccadeScene",
     "TouchScene",
     "Viewer",
+    "CELL_STATE_COLOURS",
+    "CELL_INACTIVE",
+    "CELL_PREDICTED",
+    "CELL_CORRECT",
+    "CELL_BURSTING",
+    "draw_bars",
+    "draw_cell_states",
     "draw_feature_grid",
+    "draw_grid_module",
     "draw_image",
+    "draw_series",
     "draw_legend",
     "draw_patch",
     "draw_paths",
@@ -47,6 +56,7 @@ __all__ = [
     "require_pygame",
     "sensor_colour",
     "surface_to_array",
+    "tm_cell_states",
 ]
 
 Colour = tuple[int, int, int]
@@ -298,6 +308,146 @@ def draw_legend(
         draw_text(surface, text, (cx + size + 2, cy + 1), size, TEXT)
     rows = (len(entries) + columns - 1) // columns
     return y + rows * row_height + 4
+
+
+# Cell states of a temporal memory, as drawn by :func:`draw_cell_states` (index into CELL_STATE_COLOURS).
+CELL_INACTIVE = 0
+CELL_PREDICTED = 1  # depolarized by context, but its minicolumn got no input
+CELL_CORRECT = 2  # predicted and then active: the input was expected
+CELL_BURSTING = 3  # active in a minicolumn that nothing predicted: the input was a surprise
+CELL_STATE_COLOURS: tuple[Colour, ...] = (EMPTY_CELL, (70, 110, 230), (90, 220, 110), (255, 90, 70))
+
+
+def tm_cell_states(
+    column_count: int, cells_per_column: int, active_cells: np.ndarray, predictive_cells: np.ndarray,
+    bursting_columns: np.ndarray,
+) -> np.ndarray:
+    """Classify a temporal memory's cells for :func:`draw_cell_states`.
+
+    Args:
+        column_count, cells_per_column: the layer's shape (cell ``c * cells_per_column + i`` is cell ``i`` of
+            minicolumn ``c``).
+        active_cells: indices of the active cells.
+        predictive_cells: indices of the cells that were predicted for this step.
+        bursting_columns: indices of the minicolumns that burst.
+
+    Returns:
+        ``(cells_per_column, column_count)`` uint8 array of ``CELL_*`` codes (one image column per minicolumn).
+    """
+    states = np.zeros(column_count * cells_per_column, dtype=np.uint8)
+    states[np.asarray(predictive_cells, dtype=np.int64)] = CELL_PREDICTED
+    states[np.asarray(active_cells, dtype=np.int64)] = CELL_CORRECT
+    bursting = np.zeros(column_count, dtype=bool)
+    bursting[np.asarray(bursting_columns, dtype=np.int64)] = True
+    cells = states.reshape(column_count, cells_per_column)
+    cells[bursting & (cells == CELL_CORRECT).any(axis=1)] = CELL_BURSTING
+    return np.ascontiguousarray(cells.T)
+
+
+def draw_cell_states(
+    surface: Any, rect: tuple[int, int, int, int], states: np.ndarray,
+    palette: Sequence[Colour] = CELL_STATE_COLOURS,
+) -> tuple[int, int]:
+    """Draw a 2-D array of small-integer states as a block image filling ``rect`` (integer zoom per axis, no gaps).
+
+    Returns:
+        The drawn ``(width, height)`` in pixels.
+    """
+    pygame = require_pygame()
+    states = np.asarray(states)
+    rows, columns = states.shape
+    zoom_x, zoom_y = max(1, rect[2] // max(columns, 1)), max(1, rect[3] // max(rows, 1))
+    colours = np.asarray(palette, dtype=np.uint8)[states]
+    big = np.repeat(np.repeat(colours, zoom_y, axis=0), zoom_x, axis=1)
+    surface.blit(pygame.surfarray.make_surface(np.ascontiguousarray(big.transpose(1, 0, 2))), rect[:2])
+    return columns * zoom_x, rows * zoom_y
+
+
+def draw_bars(
+    surface: Any, rect: tuple[int, int, int, int], values: Sequence[float], maximum: float, colour: Colour,
+    highlight: Optional[int] = None, marked: Optional[int] = None, threshold: Optional[float] = None,
+    labels: bool = True, bright_from: Optional[float] = None,
+) -> None:
+    """Draw one vertical bar per value, from the bottom of ``rect``, scaled to ``maximum``.
+
+    Args:
+        highlight: index of a bar drawn in full ``colour`` with a white frame (e.g. the recognized object); the
+            others are drawn dimmer.
+        bright_from: bars with a value at least this are drawn in full ``colour`` too (e.g. objects still in play).
+        marked: index of a bar with a small triangle under it (e.g. the true object).
+        threshold: a dashed horizontal line at this value (e.g. the recognition threshold).
+        labels: print each bar's index under it when there is room.
+    """
+    pygame = require_pygame()
+    left, top, width, height = rect
+    n = len(values)
+    if n == 0:
+        return
+    label_height = 14 if labels else 0
+    plot_height = height - label_height - (6 if marked is not None else 0)
+    slot = width / n
+    bar = max(1.0, slot * 0.75)
+    dim = tuple(int(0.35 * c + 0.65 * v) for c, v in zip(colour, PANEL))
+    pygame.draw.line(surface, MUTED, (left, top + plot_height), (left + width, top + plot_height), 1)
+    for i, value in enumerate(values):
+        fraction = min(max(float(value) / maximum, 0.0), 1.0) if maximum > 0 else 0.0
+        bar_height = int(round(fraction * (plot_height - 2)))
+        x = left + i * slot + (slot - bar) / 2
+        box = pygame.Rect(int(x), top + plot_height - bar_height, max(1, int(bar)), bar_height)
+        bright = i == highlight or (bright_from is not None and float(value) >= bright_from)
+        pygame.draw.rect(surface, colour if bright else dim, box)
+        if i == highlight:
+            pygame.draw.rect(surface, TEXT, box.inflate(2, 2), width=1)
+        if labels and slot >= 12:
+            draw_text(surface, str(i), (x + bar / 2, top + plot_height + 2), 13, MUTED, anchor="midtop")
+        if i == marked:
+            tip_y = top + height - 1
+            pygame.draw.polygon(surface, TEXT, [(x + bar / 2, tip_y - 5), (x + bar / 2 - 4, tip_y),
+                                                (x + bar / 2 + 4, tip_y)])
+    if threshold is not None and maximum > 0:
+        y = top + plot_height - 2 - int(round(min(threshold / maximum, 1.0) * (plot_height - 2)))
+        for x in range(int(left), int(left + width), 8):
+            pygame.draw.line(surface, MUTED, (x, y), (min(x + 4, left + width), y), 1)
+
+
+def draw_grid_module(
+    surface: Any, rect: tuple[int, int, int, int], active: np.ndarray, bumps: np.ndarray, colour: Colour,
+) -> None:
+    """Draw one grid-cell module as a small sheet: its active cells lit in ``colour`` and each bump centre as a dot.
+
+    Args:
+        active: ``(n, n)`` bool array: ``active[i1, i0]`` is the cell ``i0`` along phase axis 0 (drawn across) and
+            ``i1`` along phase axis 1 (drawn down); cell ``i`` spans phases ``[i / n, (i + 1) / n)``.
+        bumps: ``(k, 2)`` bump phases in ``[0, 1)`` (axis 0 across, axis 1 down).
+    """
+    pygame = require_pygame()
+    active = np.asarray(active, dtype=bool)
+    n_rows, n_columns = active.shape
+    dim = tuple(int(0.25 * c + 0.75 * v) for c, v in zip(colour, EMPTY_CELL))
+    palette = np.asarray([EMPTY_CELL, colour], dtype=np.uint8)
+    width, height = draw_cell_states(surface, rect, active.astype(np.uint8), palette)
+    pygame.draw.rect(surface, dim, pygame.Rect(rect[0] - 1, rect[1] - 1, width + 2, height + 2), width=1)
+    for phase in np.asarray(bumps, dtype=np.float64).reshape(-1, 2):
+        centre = (rect[0] + phase[0] * width, rect[1] + phase[1] * height)
+        pygame.draw.circle(surface, TEXT, centre, 2)
+
+
+def draw_series(
+    surface: Any, rect: tuple[int, int, int, int], values: Sequence[float], maximum: float, colour: Colour,
+    capacity: Optional[int] = None,
+) -> None:
+    """Draw a time series left to right in ``rect`` as bars (the last ``capacity`` values, one slot each)."""
+    pygame = require_pygame()
+    left, top, width, height = rect
+    capacity = capacity or max(len(values), 1)
+    shown = list(values)[-capacity:]
+    slot = width / capacity
+    pygame.draw.line(surface, MUTED, (left, top + height), (left + width, top + height), 1)
+    for i, value in enumerate(shown):
+        fraction = min(max(float(value) / maximum, 0.0), 1.0) if maximum > 0 else 0.0
+        bar = max(1, int(round(fraction * height)))
+        pygame.draw.rect(surface, colour, pygame.Rect(int(left + i * slot), top + height - bar, max(1, int(slot) - 1),
+                                                      bar))
 
 
 def surface_to_array(surface: Any) -> np.ndarray:

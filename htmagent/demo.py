@@ -1,0 +1,715 @@
+"""``htmagent demo``: watch cortical columns recognize an object, in a pygame window or as PNG frames.
+
+The demo learns a small built-in library of objects (features on a 4x4 grid, a few seconds), then plays recognition
+episodes: at every sensation each column's sensor touches one point of the object, L4 pairs the feature with the
+location (predicted cells fire, unexpected input bursts), L2/3 pools L4 into object codes and the columns vote, so the
+set of objects each column's L2/3 still represents shrinks to one. Beside the network, an ideal observer senses the
+same points and shows the best any model could do.
+
+Structure: :class:`RecognitionDemo` is the model (plain Python state, one sensation or one learned object per call);
+:meth:`RecognitionDemo.scene` turns it into plain data and :func:`~htmagent.demo_view.render_recognition` draws that
+with the shared drawing functions of :mod:`htmagent.envs.rendering` (the same ones the environments' ``human`` and
+``rgb_array`` modes use). :class:`DemoApp` maps keys to actions; :func:`run_window` and :func:`run_headless` drive
+any app (this one and the sequence demo of :mod:`htmagent.demo_sequence`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Protocol, Sequence
+
+import numpy as np
+
+from htmagent._rng import make_rng
+from htmagent.baselines import IdealObserver
+from htmagent.demo_view import FRAME_SIZE, KEY_HELP, ColumnView, RecognitionScene, render_recognition
+from htmagent.envs import rendering as R
+from htmagent.network import Network
+from htmagent.objects import ObjectSet, SensoryObject
+from htmagent.policies import NetworkState, make_policy
+
+__all__ = [
+    "FRAME_SIZE",
+    "KEY_HELP",
+    "DemoConfig",
+    "RecognitionDemo",
+    "RecognitionScene",
+    "ColumnView",
+    "DemoApp",
+    "EpisodeSummary",
+    "render_recognition",
+    "find_grid_layer",
+    "run_window",
+    "run_headless",
+    "display_available",
+    "register",
+    "main",
+]
+
+POLICIES = ("random", "hypothesis")
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Settings of the object-recognition demo.
+
+    Attributes:
+        num_objects: objects in the built-in library (``ObjectSet.lewis2019``: features on distinct cells of a grid).
+        num_features: feature pool; fewer features = more shared features = more sensations needed.
+        features_per_object: points per object (<= ``grid_size ** 2``).
+        grid_size: side of the object grid.
+        num_columns: columns (sensors) at start, 1 to 5.
+        policy: motor policy at start, ``"random"`` or ``"hypothesis"``.
+        max_sensations: an episode stops here if the network has not recognized the object.
+        repetitions: time steps per point while learning.
+        location: ``"random"`` (the 2017 paper's location codes) or ``"grid"`` (grid-cell modules, when this build
+            of :class:`~htmagent.network.Network` supports ``location="grid"``).
+        seed: seed of the library, the networks and the episodes.
+    """
+
+    num_objects: int = 24
+    num_features: int = 4
+    features_per_object: int = 10
+    grid_size: int = 4
+    num_columns: int = 3
+    policy: str = "random"
+    max_sensations: int = 10
+    repetitions: int = 3
+    location: str = "random"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("num_objects", "num_features", "features_per_object", "grid_size", "max_sensations",
+                     "repetitions"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        if isinstance(self.num_columns, bool) or not isinstance(self.num_columns, int) or \
+                not 1 <= self.num_columns <= 5:
+            raise ValueError(f"num_columns must be an int in [1, 5], got {self.num_columns!r}")
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}, got {self.policy!r}")
+        if self.location not in ("random", "grid"):
+            raise ValueError(f"location must be 'random' or 'grid', got {self.location!r}")
+
+
+@dataclass(frozen=True)
+class EpisodeSummary:
+    """How one recognition episode ended.
+
+    Attributes:
+        episode: 1-based episode number.
+        target: label of the presented object.
+        label: object the network recognized after the last sensation (``None``: none).
+        sensation: sensation from which the network recognized ``label`` without interruption (``None``).
+        ideal_sensation: sensation at which the ideal observer, sensing the same points, had one object left.
+        sensations: sensations played.
+        num_columns: columns used.
+        policy: motor policy used.
+    """
+
+    episode: int
+    target: int
+    label: Optional[int]
+    sensation: Optional[int]
+    ideal_sensation: Optional[int]
+    sensations: int
+    num_columns: int
+    policy: str
+
+    @property
+    def correct(self) -> bool:
+        """The network recognized the presented object."""
+        return self.label == self.target
+
+
+def find_grid_layer(source: Any) -> Any:
+    """The grid-cell population (e.g. a :class:`~htmagent.gridcells.LocationLayer`) behind a location source, or
+    ``None`` if the source has none (the default random location codes).
+
+    Looks at the source itself and at its attributes, so any grid-cell source that keeps its layer as an attribute is
+    drawn without the demo knowing its class.
+    """
+    from htmagent.gridcells._population import GridCellPopulation
+
+    if isinstance(source, GridCellPopulation):
+        return source
+    for value in vars(source).values() if hasattr(source, "__dict__") else ():
+        if isinstance(value, GridCellPopulation):
+            return value
+    return None
+
+
+def _grid_modules(layer: Any) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    n = layer.cells_per_axis
+    active = layer.active_cells.dense.reshape(layer.num_modules, n, n)
+    # A module's cell index is ``i0 * n + i1`` (i0 along phase axis 0); the sheet is drawn with axis 0 across.
+    return tuple((active[m].T.astype(bool), layer.bump_phases(m)) for m in range(layer.num_modules))
+
+
+class RecognitionDemo:
+    """The demo's model: the object library, one network per column count (learned on demand, one object per call),
+    and the current recognition episode.
+
+    Args:
+        config: settings.
+        make_network: ``(num_columns, seed) -> Network`` (default: from ``config.location``); lets a test plug in a
+            network with its own location sources.
+    """
+
+    def __init__(self, config: DemoConfig = DemoConfig(),
+                 make_network: Optional[Callable[[int, int], Network]] = None):
+        self.config = config
+        self.objects = ObjectSet.lewis2019(config.num_objects, num_features=config.num_features,
+                                           features_per_object=config.features_per_object,
+                                           grid_size=config.grid_size, seed=config.seed)
+        self._make_network = make_network or self._default_network
+        self._rng = make_rng(config.seed)
+        self._networks: dict[int, Network] = {}
+        self._learned: dict[int, int] = {}
+        self._order = self._rng.permutation(len(self.objects))
+        self._cursor = 0
+        self.num_columns = config.num_columns
+        self.policy_name = config.policy
+        self.episode = 0
+        self.summaries: list[EpisodeSummary] = []
+        self._network(self.num_columns)
+        self._start_episode(int(self._order[0]))
+
+    # ------------------------------------------------------------ networks
+    def _default_network(self, num_columns: int, seed: int) -> Network:
+        if self.config.location == "random":
+            return Network(num_columns=num_columns, seed=seed)
+        if "location" in inspect.signature(Network).parameters:
+            return Network(num_columns=num_columns, location="grid", seed=seed)
+        try:
+            from htmagent.grid_source import GridLocationSource
+            from htmagent.location_column import lewis2019_l4_params
+        except ImportError as error:
+            raise ValueError("location must be 'random' in this build: grid-cell location sources are not "
+                             f"available ({error}), got 'grid'") from None
+        rng = make_rng(seed)
+        sources = [GridLocationSource(seed=int(rng.integers(2**31))) for _ in range(num_columns)]
+        return Network(num_columns=num_columns, location_sources=sources, l4_params=lewis2019_l4_params(),
+                       seed=int(rng.integers(2**31)))
+
+    def _network(self, n: int) -> Network:
+        if n not in self._networks:
+            self._networks[n] = self._make_network(n, self.config.seed + 1000 * n)
+            self._learned[n] = 0
+        return self._networks[n]
+
+    @property
+    def network(self) -> Network:
+        """The network with the current number of columns."""
+        return self._network(self.num_columns)
+
+    @property
+    def ready(self) -> bool:
+        """The current network has learned the whole library."""
+        return self._learned[self.num_columns] == len(self.objects)
+
+    @property
+    def learning_progress(self) -> tuple[int, int]:
+        """``(objects learned, library size)`` of the current network."""
+        return self._learned[self.num_columns], len(self.objects)
+
+    def learn_step(self) -> bool:
+        """Learn the next object of the library (one object: a fraction of a second). Returns True if it learned."""
+        n = self.num_columns
+        done = self._learned[n]
+        if done == len(self.objects):
+            return False
+        self.network.learn([self.objects[done]], repetitions=self.config.repetitions)
+        self._learned[n] = done + 1
+        if self.ready:
+            self._start_episode(self.target)
+        return True
+
+    def warm_up(self) -> None:
+        """Run every numba kernel the demo uses once, on a throwaway one-column network (compiles them on a cold
+        cache; loads them from the cache otherwise). Touches nothing of this demo, so it may run in a thread."""
+        net = self._make_network(1, self.config.seed)
+        net.learn([self.objects[0]], repetitions=2)
+        obj = self.objects[0]
+        net.step([(obj.locations[0], obj.points[obj.locations[0]])], learn=False)
+
+    def learn_all(self) -> None:
+        """Learn the rest of the library at once (headless runs)."""
+        while self.learn_step():
+            pass
+
+    # ------------------------------------------------------------ episodes
+    def _start_episode(self, target: int) -> None:
+        self.target = target
+        self.obj: SensoryObject = self.objects[target]
+        self.episode_seed = int(self._rng.integers(2**31))
+        self._episode_rng = make_rng(self.episode_seed)
+        self.policy = make_policy(self.policy_name)
+        self.policy.reset(self.obj.locations, self._episode_rng)
+        n = self.num_columns
+        self.paths: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        self.visited: list[tuple[int, int]] = []
+        self.sensation = 0
+        self.overlaps = np.zeros((n, len(self.objects)), dtype=np.int64)
+        self.recognized: Optional[int] = None
+        self.recognized_at: Optional[int] = None
+        self.recognized_history: list[Optional[int]] = []
+        self.ideal = IdealObserver(self.objects, mode="displacement" if self._grid_layers() else "location")
+        self.ideal_at: Optional[int] = None
+        self.finished = False
+        if self.ready:
+            self.network.reset()
+
+    def next_object(self) -> None:
+        """Start an episode on the next object of the shuffled library."""
+        self._cursor = (self._cursor + 1) % len(self._order)
+        self._start_episode(int(self._order[self._cursor]))
+
+    def restart(self) -> None:
+        """Start the current object again (after a change of columns or policy)."""
+        self._start_episode(self.target)
+
+    def set_columns(self, n: int) -> None:
+        """Use ``n`` columns (1-5); a network with ``n`` columns is learned first if there is none yet."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 5:
+            raise ValueError(f"n must be an int in [1, 5], got {n!r}")
+        self.num_columns = n
+        self._network(n)
+        self._start_episode(self.target)
+
+    def switch_policy(self) -> str:
+        """Switch to the other motor policy and restart the episode; returns the new policy's name."""
+        self.policy_name = POLICIES[(POLICIES.index(self.policy_name) + 1) % len(POLICIES)]
+        self.restart()
+        return self.policy_name
+
+    def sense(self) -> bool:
+        """One sensation: every column's sensor moves to the point its policy picks and senses the feature there.
+
+        Returns:
+            False if nothing happened (still learning, or the episode has finished).
+        """
+        if not self.ready or self.finished:
+            return False
+        net, n = self.network, self.num_columns
+        state = NetworkState(self.sensation, n, tuple(self.visited), self.overlaps, net.l2_params.sdr_size,
+                             net.learned_objects)
+        chosen = [tuple(int(v) for v in p) for p in self.policy.next_points(state)]
+        observations = [(p, int(self.obj.points[p])) for p in chosen]
+        net.step(observations, learn=False)
+        self.sensation += 1
+        self.visited.extend(chosen)
+        for path, point in zip(self.paths, chosen):
+            path.append(point)
+        self.overlaps = np.array([net.overlaps(c) for c in range(n)])
+        label = net.recognized_label()
+        if label != self.recognized:
+            self.recognized_at = self.sensation if label is not None else None
+        self.recognized = label
+        self.recognized_history.append(label)
+        if self.ideal.step(observations) is not None and self.ideal_at is None:
+            self.ideal_at = self.sensation
+        self.finished = self.recognized is not None or self.sensation >= self.config.max_sensations
+        if self.finished:  # an episode cut short by a key press is not counted
+            self.episode += 1
+            self.summaries.append(EpisodeSummary(self.episode, self.target, self.recognized, self.recognized_at,
+                                                 self.ideal_at, self.sensation, self.num_columns, self.policy_name))
+        return True
+
+    def network_candidates(self) -> list[int]:
+        """Objects the network still considers possible: overlap >= half a code in every column."""
+        if self.sensation == 0:
+            return list(range(len(self.objects)))
+        half = self.network.l2_params.sdr_size // 2
+        return np.flatnonzero(np.all(self.overlaps >= half, axis=0)).tolist()
+
+    def _grid_layers(self) -> list[Any]:
+        return [layer for layer in (find_grid_layer(s) for s in self.network.location_sources) if layer is not None]
+
+    # ------------------------------------------------------------ frames
+    def scene(self, playing: bool = False, footer: str = "") -> RecognitionScene:
+        """The current state as plain data for :func:`render_recognition`."""
+        net = self.network
+        columns = []
+        for c, col in enumerate(net.columns):
+            l4 = col.l4
+            states = R.tm_cell_states(l4.column_count, l4.cells_per_column, l4.active_cells.sparse,
+                                      l4.predictive_cells.sparse, l4.bursting_columns.sparse)
+            layer = find_grid_layer(net.location_sources[c])
+            active_columns = np.unique(l4.active_cells.sparse // l4.cells_per_column).size
+            columns.append(ColumnView(
+                l4_states=states, overlaps=self.overlaps[c].copy() if self.ready else np.zeros(len(self.objects)),
+                active_cells=col.l2.active_cells.num_active, bursting=l4.bursting_columns.num_active,
+                predicted=active_columns - l4.bursting_columns.num_active,
+                grid_modules=_grid_modules(layer) if layer is not None else ()))
+        learning = None if self.ready else self.learning_progress
+        obj = self.objects[learning[0]] if learning else self.obj
+        return RecognitionScene(
+            points=dict(obj.points), bounds=self.objects.bounds(), num_features=self.objects.num_features,
+            paths=tuple(tuple(p) for p in self.paths) if not learning else (), columns=tuple(columns),
+            target=obj.label, recognized=self.recognized, status=self.status_lines(), sdr_size=net.l2_params.sdr_size,
+            threshold=net.config["recognition_threshold"], learning=learning, playing=playing, footer=footer)
+
+    def status_lines(self) -> tuple[str, ...]:
+        """The text shown under the object."""
+        n_obj = len(self.objects)
+        lines = [f"library: {n_obj} objects, {self.objects.num_features} features, "
+                 f"{self.config.grid_size}x{self.config.grid_size} grid",
+                 f"columns: {self.num_columns}    motor policy: {self.policy_name}"]
+        if not self.ready:
+            done, total = self.learning_progress
+            return (*lines, f"learning object {done + 1} of {total} with {self.num_columns} column(s)...")
+        lines.append(f"true object: #{self.target}    sensation {self.sensation} of max {self.config.max_sensations}")
+        if self.recognized is not None:
+            verdict = "correct" if self.recognized == self.target else "WRONG"
+            lines.append(f"network: recognized #{self.recognized} at sensation {self.recognized_at} ({verdict})")
+        else:
+            left = len(self.network_candidates())
+            lines.append(f"network: {left} object{'s' if left != 1 else ''} still backed by every column"
+                         + (" - not recognized" if self.finished else ""))
+        if self.ideal_at is not None:
+            lines.append(f"ideal observer: recognized at sensation {self.ideal_at}")
+        else:
+            left = len(self.ideal.candidates)
+            lines.append(f"ideal observer: {left} candidate object{'s' if left != 1 else ''} left")
+        done = [s for s in self.summaries if s.num_columns == self.num_columns]
+        if done:
+            correct = sum(s.correct for s in done)
+            net_mean = np.mean([s.sensation for s in done if s.correct and s.sensation is not None] or [np.nan])
+            ideal_mean = np.mean([s.ideal_sensation for s in done if s.ideal_sensation is not None] or [np.nan])
+            lines.append(f"so far with {self.num_columns} column(s): {correct} of {len(done)} episodes correct")
+            lines.append(f"mean sensations to recognize: network {net_mean:.2f}, ideal observer {ideal_mean:.2f}")
+        return tuple(lines)
+
+
+# ---------------------------------------------------------------------------------------------------- apps
+class App(Protocol):
+    """What :func:`run_window` drives (:class:`DemoApp`, :class:`~htmagent.demo_sequence.SequenceApp`)."""
+
+    title: str
+    playing: bool
+
+    def handle_event(self, event: Any) -> bool:
+        """React to one pygame event; False = quit."""
+
+    def update(self, now: float) -> bool:
+        """Do a small piece of work (learning, or a sensation when playing and due); True if the frame changed."""
+
+    def render(self, footer: str = "") -> Any:
+        """The current frame as a pygame Surface."""
+
+
+class DemoApp:
+    """The interactive object-recognition demo: key handling, play timing and screenshots around a
+    :class:`RecognitionDemo`.
+
+    Keys: space = one sensation (next object when the episode is over), enter = play / pause, r = next object,
+    1-5 = number of columns, p = switch motor policy, s = screenshot, q / escape = quit.
+
+    Args:
+        demo: the model.
+        out_dir: where screenshots go.
+        interval: seconds between sensations while playing (and the pause after an episode ends).
+    """
+
+    title = "htmagent demo - object recognition"
+
+    def __init__(self, demo: RecognitionDemo, out_dir: str | os.PathLike = ".", interval: float = 0.7,
+                 warm_up: bool = False):
+        self.demo = demo
+        self.out_dir = Path(out_dir)
+        self.interval = float(interval)
+        self.playing = True
+        self.screenshots: list[Path] = []
+        self._due = 0.0
+        self._warm_up: Optional[threading.Thread] = None
+        self._warm_up_start = 0.0
+        if warm_up:
+            # On a cold numba cache the first learning step would compile for tens of seconds; compiling in a
+            # thread keeps the window drawing and answering keys meanwhile.
+            self._warm_up = threading.Thread(target=demo.warm_up, name="htmagent-demo-warm-up", daemon=True)
+            self._warm_up_start = time.perf_counter()
+            self._warm_up.start()
+
+    @property
+    def warming_up(self) -> bool:
+        """The numba kernels are still being compiled (or loaded) in the background."""
+        return self._warm_up is not None and self._warm_up.is_alive()
+
+    def handle_event(self, event: Any) -> bool:
+        """React to one pygame event (see the class docstring for the keys); False = quit."""
+        pygame = R.require_pygame()
+        if event.type == pygame.QUIT:
+            return False
+        if event.type != pygame.KEYDOWN:
+            return True
+        key, demo = event.key, self.demo
+        if key in (pygame.K_q, pygame.K_ESCAPE):
+            return False
+        if key == pygame.K_SPACE:
+            self.playing = False
+            if demo.finished:
+                demo.next_object()
+            else:
+                demo.sense()
+        elif key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            self.playing = not self.playing
+        elif key == pygame.K_r:
+            demo.next_object()
+        elif pygame.K_1 <= key <= pygame.K_5:
+            demo.set_columns(key - pygame.K_0)
+        elif pygame.K_KP1 <= key <= pygame.K_KP5:
+            demo.set_columns(key - pygame.K_KP1 + 1)
+        elif key == pygame.K_p:
+            demo.switch_policy()
+        elif key == pygame.K_s:
+            self.screenshot()
+        return True
+
+    def screenshot(self) -> Path:
+        """Save the current frame as ``htmagent_demo_<k>.png`` in ``out_dir``."""
+        pygame = R.require_pygame()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir / f"htmagent_demo_{len(self.screenshots) + 1:03d}.png"
+        pygame.image.save(self.render(), str(path))
+        self.screenshots.append(path)
+        print(f"screenshot saved to {path}")
+        return path
+
+    def update(self, now: float) -> bool:
+        """A small piece of work between frames: learn one object, or one sensation when playing and due (``now``:
+        ``time.perf_counter()``). Returns True if the frame changed."""
+        demo = self.demo
+        if self.warming_up:
+            if now < self._due:
+                return False
+            self._due = now + 0.5  # redraw the elapsed time twice a second
+            return True
+        if not demo.ready:
+            return demo.learn_step()
+        if not self.playing or now < self._due:
+            return False
+        self._due = now + self.interval
+        if demo.finished:
+            demo.next_object()
+            return True
+        demo.sense()
+        if demo.finished:
+            self._due = now + 2.5 * self.interval  # let the viewer read the outcome
+        return True
+
+    def render(self, footer: str = "") -> Any:
+        """The current frame (a pygame Surface of :data:`FRAME_SIZE`)."""
+        if self.warming_up:
+            footer = (f"preparing the numba kernels (compiled on the first run only): "
+                      f"{time.perf_counter() - self._warm_up_start:.0f} s")
+        return render_recognition(self.demo.scene(self.playing, footer))
+
+
+# ---------------------------------------------------------------------------------------------------- drivers
+def display_available() -> bool:
+    """Whether a window can be opened (a display is set and SDL is not forced off-screen)."""
+    if os.environ.get("SDL_VIDEODRIVER", "") in ("dummy", "offscreen"):
+        return False
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def run_window(app: Any, fps: float = 30.0, max_seconds: Optional[float] = None) -> float:
+    """Show ``app`` in a window until it quits; returns the seconds from the call to the first frame on screen.
+
+    Work happens between frames in small pieces (``app.update``), the frame is redrawn only when a key was pressed
+    or the app's state changed, and the measured frame rate is printed in a corner (what the window really achieves).
+
+    Args:
+        app: a :class:`DemoApp` or any object with ``title``, ``handle_event``, ``update`` and ``render``.
+        fps: frames per second to aim for.
+        max_seconds: close the window after this long (None: when the user quits).
+    """
+    pygame = R.require_pygame()
+    start = time.perf_counter()
+    pygame.display.init()
+    pygame.display.set_caption(app.title)
+    frame = app.render()
+    window = pygame.display.set_mode(frame.get_size())
+    window.blit(frame, (0, 0))
+    pygame.display.flip()
+    first_frame = time.perf_counter() - start
+    clock = pygame.time.Clock()
+    running = True
+    while running:
+        changed = False
+        for event in pygame.event.get():
+            running = running and app.handle_event(event)
+            changed = changed or event.type == pygame.KEYDOWN
+        if not running:
+            break
+        changed = app.update(time.perf_counter()) or changed
+        if changed:
+            frame = app.render()
+        window.blit(frame, (0, 0))
+        R.draw_text(window, f"{clock.get_fps():4.1f} fps", (window.get_width() - 20, 40), 15, R.MUTED,
+                    anchor="topright")
+        pygame.display.flip()
+        clock.tick(fps)
+        if max_seconds is not None and time.perf_counter() - start > max_seconds:
+            break
+    pygame.display.quit()
+    return first_frame
+
+
+def write_gif(frames: Sequence[Path], path: Path, durations: Sequence[int]) -> bool:
+    """Write an animated GIF from PNG ``frames`` with Pillow; False (and nothing written) without Pillow."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return False
+    images = [Image.open(p).convert("RGB") for p in frames]
+    if not images:
+        return False
+    palette = [im.quantize(colors=128, method=Image.Quantize.MEDIANCUT) for im in images]
+    palette[0].save(path, save_all=True, append_images=palette[1:], duration=list(durations), loop=0,
+                    optimize=False)
+    return True
+
+
+def run_headless(demo: RecognitionDemo, episodes: int, out_dir: str | os.PathLike, gif: bool = True,
+                 log: Callable[[str], None] = print) -> list[Path]:
+    """Play ``episodes`` episodes off-screen, writing one PNG per sensation (and an animated GIF with Pillow).
+
+    Returns:
+        The PNG frames written, in order.
+    """
+    pygame = R.require_pygame()
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    demo.learn_all()
+    frames: list[Path] = []
+    durations: list[int] = []
+
+    def save() -> None:
+        path = out / f"frame_{len(frames) + 1:04d}.png"
+        pygame.image.save(render_recognition(demo.scene(playing=True)), str(path))
+        frames.append(path)
+        durations.append(900)
+
+    for e in range(episodes):
+        if e:
+            demo.next_object()
+        save()
+        while demo.sense():
+            save()
+        durations[-1] = 2500
+    if gif and write_gif(frames, out / "demo.gif", durations):
+        log(f"wrote {len(frames)} frames and demo.gif to {out}")
+    else:
+        log(f"wrote {len(frames)} frames to {out}")
+    log(format_summary(demo.summaries))
+    return frames
+
+
+def format_summary(summaries: Sequence[EpisodeSummary]) -> str:
+    """A table of episodes: object, recognized, sensations of the network and of the ideal observer."""
+    def show(value: Optional[int]) -> str:
+        return "-" if value is None else str(value)
+
+    lines = ["episode  columns  policy      object  recognized  network  ideal observer",
+             "-------  -------  ----------  ------  ----------  -------  --------------"]
+    for s in summaries:
+        lines.append(f"{s.episode:>7}  {s.num_columns:>7}  {s.policy:<10}  {s.target:>6}  {show(s.label):>10}  "
+                     f"{show(s.sensation):>7}  {show(s.ideal_sensation):>14}")
+    if summaries:
+        correct = sum(s.correct for s in summaries)
+        net = [s.sensation for s in summaries if s.correct and s.sensation is not None]
+        ideal = [s.ideal_sensation for s in summaries if s.ideal_sensation is not None]
+        lines.append(f"recognized {correct}/{len(summaries)}; mean sensations: network "
+                     f"{np.mean(net) if net else float('nan'):.2f}, ideal observer "
+                     f"{np.mean(ideal) if ideal else float('nan'):.2f}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------- command line
+def register(subparsers: Any) -> None:
+    """Add ``htmagent demo [objects|sequence]`` to the command line."""
+    parser = subparsers.add_parser(
+        "demo", help="watch object recognition (or sequence learning) in a pygame window, or write frames",
+        description="Watch cortical columns recognize objects by touch (default), or, with 'sequence', a temporal "
+                    "memory learn a melody or a sine wave. Without a display (or with --headless) the same episodes "
+                    "run off-screen and PNG frames (and an animated GIF) go to --out.")
+    parser.add_argument("mode", nargs="?", choices=("objects", "sequence"), default="objects",
+                        help="objects (default): object recognition; sequence: temporal memory on a melody/sine")
+    parser.add_argument("--headless", action="store_true", help="no window: write frames to --out")
+    parser.add_argument("--out", default="demo_frames", help="folder for frames and screenshots")
+    parser.add_argument("--episodes", type=int, default=3, help="headless: recognition episodes to play")
+    parser.add_argument("--columns", type=int, default=3, help="columns (sensors) at start, 1-5")
+    parser.add_argument("--policy", choices=POLICIES, default="random", help="motor policy at start")
+    parser.add_argument("--objects", type=int, default=24, help="objects in the built-in library")
+    parser.add_argument("--features", type=int, default=4, help="feature pool of the library")
+    parser.add_argument("--location", choices=("random", "grid"), default="random",
+                        help="location signal: random codes (2017) or grid cells (when available)")
+    parser.add_argument("--signal", choices=("melody", "sine"), default="melody", help="sequence: input stream")
+    parser.add_argument("--steps", type=int, default=120, help="sequence, headless: time steps to run")
+    parser.add_argument("--fps", type=float, default=30.0, help="window frame rate")
+    parser.add_argument("--interval", type=float, default=0.7, help="seconds between steps while playing")
+    parser.add_argument("--no-gif", action="store_true", help="headless: PNG frames only")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the library, networks and episodes")
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the demo chosen by ``args`` (see :func:`register`); returns the exit code."""
+    start = time.perf_counter()
+    headless = args.headless or not display_available()
+    if args.mode == "sequence":
+        from htmagent.demo_sequence import SequenceApp, run_sequence_headless
+
+        app = SequenceApp(signal=args.signal, seed=args.seed, out_dir=args.out, interval=args.interval / 4)
+        if not headless and _window(app, args.fps):
+            return 0
+        try:
+            run_sequence_headless(app, args.steps, args.out, gif=not args.no_gif)
+        except ValueError as error:
+            print(f"htmagent demo: {error}", file=sys.stderr)
+            return 2
+        return 0
+    try:
+        config = DemoConfig(num_objects=args.objects, num_features=args.features, num_columns=args.columns,
+                            policy=args.policy, location=args.location, seed=args.seed)
+        demo = RecognitionDemo(config)
+        if not headless and _window(DemoApp(demo, out_dir=args.out, interval=args.interval, warm_up=True), args.fps):
+            print(format_summary(demo.summaries))
+            return 0
+        run_headless(demo, args.episodes, args.out, gif=not args.no_gif)
+    except ValueError as error:
+        print(f"htmagent demo: {error}", file=sys.stderr)
+        return 2
+    print(f"wall time {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _window(app: Any, fps: float) -> bool:
+    """Run ``app`` in a window; False (after a message) if no window can be opened, so the caller goes headless."""
+    pygame = R.require_pygame()
+    try:
+        pygame.display.init()
+        driver = pygame.display.get_driver()
+        if driver in ("dummy", "offscreen"):  # SDL falls back to these when the display cannot be reached
+            raise pygame.error(f"SDL video driver {driver!r} has no screen")
+        first = run_window(app, fps)
+    except pygame.error as error:
+        pygame.display.quit()
+        print(f"htmagent demo: cannot open a window ({error}); writing frames instead", file=sys.stderr)
+        return False
+    print(f"first frame on screen {first:.1f} s after the window was requested")
+    return True
