@@ -1,5 +1,8 @@
 """Gymnasium environments and wrappers (``htmagent.envs``); importing this package registers the environment ids.
 
+Wrappers for any environment: :class:`HTMObservation` (HTM predictions and anomaly as observations) and
+:class:`HTMCuriosity` (anomaly or novelty as an intrinsic reward).
+
 Registered ids (see each class docstring for the manual):
 
 - ``htmagent/ObjectTouch-v0`` -> :class:`ObjectTouchEnv`: sensors touch features on a grid object.
@@ -20,8 +23,9 @@ from gymnasium.envs.registration import register, registry
 
 from htmagent.envs.object_saccade import ObjectSaccadeEnv
 from htmagent.envs.object_touch import ObjectTouchEnv
+from htmagent.envs.wrappers import HTMCuriosity, HTMObservation, HTMStream, SpaceEncoder
 
-__all__ = ["ObjectSaccadeEnv", "ObjectTouchEnv"]
+__all__ = ["HTMCuriosity", "HTMObservation", "HTMStream", "ObjectSaccadeEnv", "ObjectTouchEnv", "SpaceEncoder"]
 
 _ENVIRONMENTS = {
     "htmagent/ObjectTouch-v0": ("htmagent.envs.object_touch:ObjectTouchEnv", 50),

@@ -1,0 +1,209 @@
+"""Stable-Baselines3 adapter: a features extractor for :class:`~htmagent.envs.wrappers.HTMObservation` and a PPO helper.
+
+The HTM learns inside the environment wrapper, one step at a time. SB3 re-evaluates stored observations in shuffled
+minibatches several times per update, so nothing stateful may live in ``forward()``: :class:`HTMFeaturesExtractor`
+only embeds the bits that the wrapper already emitted. It needs the ``rl`` extra (``pip install htmagent[rl]``).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Callable
+
+import gymnasium as gym
+from gymnasium import spaces
+
+try:
+    import torch as th
+    from stable_baselines3.common.preprocessing import get_flattened_obs_dim
+    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "htmagent.sb3 needs Stable-Baselines3 and PyTorch: install the 'rl' extra with `pip install htmagent[rl]`"
+    ) from exc
+
+__all__ = ["HTMFeaturesExtractor", "make_htm_ppo"]
+
+_BIT_KEYS = ("sdr", "predicted")
+
+
+def _check_htm_space(observation_space: Any) -> None:
+    if not isinstance(observation_space, spaces.Dict):
+        raise TypeError(
+            "HTMFeaturesExtractor needs the Dict observation space of an HTMObservation-wrapped env "
+            f"(keys 'original', 'sdr', 'predicted', 'anomaly'), got {type(observation_space).__name__}: "
+            "did you forget to wrap the env with htmagent.envs.HTMObservation, or use 'MlpPolicy' instead of "
+            "'MultiInputPolicy'?"
+        )
+    missing = [k for k in ("original", "sdr", "predicted", "anomaly") if k not in observation_space.spaces]
+    if missing:
+        raise ValueError(
+            f"observation_space lacks the HTMObservation keys {missing}, got keys {sorted(observation_space.spaces)}"
+        )
+    for key in _BIT_KEYS + tuple(k for k in ("cells",) if k in observation_space.spaces):
+        if not isinstance(observation_space[key], spaces.MultiBinary):
+            raise TypeError(
+                f"observation_space[{key!r}] must be MultiBinary, got {type(observation_space[key]).__name__}"
+            )
+    if observation_space["sdr"].n != observation_space["predicted"].n:
+        raise ValueError(
+            f"'sdr' and 'predicted' must have the same size, got {observation_space['sdr'].n} and "
+            f"{observation_space['predicted'].n}"
+        )
+
+
+class HTMFeaturesExtractor(BaseFeaturesExtractor):
+    """Features for a policy that observes an HTM: linear embeddings of the SDR bits plus the raw observation.
+
+    The active columns (``sdr``) and the columns predicted for the next step (``predicted``) are concatenated and
+    passed through one linear layer with a ReLU (a learned readout of the minicolumn population, as a downstream
+    area would read it); the optional ``cells`` key (active cells, which carry the temporal context) gets its own
+    linear readout. The anomaly score and the flattened original observation are appended unchanged. The module is
+    stateless: the HTM learns in the wrapper, never here.
+
+    Args:
+        observation_space: the ``Dict`` space of an :class:`~htmagent.envs.wrappers.HTMObservation` env.
+        sdr_embedding_dim: width of the readout of the ``sdr`` and ``predicted`` bits.
+        cells_embedding_dim: width of the readout of the ``cells`` bits, if that key is present.
+        use_predicted: include the ``predicted`` bits in the readout.
+        use_anomaly: append the anomaly score.
+        use_original: append the flattened original observation.
+
+    Example:
+        >>> model = PPO("MultiInputPolicy", env, policy_kwargs=dict(
+        ...     features_extractor_class=HTMFeaturesExtractor, features_extractor_kwargs=dict(sdr_embedding_dim=64)))
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Dict,
+        sdr_embedding_dim: int = 64,
+        cells_embedding_dim: int = 64,
+        use_predicted: bool = True,
+        use_anomaly: bool = True,
+        use_original: bool = True,
+    ):
+        _check_htm_space(observation_space)
+        for name, value in (("sdr_embedding_dim", sdr_embedding_dim), ("cells_embedding_dim", cells_embedding_dim)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        for name, value in (("use_predicted", use_predicted), ("use_anomaly", use_anomaly),
+                            ("use_original", use_original)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+        n_columns = observation_space["sdr"].n
+        n_bits = n_columns * (2 if use_predicted else 1)
+        has_cells = "cells" in observation_space.spaces
+        original_dim = get_flattened_obs_dim(observation_space["original"]) if use_original else 0
+        features_dim = (
+            sdr_embedding_dim + (cells_embedding_dim if has_cells else 0) + (1 if use_anomaly else 0) + original_dim
+        )
+        super().__init__(observation_space, features_dim)
+        self.use_predicted = use_predicted
+        self.use_anomaly = use_anomaly
+        self.use_original = use_original
+        self.sdr_readout = th.nn.Sequential(th.nn.Linear(int(n_bits), int(sdr_embedding_dim)), th.nn.ReLU())
+        self.cells_readout = (
+            th.nn.Sequential(
+                th.nn.Linear(int(observation_space["cells"].n), int(cells_embedding_dim)), th.nn.ReLU()
+            )
+            if has_cells
+            else None
+        )
+
+    def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
+        bits = [observations["sdr"]]
+        if self.use_predicted:
+            bits.append(observations["predicted"])
+        parts = [self.sdr_readout(th.cat([b.flatten(start_dim=1).float() for b in bits], dim=1))]
+        if self.cells_readout is not None:
+            parts.append(self.cells_readout(observations["cells"].flatten(start_dim=1).float()))
+        if self.use_anomaly:
+            parts.append(observations["anomaly"].flatten(start_dim=1).float())
+        if self.use_original:
+            parts.append(observations["original"].flatten(start_dim=1).float())
+        return th.cat(parts, dim=1)
+
+
+def make_htm_ppo(
+    env_id_or_env: str | gym.Env | Callable[[], gym.Env],
+    n_envs: int = 1,
+    seed: int | None = None,
+    htm_kwargs: dict | None = None,
+    extractor_kwargs: dict | None = None,
+    ppo_kwargs: dict | None = None,
+    vec_env_cls: type | None = None,
+    env_kwargs: dict | None = None,
+):
+    """Build a ready ``PPO`` whose envs are wrapped with ``HTMObservation`` and whose policy uses the extractor.
+
+    Args:
+        env_id_or_env: a registered Gymnasium id, an env factory (callable returning an env), or one env instance
+            (then ``n_envs`` must be 1; it is wrapped with ``Monitor`` and ``HTMObservation`` here).
+        n_envs: number of parallel envs, each with its own HTM.
+        seed: seeds the envs, each HTM (``seed + env index``) and PPO; ``None`` for fresh entropy.
+        htm_kwargs: keyword arguments of ``HTMObservation`` (``column_count``, ``cells_per_column``, ...).
+        extractor_kwargs: keyword arguments of :class:`HTMFeaturesExtractor`.
+        ppo_kwargs: keyword arguments of ``PPO`` (``n_steps``, ``learning_rate``, ``verbose``, ...); a
+            ``policy_kwargs`` entry is merged with the extractor settings.
+        vec_env_cls: ``DummyVecEnv`` (default) or ``SubprocVecEnv``.
+        env_kwargs: keyword arguments passed to ``gym.make`` when ``env_id_or_env`` is an id.
+
+    Returns:
+        A ``stable_baselines3.PPO`` with ``MultiInputPolicy``; call ``.learn(total_timesteps)``.
+    """
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    if isinstance(n_envs, bool) or not isinstance(n_envs, numbers.Integral) or n_envs < 1:
+        raise ValueError(f"n_envs must be an int >= 1, got {n_envs!r}")
+    htm_kwargs = dict(htm_kwargs or {})
+    if "seed" in htm_kwargs:
+        raise ValueError("give the HTM seed through make_htm_ppo's seed argument, not htm_kwargs['seed']")
+    ppo_kwargs = dict(ppo_kwargs or {})
+    policy_kwargs = dict(ppo_kwargs.pop("policy_kwargs", {}) or {})
+    policy_kwargs.setdefault("features_extractor_class", HTMFeaturesExtractor)
+    policy_kwargs.setdefault("features_extractor_kwargs", dict(extractor_kwargs or {}))
+
+    if isinstance(env_id_or_env, gym.Env):
+        if n_envs != 1:
+            raise ValueError(f"an env instance can only make n_envs=1, got n_envs={n_envs}; pass an id or a factory")
+        instance = env_id_or_env
+        base_factories = [lambda: instance]
+    elif isinstance(env_id_or_env, str):
+        env_id, make_kwargs = env_id_or_env, dict(env_kwargs or {})
+        base_factories = [lambda: gym.make(env_id, **make_kwargs)] * n_envs
+    elif callable(env_id_or_env):
+        base_factories = [env_id_or_env] * n_envs
+    else:
+        raise TypeError(
+            f"env_id_or_env must be a Gymnasium id, an env or an env factory, got {type(env_id_or_env).__name__}"
+        )
+    vec_env = (vec_env_cls or DummyVecEnv)(
+        [_HTMEnvFactory(factory, None if seed is None else seed + i, htm_kwargs) for i, factory in
+         enumerate(base_factories)]
+    )
+    if seed is not None:
+        vec_env.seed(seed)
+    return PPO("MultiInputPolicy", vec_env, seed=seed, policy_kwargs=policy_kwargs, **ppo_kwargs)
+
+
+class _HTMEnvFactory:
+    """Picklable env factory (for ``SubprocVecEnv``): base env, then ``Monitor``, then ``HTMObservation``.
+
+    ``Monitor`` sits below the HTM wrapper so that logged episode returns are the environment's own.
+    """
+
+    def __init__(self, factory: Callable[[], gym.Env], seed: int | None, htm_kwargs: dict):
+        self.factory = factory
+        self.seed = seed
+        self.htm_kwargs = htm_kwargs
+
+    def __call__(self) -> gym.Env:
+        from stable_baselines3.common.monitor import Monitor
+
+        from htmagent.envs.wrappers import HTMObservation
+
+        return HTMObservation(Monitor(self.factory()), seed=self.seed, **self.htm_kwargs)

@@ -1,0 +1,354 @@
+"""Train PPO with and without the HTM plugin on one task; print a results table and draw learning curves.
+
+Arms (same step budget each):
+
+- ``ppo``        plain PPO on the (possibly masked) observation.
+- ``stack``      PPO on the last 4 observations stacked (``VecFrameStack``), the classic memory baseline.
+- ``htm``        PPO on ``HTMObservation`` dicts through ``HTMFeaturesExtractor`` (``htmagent.sb3.make_htm_ppo``).
+- ``htm-cells``  as ``htm``, plus the temporal memory's active cells (its temporal context) as an observation.
+- ``curiosity``  plain PPO, reward + ``beta`` x HTM surprise (``HTMCuriosity`` with a private HTM).
+
+Tasks: ``masked-cartpole`` (CartPole-v1 with the two velocities removed: a POMDP), ``cartpole``, ``mountaincar``
+(MountainCar-v0, sparse reward).
+
+Each (arm, seed) run writes ``<out_dir>/<task>__<arm>__seed<seed>.json``; the table and the figure are built from
+every JSON file of the task in ``out_dir``, so arms and seeds can run in separate processes (``--report-only``
+rebuilds them).
+
+Example:
+    python scripts/train_ppo.py --task masked-cartpole --arms ppo stack htm --seeds 0 1 2 --total-timesteps 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import glob
+import json
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+import gymnasium as gym
+import numpy as np
+
+ARMS = ("ppo", "stack", "htm", "htm-cells", "curiosity")
+TASKS = ("masked-cartpole", "cartpole", "mountaincar")
+
+
+@dataclass
+class Args:
+    """Command-line arguments (``--field-name value``)."""
+
+    task: str = field(default="masked-cartpole", metadata={"help": f"one of {TASKS}"})
+    arms: tuple[str, ...] = field(default=("ppo", "stack", "htm"), metadata={"help": f"arms among {ARMS}"})
+    seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata={"help": "one run per seed and arm"})
+    total_timesteps: int = field(default=200_000, metadata={"help": "env steps per run (same for every arm)"})
+    n_envs: int = field(default=8, metadata={"help": "parallel envs (DummyVecEnv) per run"})
+    eval_episodes: int = field(default=10, metadata={"help": "deterministic episodes at the end of each run"})
+    column_count: int = field(default=512, metadata={"help": "HTM minicolumns (htm arms and curiosity)"})
+    cells_per_column: int = field(default=8, metadata={"help": "HTM cells per minicolumn"})
+    beta: float = field(default=0.5, metadata={"help": "curiosity weight of the intrinsic reward"})
+    source: str = field(default="anomaly", metadata={"help": "curiosity signal: anomaly or likelihood"})
+    episodic: bool = field(default=True, metadata={"help": "gate curiosity by episodic novelty"})
+    out_dir: str = field(default="runs/train_ppo", metadata={"help": "where run JSONs, table and figure go"})
+    figure: str = field(default="", metadata={"help": "PNG path of the learning curves (default out_dir/<task>.png)"})
+    report_only: bool = field(default=False, metadata={"help": "only rebuild the table and figure from out_dir"})
+    overhead_steps: int = field(default=0, metadata={"help": "if > 0, first time CartPole with/without HTMObservation"})
+    torch_threads: int = field(default=1, metadata={"help": "torch.set_num_threads"})
+    progress: bool = field(default=True, metadata={"help": "draw a progress bar on stderr"})
+
+
+def parse_args(argv: list[str] | None = None) -> Args:
+    """Build an ``argparse`` parser from the fields of :class:`Args`."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    for f in dataclasses.fields(Args):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=f.default,
+                                help=f.metadata["help"] + " (true/false)")
+        elif str(f.type).startswith("tuple[int"):
+            parser.add_argument(flag, type=int, nargs="+", default=f.default, help=f.metadata["help"])
+        elif str(f.type).startswith("tuple[str"):
+            parser.add_argument(flag, nargs="+", default=f.default, help=f.metadata["help"])
+        else:
+            kind = {"int": int, "float": float, "str": str}[str(f.type)]
+            parser.add_argument(flag, type=kind, default=f.default, help=f.metadata["help"])
+    ns = parser.parse_args(argv)
+    args = Args(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in vars(ns).items()})
+    if args.task not in TASKS:
+        raise SystemExit(f"--task must be one of {TASKS}, got {args.task!r}")
+    bad = [a for a in args.arms if a not in ARMS]
+    if bad:
+        raise SystemExit(f"--arms must be among {ARMS}, got {bad}")
+    return args
+
+
+class MaskVelocity(gym.ObservationWrapper):
+    """CartPole with the cart velocity and the pole's angular velocity removed: observation ``(x, theta)``."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        box = env.observation_space
+        self.observation_space = gym.spaces.Box(box.low[[0, 2]], box.high[[0, 2]], dtype=box.dtype)
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        return observation[[0, 2]]
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task: env factory, PPO hyperparameters, and what counts as a success."""
+
+    make: Callable[[], gym.Env]
+    ppo: dict
+    success_return: float
+
+
+def _cartpole_ppo() -> dict:
+    # RL Zoo's tuned CartPole-v1 settings (linear schedules written as callables).
+    return dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
+                learning_rate=lambda p: 1e-3 * p, clip_range=lambda p: 0.2 * p)
+
+
+def make_task(name: str) -> Task:
+    """Return the :class:`Task` called ``name``."""
+    if name == "masked-cartpole":
+        return Task(lambda: MaskVelocity(gym.make("CartPole-v1")), _cartpole_ppo(), 475.0)
+    if name == "cartpole":
+        return Task(lambda: gym.make("CartPole-v1"), _cartpole_ppo(), 475.0)
+    if name == "mountaincar":
+        # Success = reaching the flag before the 200-step limit (return > -200).
+        return Task(lambda: gym.make("MountainCar-v0"),
+                    dict(n_steps=256, batch_size=256, gae_lambda=0.98, gamma=0.99, n_epochs=4, ent_coef=0.01),
+                    -199.5)
+    raise ValueError(f"task must be one of {TASKS}, got {name!r}")
+
+
+def build_model(args: Args, task: Task, arm: str, seed: int):
+    """Build the PPO model of one arm (envs: base env -> Monitor -> arm wrappers)."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    from htmagent.sb3 import make_htm_ppo
+
+    htm = dict(column_count=args.column_count, cells_per_column=args.cells_per_column)
+    ppo = dict(task.ppo)
+    # A minibatch cannot be larger than one rollout (matters only for tiny test runs with few envs).
+    ppo["batch_size"] = min(ppo["batch_size"], ppo["n_steps"] * args.n_envs)
+    if arm in ("htm", "htm-cells"):
+        return make_htm_ppo(task.make, n_envs=args.n_envs, seed=seed,
+                            htm_kwargs=dict(htm, include_cells=arm == "htm-cells"), ppo_kwargs=ppo)
+    if arm == "curiosity":
+        env = make_vec_env(task.make, n_envs=args.n_envs, seed=seed,
+                           wrapper_class=_CuriosityFactory(args, htm, seed))
+    else:
+        env = make_vec_env(task.make, n_envs=args.n_envs, seed=seed)
+    if arm == "stack":
+        env = VecFrameStack(env, n_stack=4)
+    return PPO("MlpPolicy", env, seed=seed, **ppo)
+
+
+class _CuriosityFactory:
+    """``wrapper_class`` for ``make_vec_env``: one HTMCuriosity per env, each HTM with its own seed."""
+
+    def __init__(self, args: Args, htm: dict, seed: int):
+        self.kwargs = dict(beta=args.beta, source=args.source, episodic=args.episodic, htm_kwargs=htm)
+        self.seed = seed
+        self.count = 0
+
+    def __call__(self, env: gym.Env) -> gym.Env:
+        from htmagent.envs.wrappers import HTMCuriosity
+
+        self.count += 1
+        return HTMCuriosity(env, seed=self.seed * 1000 + self.count, **self.kwargs)
+
+
+def run_one(args: Args, arm: str, seed: int) -> dict:
+    """Train one arm with one seed; return its learning curve and final scores."""
+    import torch
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    from htmagent._progress import progress
+
+    torch.set_num_threads(args.torch_threads)
+    task = make_task(args.task)
+    model = build_model(args, task, arm, seed)
+    episodes: list[tuple[int, float]] = []
+    bar = iter(progress(range(-(-args.total_timesteps // args.n_envs)), desc=f"{args.task} {arm} s{seed}",
+                        enabled=args.progress))
+
+    class Record(BaseCallback):
+        def _on_step(self) -> bool:
+            for info in self.locals["infos"]:
+                if "episode" in info:
+                    episodes.append((int(self.num_timesteps), float(info["episode"]["r"])))
+            next(bar, None)
+            return True
+
+    start = time.perf_counter()
+    model.learn(args.total_timesteps, callback=Record())
+    train_seconds = time.perf_counter() - start
+    for _ in bar:
+        pass
+    eval_returns, _ = evaluate_policy(model, model.get_env(), n_eval_episodes=args.eval_episodes,
+                                      deterministic=True, return_episode_rewards=True)
+    returns = np.array([r for _, r in episodes])
+    tail = returns[-max(1, len(returns) // 10):] if returns.size else np.array([np.nan])
+    window = 20
+    solved_at = None
+    for i in range(window - 1, len(episodes)):
+        if np.mean(returns[i - window + 1:i + 1]) >= task.success_return:
+            solved_at = episodes[i][0]
+            break
+    return {
+        "task": args.task, "arm": arm, "seed": seed, "total_timesteps": args.total_timesteps,
+        "n_envs": args.n_envs, "column_count": args.column_count, "cells_per_column": args.cells_per_column,
+        "beta": args.beta, "episodic": args.episodic, "source": args.source,
+        "episodes": episodes, "train_seconds": train_seconds,
+        "final_return": float(np.mean(tail)),
+        "final_success": float(np.mean(tail >= task.success_return)),
+        "eval_return": float(np.mean(eval_returns)),
+        "eval_success": float(np.mean(np.asarray(eval_returns) >= task.success_return)),
+        "solved_at": solved_at,
+    }
+
+
+def load_runs(out_dir: str, task: str) -> list[dict]:
+    """Every run JSON of ``task`` in ``out_dir``."""
+    runs = []
+    for path in sorted(glob.glob(os.path.join(out_dir, f"{task}__*.json"))):
+        with open(path) as handle:
+            runs.append(json.load(handle))
+    return runs
+
+
+def results_table(runs: list[dict]) -> str:
+    """Markdown table: one row per arm, mean +- std over seeds."""
+    lines = [
+        "| arm | seeds | steps/run | final return (last 10% of episodes) | final success | eval return (det.) "
+        "| eval success | runs solved (20-ep mean >= goal) | median steps to solve | wall s/run |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for arm in ARMS:
+        rows = [r for r in runs if r["arm"] == arm]
+        if not rows:
+            continue
+        fin = np.array([r["final_return"] for r in rows])
+        ev = np.array([r["eval_return"] for r in rows])
+        solved = [r["solved_at"] for r in rows if r["solved_at"] is not None]
+        budgets = sorted({r["total_timesteps"] for r in rows})
+        lines.append(
+            f"| {arm} | {','.join(str(r['seed']) for r in rows)} | {'/'.join(map(str, budgets))} "
+            f"| {fin.mean():.1f} ± {fin.std():.1f} | {np.mean([r['final_success'] for r in rows]):.2f} "
+            f"| {ev.mean():.1f} ± {ev.std():.1f} | {np.mean([r['eval_success'] for r in rows]):.2f} "
+            f"| {len(solved)}/{len(rows)} | {int(np.median(solved)) if solved else '-'} "
+            f"| {np.mean([r['train_seconds'] for r in rows]):.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_curves(runs: list[dict], path: str, title: str) -> None:
+    """Mean (over seeds) of the 20-episode moving average of training returns, against env steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for arm in ARMS:
+        rows = [r for r in runs if r["arm"] == arm and r["episodes"]]
+        if not rows:
+            continue
+        budget = max(r["total_timesteps"] for r in rows)
+        grid = np.linspace(0, budget, 101)[1:]
+        curves = []
+        for r in rows:
+            steps = np.array([s for s, _ in r["episodes"]], dtype=float)
+            rets = np.array([v for _, v in r["episodes"]], dtype=float)
+            smooth = np.convolve(rets, np.ones(20) / 20, mode="full")[: len(rets)]
+            counts = np.minimum(np.arange(1, len(rets) + 1), 20)
+            smooth = smooth * 20 / counts
+            idx = np.searchsorted(steps, grid, side="right") - 1
+            curves.append(np.where(idx >= 0, smooth[np.maximum(idx, 0)], np.nan))
+        curves = np.array(curves)
+        with warnings.catch_warnings():  # grid points before any finished episode are NaN in every run
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(curves, axis=0)
+            low, high = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
+        ax.plot(grid, mean, label=f"{arm} (n={len(rows)})")
+        if len(rows) > 1:
+            ax.fill_between(grid, low, high, alpha=0.15)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("episode return (20-episode moving average)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def measure_overhead(steps: int, column_count: int, cells_per_column: int) -> str:
+    """Steps per second of CartPole-v1 with random actions, raw and wrapped (learning HTM), as a table.
+
+    Both wall-clock and CPU time (``time.process_time``) are reported: on a shared machine the CPU-time figure is
+    what the process would reach on one free core.
+    """
+    from htmagent.envs.wrappers import HTMObservation
+
+    rows = []
+    for label, wrap in (("CartPole-v1", None), ("HTMObservation(CartPole-v1)", HTMObservation)):
+        env = gym.make("CartPole-v1")
+        if wrap is not None:
+            env = wrap(env, column_count=column_count, cells_per_column=cells_per_column, seed=0)
+        env.action_space.seed(0)
+        env.reset(seed=0)
+        for _ in range(200):  # warm-up: numba compilation / cache load
+            if any(env.step(env.action_space.sample())[2:4]):
+                env.reset()
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            if any(env.step(env.action_space.sample())[2:4]):
+                env.reset()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        rows.append((label, steps / wall, steps / max(cpu, 1e-9)))
+    lines = ["| env | steps/s (wall) | steps per CPU-second |", "|---|---|---|"]
+    lines += [f"| {label} | {wall:,.0f} | {cpu:,.0f} |" for label, wall, cpu in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.makedirs(args.out_dir, exist_ok=True)
+    if args.overhead_steps > 0:
+        print(f"wrapper overhead ({args.column_count} columns x {args.cells_per_column} cells, one process):")
+        print(measure_overhead(args.overhead_steps, args.column_count, args.cells_per_column))
+    if not args.report_only:
+        for arm in args.arms:
+            for seed in args.seeds:
+                result = run_one(args, arm, seed)
+                path = os.path.join(args.out_dir, f"{args.task}__{arm}__seed{seed}.json")
+                with open(path, "w") as handle:
+                    json.dump(result, handle)
+                print(f"{arm} seed {seed}: final return {result['final_return']:.1f}, "
+                      f"eval {result['eval_return']:.1f}, solved at {result['solved_at']}", flush=True)
+    runs = load_runs(args.out_dir, args.task)
+    if not runs:
+        print(f"no runs of task {args.task!r} in {args.out_dir}", file=sys.stderr)
+        return 1
+    print(results_table(runs))
+    figure = args.figure or os.path.join(args.out_dir, f"{args.task}.png")
+    plot_curves(runs, figure, f"PPO on {args.task}")
+    print(f"learning curves: {figure}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
