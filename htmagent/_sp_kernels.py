@@ -6,8 +6,8 @@ Storage they share (see :class:`htmagent.spatial_pooler.SpatialPooler`):
   pool hold a negative value (-1) and are never changed or connected. A dense row is updated with contiguous,
   vectorisable loops, which measured 3-4x faster than a CSR pool list with gathered inputs (hotgym sizes);
 - ``connected``: a dense ``(num_columns, num_inputs)`` uint8 matrix, 1 where a potential synapse has a permanence
-  ``>= syn_perm_connected``. Learning compares a row against it to find the synapses that changed state (a
-  vectorised pass, 30% faster than tracking the changes during the update);
+  ``>= syn_perm_connected``. Learning finds the synapses whose state flips during its update pass and writes
+  only those entries (here and in ``connected_t``);
 - ``connected_t``: its transpose ``(num_inputs, num_columns)``, so that the overlap of a step costs one contiguous
   row per *active* input bit (hotgym: 5 us, against 48 us through an input -> connected-synapse index). The
   learning kernels keep both in step with ``perm`` by writing only the synapses whose connected state flips;
@@ -28,6 +28,7 @@ __all__ = [
     "sp_inhibit_global",
     "sp_inhibit_local",
     "sp_adapt",
+    "sp_learn",
     "sp_bump_weak",
     "sp_update_duty_cycles",
     "sp_neighbourhood_mean",
@@ -82,30 +83,14 @@ def _sift_down(heap_score, heap_index, size, pos):
 
 
 @kernel
-def sp_inhibit_global(overlaps, boosted, tie_breaker, stimulus_threshold, k):
-    """Global inhibition: the ``k`` eligible columns with the highest ``boosted + tie_breaker`` win.
-
-    A column is eligible when its raw overlap is positive and its boosted overlap reaches ``stimulus_threshold``.
-    Equal scores go to the lower column index, so the result is fully determined by the inputs.
-
-    Args:
-        overlaps: int32 raw overlaps.
-        boosted: float64 boosted overlaps.
-        tie_breaker: float64 small fixed per-column offsets.
-        stimulus_threshold: minimum boosted overlap.
-        k: maximum number of winners.
-
-    Returns:
-        int32 array of at most ``k`` column indices, ascending.
-    """
-    n = overlaps.shape[0]
+def _top_k(scores, index, m, k):
+    # The k best of the candidates (scores[:m], index[:m] ascending) under the order of _beats, ascending by index.
     heap_score = np.empty(max(k, 1), dtype=np.float64)
     heap_index = np.empty(max(k, 1), dtype=np.int32)
     size = 0
-    for c in range(n):
-        if overlaps[c] <= 0 or boosted[c] < stimulus_threshold or k <= 0:
-            continue
-        s = boosted[c] + tie_breaker[c]
+    for j in range(m if k > 0 else 0):
+        s = scores[j]
+        c = index[j]
         if size < k:
             # Insert, then restore the heap upwards.
             pos = size
@@ -124,7 +109,58 @@ def sp_inhibit_global(overlaps, boosted, tie_breaker, stimulus_threshold, k):
             heap_score[0] = s
             heap_index[0] = c
             _sift_down(heap_score, heap_index, size, 0)
-    return np.sort(heap_index[:size])
+    kth = heap_score[0] if size == k and k > 0 else -np.inf
+    return np.sort(heap_index[:size]), kth
+
+
+@kernel
+def sp_inhibit_global(overlaps, boosted, tie_breaker, stimulus_threshold, k, hint):
+    """Global inhibition: the ``k`` eligible columns with the highest ``boosted + tie_breaker`` win.
+
+    A column is eligible when its raw overlap is positive and its boosted overlap reaches ``stimulus_threshold``.
+    Equal scores go to the lower column index, so the result is fully determined by the inputs.
+
+    ``hint[0]`` is a guess of a score just under the k-th best (this call stores 90% of its k-th best score for the
+    next); it only makes the call faster, never changes its result: when at least ``k`` columns score ``>= hint[0]``,
+    the winners are among them, so only those enter the selection heap.
+
+    Args:
+        overlaps: int32 raw overlaps.
+        boosted: float64 boosted overlaps.
+        tie_breaker: float64 small fixed per-column offsets.
+        stimulus_threshold: minimum boosted overlap.
+        k: maximum number of winners.
+        hint: float64 ``(1,)`` guess of a score under the k-th best (mutated; ``-inf`` = no guess).
+
+    Returns:
+        int32 array of at most ``k`` column indices, ascending.
+    """
+    n = overlaps.shape[0]
+    scores = np.empty(n, dtype=np.float64)
+    index = np.empty(n, dtype=np.int32)
+    guess = hint[0]
+    m = 0
+    above = 0
+    for c in range(n):
+        if overlaps[c] > 0 and boosted[c] >= stimulus_threshold:
+            s = boosted[c] + tie_breaker[c]
+            scores[m] = s
+            index[m] = c
+            m += 1
+            above += s >= guess
+    if above >= k and above < m:
+        kept = 0
+        for j in range(m):
+            if scores[j] >= guess:
+                scores[kept] = scores[j]
+                index[kept] = index[j]
+                kept += 1
+        m = kept
+    winners, kth = _top_k(scores, index, m, k)
+    # Scores drift by a few percent per step: a guess 10% under this step's k-th score keeps the next step's winners
+    # above it on most steps, with few other columns.
+    hint[0] = kth * 0.9 if kth > 0.0 else -np.inf
+    return winners
 
 
 @kernel
@@ -173,6 +209,8 @@ def sp_inhibit_local(overlaps, boosted, tie_breaker, stimulus_threshold, neigh_p
 def _raise_column(perm, connected, connected_t, connected_count, column, stimulus_threshold, increment,
                   threshold):
     # Give a column that cannot reach the stimulus threshold enough connected synapses to ever fire.
+    if connected_count[column] >= stimulus_threshold:
+        return  # the usual case: skip counting the pool
     row = perm[column]
     pool_size = 0
     for i in range(row.shape[0]):
@@ -233,24 +271,26 @@ def sp_adapt(perm, connected, connected_t, connected_count, winners, input_dense
     delta = np.empty(num_inputs, dtype=np.float32)
     for i in range(num_inputs):
         delta[i] = np.float32(active_inc) if input_dense[i] else -np.float32(inactive_dec)
+    flips = np.empty(num_inputs, dtype=np.uint8)
     for w in range(winners.shape[0]):
         c = winners[w]
         row = perm[c]
-        conn = connected[c]
-        # Two branch-free passes the compiler vectorises (update, then count the connected-state changes); the
-        # rare changes are applied in a third pass.
+        # One branch-free pass the compiler vectorises updates the row and marks the synapses whose connected state
+        # flips (in a scratch row that stays in L1), so the connected matrices are only written, never read, here.
+        num_flips = 0
         for i in range(num_inputs):
             old = row[i]
             new = min(max(old + delta[i], zero), one)
-            row[i] = old if old < zero else new
-        num_flips = 0
-        for i in range(num_inputs):
-            num_flips += (row[i] >= thr) != conn[i]
+            new = old if old < zero else new
+            row[i] = new
+            flip = (old >= thr) != (new >= thr)
+            flips[i] = flip
+            num_flips += flip
         if num_flips:
             for i in range(num_inputs):
-                now = row[i] >= thr
-                if now != conn[i]:
-                    conn[i] = now
+                if flips[i]:
+                    now = row[i] >= thr
+                    connected[c, i] = now
                     connected_t[i, c] = now
                     connected_count[c] += 1 if now else -1
         _raise_column(perm, connected, connected_t, connected_count, c, stimulus_threshold, below_stimulus_inc,
@@ -303,6 +343,46 @@ def sp_update_duty_cycles(overlap_duty, active_duty, overlaps, winners, period):
         active_duty[c] = active_duty[c] * keep
     for w in range(winners.shape[0]):
         active_duty[winners[w]] += inv
+
+
+@kernel
+def sp_learn(perm, connected, connected_t, connected_count, overlap_duty, active_duty, boost, input_dense,
+             active_inputs, winners, overlaps, min_overlap_duty, period, active_inc, inactive_dec, threshold,
+             stimulus_threshold, below_stimulus_inc, boost_strength, target_density):
+    """A whole learning step in one call (fewer Python round trips per step): :func:`sp_adapt` on the winners,
+    :func:`sp_update_duty_cycles`, :func:`sp_bump_weak`, then, under global inhibition, the boost factors.
+
+    Args:
+        perm, connected, connected_t, connected_count: the synapse store (mutated), as in :func:`sp_adapt`.
+        overlap_duty, active_duty: float64 duty cycles (mutated).
+        boost: float64 boost factors (mutated when ``boost_strength > 0`` and ``target_density >= 0``).
+        input_dense: uint8 ``(num_inputs,)`` scratch, zero on entry and on exit.
+        active_inputs: int32 sorted active input bits.
+        winners: int32 winning columns.
+        overlaps: int32 raw overlaps of this step.
+        min_overlap_duty: float64 minimum overlap duty cycles (weak-column bumping).
+        period: duty-cycle averaging period.
+        active_inc, inactive_dec, threshold, stimulus_threshold, below_stimulus_inc: as in :func:`sp_adapt`.
+        boost_strength: boost strength (0 = boosting off, ``boost`` untouched).
+        target_density: target activity of every column (global inhibition), or negative to leave ``boost`` to the
+            caller (local inhibition, whose target is a per-column neighbourhood mean).
+
+    Returns:
+        Number of columns bumped.
+    """
+    for k in range(active_inputs.shape[0]):
+        input_dense[active_inputs[k]] = 1
+    sp_adapt(perm, connected, connected_t, connected_count, winners, input_dense, active_inc, inactive_dec,
+             threshold, stimulus_threshold, below_stimulus_inc)
+    for k in range(active_inputs.shape[0]):
+        input_dense[active_inputs[k]] = 0
+    sp_update_duty_cycles(overlap_duty, active_duty, overlaps, winners, period)
+    bumped = sp_bump_weak(perm, connected, connected_t, connected_count, overlap_duty, min_overlap_duty,
+                          below_stimulus_inc, threshold)
+    if boost_strength != 0.0 and target_density >= 0.0:
+        for c in range(boost.shape[0]):
+            boost[c] = np.exp((target_density - active_duty[c]) * boost_strength)
+    return bumped
 
 
 @kernel

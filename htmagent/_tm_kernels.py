@@ -3,8 +3,9 @@
 Three kernels make a step: :func:`segment_activity` (which segments the basal or apical input excites),
 :func:`predict` (which cells are depolarized, with the apical tiebreak), and :func:`activate_learn` (which cells fire,
 and the dendrite learning; :func:`activate_learn_basal` is the same for a memory without apical dendrites, with fewer
-arguments to dispatch). They call the segment-store primitives of :mod:`htmagent._connections_kernels` on the
-arrays of the basal and apical :class:`~htmagent.connections.Connections`.
+arguments to dispatch). In sequence mode without apical dendrites, :func:`activate_learn_depolarize_basal` runs the
+three in one call (one Python round trip per step). They call the segment-store primitives of
+:mod:`htmagent._connections_kernels` on the arrays of the basal and apical :class:`~htmagent.connections.Connections`.
 
 Segment lists handed between kernels are sorted by (cell, segment id) so that a minicolumn's segments form one run.
 """
@@ -41,13 +42,13 @@ def segment_activity(counts, touched, seg_i32, pre_i32, chunk_i32, chunk_perm, c
     """
     n = compute_activity(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link, n_previously_touched,
                          active_input, connected_threshold)
-    capacity = np.int64(seg_i32.shape[1])
+    # Sort keys (cell, segment) packed as cell << 32 | segment: shifts and masks instead of divisions.
     keys = np.empty(n, dtype=np.int64)
     m = 0
     for i in range(n):
         seg = touched[i]
         if (counts[seg] & 0xFFFF) >= min_potential or (counts[seg] >> 16) >= min_connected:
-            keys[m] = np.int64(seg_i32[S_CELL, seg]) * capacity + seg
+            keys[m] = (np.int64(seg_i32[S_CELL, seg]) << 32) | np.int64(seg)
             m += 1
     keys = np.sort(keys[:m])
     segs = np.empty(m, dtype=np.int32)
@@ -55,9 +56,9 @@ def segment_activity(counts, touched, seg_i32, pre_i32, chunk_i32, chunk_perm, c
     conn = np.empty(m, dtype=np.int32)
     pot = np.empty(m, dtype=np.int32)
     for i in range(m):
-        seg = np.int32(keys[i] % capacity)
+        seg = np.int32(keys[i] & 0xFFFFFFFF)
         segs[i] = seg
-        cells[i] = np.int32(keys[i] // capacity)
+        cells[i] = np.int32(keys[i] >> 32)
         conn[i] = counts[seg] >> 16
         pot[i] = counts[seg] & 0xFFFF
     return n, segs, cells, conn, pot
@@ -378,6 +379,44 @@ activate_learn_basal.__doc__ = "Same as :func:`activate_learn` for a memory with
 
 
 @kernel
+def activate_learn_depolarize_basal(
+    b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_chunk_perm,
+    b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask, b_cmask, counts, touched,
+    rand, active_columns, predicted_cells, b_segs, b_cells, b_pot, b_flag, basal_input, basal_candidates, rand_pos,
+    n_previously_touched, iteration, learn, cells_per_column, b_fparams, b_iparams, connected_threshold,
+    activation_threshold, min_connected,
+):
+    """A whole sequence-mode step without apical dendrites in one call: :func:`activate_learn_basal`, then
+    :func:`segment_activity` of the new active cells and :func:`predict` (the next step's depolarization).
+
+    ``counts`` / ``touched`` / ``n_previously_touched``, ``connected_threshold`` and ``min_connected`` are as in
+    :func:`segment_activity` (its ``min_potential`` is ``b_iparams[I_MIN]``); ``activation_threshold`` as in
+    :func:`predict`.
+
+    Returns:
+        (active cells, winner cells, predicted active cells, bursting columns, new rand_pos, number of segments
+        touched, then the depolarization from the active cells: segment ids, their cells, connected counts, potential
+        counts, active flags, predicted cells).
+    """
+    active, winners, predicted_active, bursting, rand_pos = _activate_learn(
+        b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_chunk_perm,
+        b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask, b_cmask, b_seg_i32,
+        b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_chunk_perm, b_chunk_link,
+        b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask, b_cmask, rand, active_columns,
+        predicted_cells, b_segs, b_cells, b_pot, b_flag, basal_input, basal_candidates, b_segs, b_cells, b_pot,
+        b_flag, basal_input, basal_candidates, rand_pos, iteration, learn, cells_per_column, b_fparams, b_iparams,
+        b_fparams, b_iparams, False)
+    n_touched, segs, cells, conn, pot = segment_activity(
+        counts, touched, b_seg_i32, b_pre_i32, b_chunk_i32, b_chunk_perm, b_chunk_link, n_previously_touched, active,
+        connected_threshold, b_iparams[I_MIN], min_connected)
+    no_apical = np.empty(0, dtype=np.int32)
+    flag, _, predictive = predict(cells, conn, no_apical, no_apical, activation_threshold, activation_threshold,
+                                  activation_threshold, cells_per_column)
+    return (active, winners, predicted_active, bursting, rand_pos, n_touched, segs, cells, conn, pot, flag,
+            predictive)
+
+
+@kernel
 def _apical_learn(
     seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link, free_segs,
     free_blocks, free_chunks, meta, scratch_mask, active_mask, candidate_mask, rand, rand_pos, learning_cells, segs,
@@ -421,4 +460,5 @@ def _apical_learn(
     return rand_pos
 
 
-__all__ = ["segment_activity", "predict", "activate_learn", "activate_learn_basal", "EPSILON"]
+__all__ = ["segment_activity", "predict", "activate_learn", "activate_learn_basal", "activate_learn_depolarize_basal",
+           "EPSILON"]

@@ -210,6 +210,11 @@ class Connections:
             growing_segments: how many segments those synapses are spread over (None = as many as synapses); it
                 bounds the synapse blocks needed.
         """
+        spread = new_synapses if growing_segments is None else min(growing_segments, new_synapses)
+        blocks = spread + (new_synapses + K.CHUNK - 1) // K.CHUNK
+        free_segs, free_blocks, free_chunks = self.meta[:3].tolist()
+        if free_segs >= new_segments and free_blocks >= blocks and free_chunks >= new_synapses:
+            return  # the usual case, checked once per time step
         grown = self._grow_pool(K.M_FREE_SEG, "free_segs", None, new_segments)
         if grown is not None:
             new = grown[1]
@@ -218,8 +223,6 @@ class Connections:
             self.seg_used = self._widen(self.seg_used, new, 0)
             self.counts = self._widen(self.counts, new, 0)
             self.touched = self._widen(self.touched, new, 0)
-        spread = new_synapses if growing_segments is None else min(growing_segments, new_synapses)
-        blocks = spread + (new_synapses + K.CHUNK - 1) // K.CHUNK
         grown = self._grow_pool(K.M_FREE_BLOCK, "free_blocks", "syn_link", blocks)
         if grown is not None:
             self.syn_i32 = self._widen(self.syn_i32, grown[1] * K.CHUNK, -1)

@@ -303,6 +303,8 @@ class SpatialPooler:
         self.boosted_overlaps = np.zeros(n_col)
         self._num_inputs = self.params.num_inputs
         self._input_dense = np.zeros(self._num_inputs, dtype=np.uint8)
+        # Last step's k-th best score: speeds up global inhibition, never changes its result (not saved).
+        self._kth_hint = np.full(1, -np.inf)
 
     def _potential_pools(self, rng: np.random.Generator) -> np.ndarray:
         """Boolean ``(num_columns, num_inputs)`` matrix: ``round(potential_pct * region)`` random bits of each
@@ -477,7 +479,7 @@ class SpatialPooler:
                       self._boost if learn else self._ones)
         if self._acts_globally:
             winners = K.sp_inhibit_global(self.overlaps, self.boosted_overlaps, self._tie_breaker,
-                                          p.stimulus_threshold, self._num_active)
+                                          p.stimulus_threshold, self._num_active, self._kth_hint)
         else:
             winners = K.sp_inhibit_local(self.overlaps, self.boosted_overlaps, self._tie_breaker,
                                          p.stimulus_threshold, self._neigh_ptr, self._neigh_idx, self.density)
@@ -491,31 +493,28 @@ class SpatialPooler:
 
     def _learn(self, active_inputs: np.ndarray, winners: np.ndarray) -> None:
         p = self.params
-        dense = self._input_dense
-        dense[active_inputs] = 1
-        K.sp_adapt(self._perm, self._connected, self._connected_t, self._connected_count, winners, dense,
-                   p.syn_perm_active_inc, p.syn_perm_inactive_dec, p.syn_perm_connected,
-                   p.stimulus_threshold, p.syn_perm_below_stimulus_inc)
-        dense[active_inputs] = 0
         self._iteration_learn += 1
-        period = min(self._iteration_learn, p.duty_cycle_period)
-        K.sp_update_duty_cycles(self._overlap_duty, self._active_duty, self.overlaps, winners, float(period))
-        K.sp_bump_weak(self._perm, self._connected, self._connected_t, self._connected_count, self._overlap_duty,
-                       self._min_overlap_duty, p.syn_perm_below_stimulus_inc, p.syn_perm_connected)
-        self._update_boost_factors()
+        period = float(min(self._iteration_learn, p.duty_cycle_period))
+        acts_globally = self._acts_globally
+        # One kernel call does the whole step (adapt, duty cycles, bumping, and the boost under global inhibition).
+        K.sp_learn(self._perm, self._connected, self._connected_t, self._connected_count, self._overlap_duty,
+                   self._active_duty, self._boost, self._input_dense, active_inputs, winners, self.overlaps,
+                   self._min_overlap_duty, period, p.syn_perm_active_inc, p.syn_perm_inactive_dec,
+                   p.syn_perm_connected, p.stimulus_threshold, p.syn_perm_below_stimulus_inc, p.boost_strength,
+                   self.density if acts_globally else -1.0)
+        if not acts_globally:
+            self._update_boost_factors()
         if self._iteration_learn % p.update_period == 0:
             self._update_inhibition_radius()
             self._update_min_duty_cycles()
 
     def _update_boost_factors(self) -> None:
+        # Local inhibition only (sp_learn does the global case): the target is each neighbourhood's mean activity.
         p = self.params
         if p.boost_strength == 0.0:
             return
-        if self._acts_globally:
-            target = self.density
-        else:
-            target = np.empty(self.num_columns)
-            K.sp_neighbourhood_mean(target, self._active_duty, self._neigh_ptr, self._neigh_idx)
+        target = np.empty(self.num_columns)
+        K.sp_neighbourhood_mean(target, self._active_duty, self._neigh_ptr, self._neigh_idx)
         np.exp((target - self._active_duty) * p.boost_strength, out=self._boost)
 
     def _update_min_duty_cycles(self) -> None:

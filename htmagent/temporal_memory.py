@@ -403,6 +403,23 @@ class TemporalMemory:
             self._rand_pos = 0
         activity = (cols, self._predictive, self._b_segs, self._b_cells, self._b_pot, self._b_flag, self._b_input,
                     self._b_cands)
+        if self.mode == "sequence" and not self.apical_input_size:
+            # The common case in one kernel call: activate and learn, then depolarize from the new activity.
+            (active, winners, predicted_active, bursting, self._rand_pos, b.n_touched, *depolarization) = \
+                TK.activate_learn_depolarize_basal(
+                    *b.store, b.scratch_mask, self._b_mask, b.candidate_mask, b.counts, b.touched, self._rand,
+                    *activity, self._rand_pos, b.n_touched, self._iteration, learn, self.cells_per_column,
+                    self._b_fparams, self._b_iparams, self._b_threshold, self.basal.activation_threshold,
+                    self._b_keep_connected)
+            (self._active, self._winners, self._predicted_active, self._bursting, self._b_segs, self._b_cells,
+             self._b_conn, self._b_pot, self._b_flag, self._predictive) = _frozen(
+                active, winners, predicted_active, bursting, *depolarization)
+            self._b_input, self._b_cands = self._active, self._winners
+            self._predictive_sdr = None
+            self._iteration += 1
+            self._anomaly = bursting.shape[0] / n_cols if n_cols else 0.0
+            self._sdr_cache = {}
+            return
         if self.apical_input_size:
             out = TK.activate_learn(
                 *b.store, b.scratch_mask, self._b_mask, b.candidate_mask,

@@ -67,11 +67,16 @@ def test_inhibition_kernels_match_twins(seed):
     boosted = overlaps * (1.0 if seed % 2 else rng.random(n) * 2)
     tie = np.zeros(n) if seed % 2 else rng.random(n) * 1e-6
     threshold = float(seed % 3)
+    scores = boosted + tie
     for k in (0, 1, 7, n, n + 5):
-        np.testing.assert_array_equal(
-            K.sp_inhibit_global(overlaps, boosted, tie, threshold, k), T.inhibit_global(overlaps, boosted, tie,
-                                                                                        threshold, k)
-        )
+        want = T.inhibit_global(overlaps, boosted, tie, threshold, k)
+        # The hint (a guess of the k-th best score) may be anything: missing, exact, too low, too high.
+        kth = np.sort(scores[(overlaps > 0) & (boosted >= threshold)])[::-1][k - 1: k]
+        for guess in (-np.inf, *kth, *(kth - 1e-3), *(kth + 1e-3), 2.0, np.inf):
+            hint = np.array([guess])
+            np.testing.assert_array_equal(K.sp_inhibit_global(overlaps, boosted, tie, threshold, k, hint), want)
+            if want.size == k > 0 and scores[want].min() > 0:  # the next guess: 90% of the k-th best score
+                assert hint[0] == scores[want].min() * 0.9
     lists = [np.array([j for j in range(max(0, c - 4), min(n, c + 5)) if j != c]) for c in range(n)]
     ptr = np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(np.int64)
     idx = np.concatenate(lists).astype(np.int32)
@@ -100,8 +105,11 @@ def test_global_inhibition_matches_twin_on_ties(overlaps, boost_choice, k, thres
     ov = np.array(overlaps, dtype=np.int32)
     boosted = ov * boost_choice
     tie = np.zeros(ov.size)
-    got = K.sp_inhibit_global(ov, boosted, tie, threshold, k)
+    got = K.sp_inhibit_global(ov, boosted, tie, threshold, k, np.array([-np.inf]))
     np.testing.assert_array_equal(got, T.inhibit_global(ov, boosted, tie, threshold, k))
+    # A hint at an exact tie value must not change the winners.
+    hint = np.array([boost_choice * float(np.median(ov))])
+    np.testing.assert_array_equal(K.sp_inhibit_global(ov, boosted, tie, threshold, k, hint), got)
     assert got.size == min(k, int(np.sum((ov > 0) & (boosted >= threshold))))
 
 
@@ -132,6 +140,33 @@ def test_adapt_and_bump_kernels_match_twins(case):
     assert bumped == T.bump_weak(*states[1], duty, minimum, 0.02, connected)
     for a, b in zip(*states):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("boost_strength, target", [(0.0, 0.1), (2.0, 0.1), (2.0, -1.0)])
+def test_fused_learning_step_matches_twin(boost_strength, target):
+    rng = np.random.default_rng(11)
+    connected = 0.3
+    store = random_store(rng, connected=connected)
+    n_col, n_in = store[0].shape
+    active = np.sort(rng.choice(n_in, 12, replace=False)).astype(np.int32)
+    winners = np.sort(rng.choice(n_col, 6, replace=False)).astype(np.int32)
+    overlaps = rng.integers(0, 4, n_col).astype(np.int32)
+    minimum = np.where(rng.random(n_col) < 0.3, 2.0, 0.0)
+    homeostasis = (rng.random(n_col), rng.random(n_col), np.ones(n_col))
+    states = [tuple(a.copy() for a in store + homeostasis) for _ in range(2)]
+    dense = np.zeros(n_in, np.uint8)
+    got = K.sp_learn(*states[0], dense, active, winners, overlaps, minimum, 5.0, 0.1, 0.05, connected, 0.0, 0.03,
+                     boost_strength, target)
+    want = T.learn(*states[1], dense, active, winners, overlaps, minimum, 5.0, 0.1, 0.05, connected, 0.0, 0.03,
+                   boost_strength, target)
+    assert got == want
+    assert not dense.any()
+    for a, b in zip(states[0][:-1], states[1][:-1]):
+        np.testing.assert_array_equal(a, b)
+    # exp may differ from NumPy's by an ulp
+    np.testing.assert_allclose(states[0][-1], states[1][-1], rtol=1e-14)
+    if boost_strength == 0.0 or target < 0:
+        np.testing.assert_array_equal(states[0][-1], 1.0)
 
 
 def test_duty_cycle_kernel_matches_twin():

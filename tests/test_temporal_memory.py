@@ -85,6 +85,47 @@ def test_activate_learn_matches_twin(seed, monkeypatch):
 def test_activate_learn_matches_twin_in_sequence_mode(monkeypatch):
     tm = TemporalMemory(16, 3, activation_threshold=3, min_threshold=2, max_new_synapse_count=4,
                         max_segments_per_cell=2, max_synapses_per_segment=5, predicted_segment_decrement=0.1, seed=3)
+    real = TK.activate_learn_depolarize_basal
+
+    def spy(*args):
+        # The sequence-mode step kernel: activate_learn_basal, then the depolarization from the new activity.
+        bmodel = ct.export(tm.basal_connections)
+        rand, cols, pred, b_segs, b_cells, b_pot, b_flag, b_in, b_c, pos, _, iteration, learn = args[19:32]
+        threshold, activation, keep_connected = args[35:38]
+        none = np.empty(0, np.int32)
+        expected = twin.activate_learn(bmodel, {}, rand, pos, cols, pred, b_segs, b_cells, b_pot, b_flag, none, none,
+                                       none, none, b_in, b_c, none, none, iteration, learn, tm.cells_per_column,
+                                       tm.basal, tm.apical, False)
+        result = real(*args)
+        after = ct.export(tm.basal_connections)
+        assert ct.canonical(after) == ct.canonical(expected[0])
+        for got, want in zip(result[:4], expected[2:6]):
+            np.testing.assert_array_equal(got, want)
+        depolarization = twin.segment_activity(after, expected[2], threshold, tm.basal.min_threshold, keep_connected)
+        for got, want in zip(result[6:10], depolarization):
+            np.testing.assert_array_equal(got, want)
+        flag, _, predictive = twin.predict(depolarization[1], depolarization[2], none, none, activation, activation,
+                                           activation, tm.cells_per_column)
+        np.testing.assert_array_equal(result[10], flag)
+        np.testing.assert_array_equal(result[11], predictive)
+        calls.append(1)
+        return result
+
+    calls = []
+    monkeypatch.setattr(TK, "activate_learn_depolarize_basal", spy)
+    seq = column_sdrs(5, 16, 3, seed=1)
+    rng = np.random.default_rng(0)
+    for step in range(80):
+        tm.compute(seq[step % 5] if rng.random() < 0.8 else SDR(16, rng.choice(16, 3, replace=False)))
+    tm.compute(SDR(16))  # no active column at all
+    tm.compute(SDR(16, np.arange(16)))  # every column active
+    assert len(calls) == 82
+
+
+def test_activate_learn_basal_matches_twin_in_pair_mode(monkeypatch):
+    tm = TemporalMemory(16, 3, mode="pair", basal_input_size=40, activation_threshold=3, min_threshold=2,
+                        max_new_synapse_count=4, max_segments_per_cell=2, max_synapses_per_segment=5,
+                        predicted_segment_decrement=0.1, seed=4)
     real = TK.activate_learn_basal
 
     def spy(*args):
@@ -98,18 +139,19 @@ def test_activate_learn_matches_twin_in_sequence_mode(monkeypatch):
         assert ct.canonical(ct.export(tm.basal_connections)) == ct.canonical(expected[0])
         for got, want in zip(result[:4], expected[2:6]):
             np.testing.assert_array_equal(got, want)
-        calls.append(1)
+        calls.append(len(pred))
         return result
 
     calls = []
     monkeypatch.setattr(TK, "activate_learn_basal", spy)
-    seq = column_sdrs(5, 16, 3, seed=1)
-    rng = np.random.default_rng(0)
-    for step in range(80):
-        tm.compute(seq[step % 5] if rng.random() < 0.8 else SDR(16, rng.choice(16, 3, replace=False)))
-    tm.compute(SDR(16))  # no active column at all
-    tm.compute(SDR(16, np.arange(16)))  # every column active
-    assert len(calls) == 82
+    rng = np.random.default_rng(2)
+    pairs = [(np.sort(rng.choice(16, 3, replace=False)), np.sort(rng.choice(40, 6, replace=False))) for _ in range(4)]
+    for step in range(60):
+        cols, basal = pairs[step % 4]
+        if step % 7 == 6:  # noise: a random column set
+            cols = np.sort(rng.choice(16, 3, replace=False))
+        tm.compute(cols, basal_input=basal, learn=bool(step % 9 != 8))
+    assert len(calls) == 60 and sum(calls) > 0  # some steps had predictions
 
 
 @pytest.mark.parametrize("seed", range(3))

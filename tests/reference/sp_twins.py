@@ -88,6 +88,21 @@ def update_duty_cycles(overlap_duty, active_duty, overlaps_arr, winners, period)
     active_duty[:] = active_duty * ((period - 1.0) / period) + active * (1.0 / period)
 
 
+def learn(perm, connected, connected_t, connected_count, overlap_duty, active_duty, boost, input_dense, active_inputs,
+          winners, overlaps_arr, min_overlap_duty, period, active_inc, inactive_dec, threshold, stimulus_threshold,
+          below_stimulus_inc, boost_strength, target_density):
+    dense = np.zeros_like(input_dense)
+    dense[active_inputs] = 1
+    adapt(perm, connected, connected_t, connected_count, winners, dense, active_inc, inactive_dec, threshold,
+          stimulus_threshold, below_stimulus_inc)
+    update_duty_cycles(overlap_duty, active_duty, overlaps_arr, winners, period)
+    bumped = bump_weak(perm, connected, connected_t, connected_count, overlap_duty, min_overlap_duty,
+                       below_stimulus_inc, threshold)
+    if boost_strength != 0 and target_density >= 0:
+        boost[:] = np.exp((target_density - active_duty) * boost_strength)
+    return bumped
+
+
 def neighbourhood_mean(out, values, neigh_ptr, neigh_idx):
     for c in range(values.size):
         members = np.concatenate([[c], neigh_idx[neigh_ptr[c]:neigh_ptr[c + 1]]]).astype(np.int64)
