@@ -32,6 +32,8 @@ _LAZY = {
     "RandomLocationCodes": "htmagent.column",
     "Network": "htmagent.network",
     "InferenceResult": "htmagent.network",
+    "LocationNetwork": "htmagent.location_column",
+    "LocationColumn": "htmagent.location_column",
     "RandomPolicy": "htmagent.policies",
     "HypothesisPolicy": "htmagent.policies",
     "HTMObservation": "htmagent.envs.wrappers",

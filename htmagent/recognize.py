@@ -704,8 +704,9 @@ _COMMANDS = {
 
 
 def register(subparsers) -> None:
-    """Add ``htmagent recognize fig4a|fig4b|fig4c|fig5|fig6a|speed`` to the command line."""
-    parser = subparsers.add_parser("recognize", help="reproduce Hawkins, Ahmad & Cui 2017 (Figs 4A, 4B, 4C, 5, 6A)")
+    """Add ``htmagent recognize fig4a|fig4b|fig4c|fig5|fig6a|speed|lewis-capacity|lewis-sensations|lewis-speed``."""
+    parser = subparsers.add_parser(
+        "recognize", help="reproduce Hawkins et al. 2017 (Figs 4A-6A) and Lewis et al. 2019 (Figs 7B, 8)")
     sub = parser.add_subparsers(dest="experiment", metavar="EXPERIMENT")
     for name, (cls, runner, fixed) in _COMMANDS.items():
         p = sub.add_parser(name, help=cls.__doc__.splitlines()[0], description=cls.__doc__)
@@ -716,4 +717,7 @@ def register(subparsers) -> None:
             return runner(cls(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(cls)}))
 
         p.set_defaults(func=func)
+    from htmagent.recognize_grid import add_experiments
+
+    add_experiments(sub)
     parser.set_defaults(func=lambda ns: (parser.print_help(), 0)[1])

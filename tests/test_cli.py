@@ -27,3 +27,17 @@ def test_every_subcommand_has_help(capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 0
     assert "COMMAND" in capsys.readouterr().out
+
+
+def _subcommands(parser):
+    actions = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    return actions[0].choices if actions else {}
+
+
+def test_every_nested_subcommand_has_help(capsys):
+    for name, sub in _subcommands(build_parser()).items():
+        for nested in _subcommands(sub):
+            with pytest.raises(SystemExit) as exc:
+                main([name, nested, "--help"])
+            assert exc.value.code == 0, (name, nested)
+            assert "usage: htmagent" in capsys.readouterr().out
