@@ -8,15 +8,15 @@ both call these.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
+from htmagent._experiment_cli import add_dataclass_arguments, arg, finish, parse_args
 from htmagent._progress import progress
 
 __all__ = [
@@ -58,99 +58,93 @@ PUBLISHED = {
 }
 
 
-def _arg(default: Any, help: str, **kw) -> Any:
-    if isinstance(default, (list, tuple)):
-        return field(default_factory=lambda: list(default), metadata={"help": help, **kw})
-    return field(default=default, metadata={"help": help, **kw})
-
-
 @dataclass
 class ConvergenceArgs:
     """Figs 4A/4B: mean sensations to recognize vs number of objects (1 column) and vs number of columns."""
 
-    figure: str = _arg("4a", "which sweep: '4a' (objects, 1 column) or '4b' (columns, fixed objects)")
-    pools: list = _arg([5, 10, 20, 30], "feature pool sizes F", type=int)
-    objects: list = _arg([10, 20, 30, 40, 50, 60, 80, 100], "numbers of objects (4A)", type=int)
-    columns: list = _arg([1, 2, 3, 4, 5, 6, 7, 8], "numbers of columns (4B)", type=int)
-    num_objects: int = _arg(100, "objects in the 4B sweep")
-    max_columns_after_one: int = _arg(1, "4B: stop a pool's sweep this many column counts after the mean reaches 1.0")
-    trials: int = _arg(1, "independent trials (new objects and network each); the paper used 10")
-    test_objects: int = _arg(0, "objects tested per condition, a random subset of the learned ones (0 = all)")
-    settling_steps: int = _arg(3, "time steps per sensation (3 in the paper)")
-    max_sensations: int = _arg(10, "sensations per object")
-    seed: int = _arg(0, "base seed (trial t uses seed + t)")
-    quick: bool = _arg(False, "tiny sizes for tests")
-    out: str = _arg("", "PNG path ('' = docs/img/hawkins2017_fig4a.png or _fig4b.png)")
-    json_out: str = _arg("", "optional JSON file for the raw results")
-    progress: bool = _arg(True, "show a progress bar")
+    figure: str = arg("4a", "which sweep: '4a' (objects, 1 column) or '4b' (columns, fixed objects)")
+    pools: list = arg([5, 10, 20, 30], "feature pool sizes F", type=int)
+    objects: list = arg([10, 20, 30, 40, 50, 60, 80, 100], "numbers of objects (4A)", type=int)
+    columns: list = arg([1, 2, 3, 4, 5, 6, 7, 8], "numbers of columns (4B)", type=int)
+    num_objects: int = arg(100, "objects in the 4B sweep")
+    max_columns_after_one: int = arg(1, "4B: stop a pool's sweep this many column counts after the mean reaches 1.0")
+    trials: int = arg(1, "independent trials (new objects and network each); the paper used 10")
+    test_objects: int = arg(0, "objects tested per condition, a random subset of the learned ones (0 = all)")
+    settling_steps: int = arg(3, "time steps per sensation (3 in the paper)")
+    max_sensations: int = arg(10, "sensations per object")
+    seed: int = arg(0, "base seed (trial t uses seed + t)")
+    quick: bool = arg(False, "tiny sizes for tests")
+    out: str = arg("", "PNG path ('' = docs/img/hawkins2017_fig4a.png or _fig4b.png)")
+    json_out: str = arg("", "optional JSON file for the raw results")
+    progress: bool = arg(True, "show a progress bar")
 
 
 @dataclass
 class SensationsArgs:
     """Fig 4C: cumulative fraction recognized by sensation k, beside the ideal observer and bag of features."""
 
-    num_objects: int = _arg(100, "objects")
-    num_features: int = _arg(10, "feature pool")
-    num_locations: int = _arg(10, "shared locations (= points per object)")
-    num_columns: int = _arg(1, "columns")
-    policy: str = _arg("random", "motor policy: 'random' or 'hypothesis'")
-    trials: int = _arg(3, "independent trials")
-    settling_steps: int = _arg(1, "time steps per sensation (1 in the paper's Fig 4C)")
-    max_sensations: int = _arg(10, "sensations per object")
-    seed: int = _arg(0, "base seed")
-    quick: bool = _arg(False, "tiny sizes for tests")
-    out: str = _arg("", "PNG path ('' = docs/img/hawkins2017_fig4c.png)")
-    json_out: str = _arg("", "optional JSON file for the raw results")
-    progress: bool = _arg(True, "show a progress bar")
+    num_objects: int = arg(100, "objects")
+    num_features: int = arg(10, "feature pool")
+    num_locations: int = arg(10, "shared locations (= points per object)")
+    num_columns: int = arg(1, "columns")
+    policy: str = arg("random", "motor policy: 'random' or 'hypothesis'")
+    trials: int = arg(3, "independent trials")
+    settling_steps: int = arg(1, "time steps per sensation (1 in the paper's Fig 4C)")
+    max_sensations: int = arg(10, "sensations per object")
+    seed: int = arg(0, "base seed")
+    quick: bool = arg(False, "tiny sizes for tests")
+    out: str = arg("", "PNG path ('' = docs/img/hawkins2017_fig4c.png)")
+    json_out: str = arg("", "optional JSON file for the raw results")
+    progress: bool = arg(True, "show a progress bar")
 
 
 @dataclass
 class CapacityArgs:
     """Fig 5: accuracy vs number of learned objects (unique feature/location pairs, all 10 points sensed)."""
 
-    configs: list = _arg(["150:4096:1", "200:4096:1", "250:4096:1", "150:2048:1", "150:6144:1"],
+    configs: list = arg(["150:4096:1", "200:4096:1", "250:4096:1", "150:2048:1", "150:6144:1"],
                          "configurations minicolumns:l2_cells:columns")
-    objects: list = _arg([100, 200, 300, 350, 400, 450, 500, 550, 600, 650, 700, 750], "object counts (increasing)",
+    objects: list = arg([100, 200, 300, 350, 400, 450, 500, 550, 600, 650, 700, 750], "object counts (increasing)",
                          type=int)
-    num_targets: int = _arg(100, "random target objects tested at each count")
-    stop_below: float = _arg(0.15, "stop a configuration's sweep once accuracy falls below this")
-    trials: int = _arg(1, "independent trials")
-    seed: int = _arg(0, "base seed")
-    quick: bool = _arg(False, "tiny sizes for tests")
-    out: str = _arg("", "PNG path ('' = docs/img/hawkins2017_fig5.png)")
-    json_out: str = _arg("", "optional JSON file for the raw results")
-    progress: bool = _arg(True, "show a progress bar")
+    num_targets: int = arg(100, "random target objects tested at each count")
+    stop_below: float = arg(0.15, "stop a configuration's sweep once accuracy falls below this")
+    trials: int = arg(1, "independent trials")
+    seed: int = arg(0, "base seed")
+    quick: bool = arg(False, "tiny sizes for tests")
+    out: str = arg("", "PNG path ('' = docs/img/hawkins2017_fig5.png)")
+    json_out: str = arg("", "optional JSON file for the raw results")
+    progress: bool = arg(True, "show a progress bar")
 
 
 @dataclass
 class NoiseArgs:
     """Fig 6A: accuracy after 30 touches vs feature noise and vs location noise (feedback off, as in the paper)."""
 
-    num_objects: int = _arg(50, "objects")
-    num_features: int = _arg(10, "feature pool")
-    levels: list = _arg([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], "noise levels", type=float)
-    enable_feedback: bool = _arg(False, "L2/3 -> L4 feedback (off in the paper's Fig 6)")
-    trials: int = _arg(2, "independent trials")
-    settling_steps: int = _arg(3, "time steps per sensation")
-    max_sensations: int = _arg(10, "sensations per object (10 x 3 = 30 touches)")
-    seed: int = _arg(0, "base seed")
-    quick: bool = _arg(False, "tiny sizes for tests")
-    out: str = _arg("", "PNG path ('' = docs/img/hawkins2017_fig6a.png)")
-    json_out: str = _arg("", "optional JSON file for the raw results")
-    progress: bool = _arg(True, "show a progress bar")
+    num_objects: int = arg(50, "objects")
+    num_features: int = arg(10, "feature pool")
+    levels: list = arg([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], "noise levels", type=float)
+    enable_feedback: bool = arg(False, "L2/3 -> L4 feedback (off in the paper's Fig 6)")
+    trials: int = arg(2, "independent trials")
+    settling_steps: int = arg(3, "time steps per sensation")
+    max_sensations: int = arg(10, "sensations per object (10 x 3 = 30 touches)")
+    seed: int = arg(0, "base seed")
+    quick: bool = arg(False, "tiny sizes for tests")
+    out: str = arg("", "PNG path ('' = docs/img/hawkins2017_fig6a.png)")
+    json_out: str = arg("", "optional JSON file for the raw results")
+    progress: bool = arg(True, "show a progress bar")
 
 
 @dataclass
 class SpeedArgs:
     """Speed: sensations per second of one column (150 x 16 L4, 4096-cell L2/3) with learning off."""
 
-    num_objects: int = _arg(100, "objects learned before timing (2017 protocol)")
-    num_features: int = _arg(10, "feature pool")
-    repeats: int = _arg(3, "timing repeats (the best is reported)")
-    seed: int = _arg(0, "seed")
-    quick: bool = _arg(False, "tiny sizes for tests")
-    json_out: str = _arg("", "optional JSON file for the raw results")
-    progress: bool = _arg(True, "unused (kept for a uniform interface)")
+    num_objects: int = arg(100, "objects learned before timing (2017 protocol)")
+    num_features: int = arg(10, "feature pool")
+    repeats: int = arg(3, "timing repeats (the best is reported)")
+    seed: int = arg(0, "seed")
+    quick: bool = arg(False, "tiny sizes for tests")
+    json_out: str = arg("", "optional JSON file for the raw results")
+    progress: bool = arg(True, "unused (kept for a uniform interface)")
 
 
 # --------------------------------------------------------------------------------------------------- helpers
@@ -632,64 +626,32 @@ def _save(fig, path: str) -> None:
     plt.close(fig)
 
 
-def _add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    for f in dataclasses.fields(cls):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        help_text = f"{f.metadata.get('help', '')} (default: {default})"
-        flag = "--" + f.name.replace("_", "-")
-        if isinstance(default, bool):
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
-                                help=help_text)
-        elif isinstance(default, list):
-            parser.add_argument(flag, dest=f.name, nargs="+", type=f.metadata.get("type", str), default=default,
-                                help=help_text)
-        else:
-            parser.add_argument(flag, dest=f.name, type=type(default), default=default, help=help_text)
-
-
-def parse_args(cls: type, argv: Sequence[str] | None = None, description: str | None = None):
-    """Parse command-line flags (``--field-name value``) into an instance of the dataclass ``cls``."""
-    parser = argparse.ArgumentParser(description=description or cls.__doc__)
-    _add_dataclass_arguments(parser, cls)
-    ns = parser.parse_args(argv)
-    return cls(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(cls)})
-
-
-def _finish(out: dict, table: str, plot: Callable[[dict, str], None], path: str, json_out: str) -> None:
-    print(table)
-    plot(out, path)
-    print(f"figure saved to {path}")
-    if json_out:
-        with open(json_out, "w") as handle:
-            json.dump(out, handle, indent=1, default=str)
-
-
 def main_convergence(args: ConvergenceArgs) -> int:
     """Run, print and plot Fig 4A or 4B."""
     out = run_convergence(args)
     path = args.out or f"docs/img/hawkins2017_fig{args.figure}.png"
-    _finish(out, convergence_table(out), plot_convergence, path, args.json_out)
+    finish(out, convergence_table(out), plot_convergence, path, args.json_out)
     return 0
 
 
 def main_sensations(args: SensationsArgs) -> int:
     """Run, print and plot Fig 4C."""
     out = run_sensations(args)
-    _finish(out, sensations_table(out), plot_sensations, args.out or "docs/img/hawkins2017_fig4c.png", args.json_out)
+    finish(out, sensations_table(out), plot_sensations, args.out or "docs/img/hawkins2017_fig4c.png", args.json_out)
     return 0
 
 
 def main_capacity(args: CapacityArgs) -> int:
     """Run, print and plot Fig 5."""
     out = run_capacity(args)
-    _finish(out, capacity_table(out), plot_capacity, args.out or "docs/img/hawkins2017_fig5.png", args.json_out)
+    finish(out, capacity_table(out), plot_capacity, args.out or "docs/img/hawkins2017_fig5.png", args.json_out)
     return 0
 
 
 def main_noise(args: NoiseArgs) -> int:
     """Run, print and plot Fig 6A."""
     out = run_noise(args)
-    _finish(out, noise_table(out), plot_noise, args.out or "docs/img/hawkins2017_fig6a.png", args.json_out)
+    finish(out, noise_table(out), plot_noise, args.out or "docs/img/hawkins2017_fig6a.png", args.json_out)
     return 0
 
 
@@ -710,7 +672,7 @@ def register(subparsers) -> None:
     sub = parser.add_subparsers(dest="experiment", metavar="EXPERIMENT")
     for name, (cls, runner, fixed) in _COMMANDS.items():
         p = sub.add_parser(name, help=cls.__doc__.splitlines()[0], description=cls.__doc__)
-        _add_dataclass_arguments(p, cls)
+        add_dataclass_arguments(p, cls)
         p.set_defaults(**fixed)
 
         def func(ns, cls=cls, runner=runner):

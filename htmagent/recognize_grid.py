@@ -8,17 +8,16 @@ lewis-sensations | lewis-speed`` subcommands (see :func:`add_experiments`) all c
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
-import json
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
+from htmagent._experiment_cli import add_dataclass_arguments, arg, finish, help_text, parse_args
 from htmagent._progress import progress
 from htmagent.baselines import BagOfFeatures, IdealObserver, observations_from_points
 from htmagent.location_column import LocationColumnParams, LocationNetwork, random_traversals
@@ -50,64 +49,58 @@ PUBLISHED = {
 _SWEEPS = {"modules": "num_modules", "cells": "cells_per_axis", "pool": "num_features"}
 
 
-def _arg(default: Any, help: str, **kw) -> Any:
-    if isinstance(default, (list, tuple)):
-        return field(default_factory=lambda: list(default), metadata={"help": help, **kw})
-    return field(default=default, metadata={"help": help, **kw})
-
-
 @dataclass
 class CapacityArgs:
     """Figs 8A/8B/8C: capacity (most objects with >= 90% recognized) vs modules, cells per module or feature pool."""
 
-    sweep: str = _arg("modules", "what varies: 'modules' (8A), 'cells' (cells per axis, 8B) or 'pool' (8C)")
-    values: list = _arg([5, 10, 20, 40], "values of the varied quantity", type=int)
-    threshold: str = _arg("0.8n", "L4 basal threshold: '0.8n' (ceil(0.8 x modules), the paper's) or 'n' (8A, 2nd)")
-    num_modules: int = _arg(10, "modules when not swept")
-    cells_per_axis: int = _arg(10, "cells per module axis when not swept")
-    num_features: int = _arg(100, "feature pool when not swept")
-    min_accuracy: float = _arg(0.9, "fraction of objects that must be recognized")
-    start: int = _arg(64, "first object count and first step of the search (the paper used 128)")
-    resolution: int = _arg(4, "stop the search once the step is below this many objects (the paper used 1)")
-    test_objects: int = _arg(100, "objects tested per count, a random subset of the learned ones (0 = all)")
-    max_traversals: int = _arg(4, "passes over each object during inference (4 in the paper)")
-    trials: int = _arg(1, "independent trials per value (the paper used 5 and reports medians)")
-    seed: int = _arg(0, "base seed (trial t uses seed + t)")
-    quick: bool = _arg(False, "tiny sizes for tests")
-    out: str = _arg("", "PNG path ('' = docs/img/lewis2019_fig8<a|b|c>.png)")
-    json_out: str = _arg("", "optional JSON file for the raw results")
-    progress: bool = _arg(True, "show a progress bar")
+    sweep: str = arg("modules", "what varies: 'modules' (8A), 'cells' (cells per axis, 8B) or 'pool' (8C)")
+    values: list = arg([5, 10, 20, 40], "values of the varied quantity", type=int)
+    threshold: str = arg("0.8n", "L4 basal threshold: '0.8n' (ceil(0.8 x modules), the paper's) or 'n' (8A, 2nd)")
+    num_modules: int = arg(10, "modules when not swept")
+    cells_per_axis: int = arg(10, "cells per module axis when not swept")
+    num_features: int = arg(100, "feature pool when not swept")
+    min_accuracy: float = arg(0.9, "fraction of objects that must be recognized")
+    start: int = arg(64, "first object count and first step of the search (the paper used 128)")
+    resolution: int = arg(4, "stop the search once the step is below this many objects (the paper used 1)")
+    test_objects: int = arg(100, "objects tested per count, a random subset of the learned ones (0 = all)")
+    max_traversals: int = arg(4, "passes over each object during inference (4 in the paper)")
+    trials: int = arg(1, "independent trials per value (the paper used 5 and reports medians)")
+    seed: int = arg(0, "base seed (trial t uses seed + t)")
+    quick: bool = arg(False, "tiny sizes for tests")
+    out: str = arg("", "PNG path ('' = docs/img/lewis2019_fig8<a|b|c>.png)")
+    json_out: str = arg("", "optional JSON file for the raw results")
+    progress: bool = arg(True, "show a progress bar")
 
 
 @dataclass
 class SensationsArgs:
     """Fig 7B: cumulative fraction recognized by sensation k, beside the ideal observer and bag of features."""
 
-    num_objects: int = _arg(100, "objects")
-    num_features: int = _arg(10, "feature pool")
-    num_modules: int = _arg(10, "modules")
-    cells: list = _arg([40, 30, 27, 10], "cells per module axis, one network each", type=int)
-    trials: int = _arg(3, "independent trials (new objects and networks; the paper used 10)")
-    max_sensations: int = _arg(12, "length of the curve")
-    max_traversals: int = _arg(4, "passes over each object")
-    seed: int = _arg(0, "base seed")
-    quick: bool = _arg(False, "tiny sizes for tests")
-    out: str = _arg("", "PNG path ('' = docs/img/lewis2019_fig7b.png)")
-    json_out: str = _arg("", "optional JSON file for the raw results")
-    progress: bool = _arg(True, "show a progress bar")
+    num_objects: int = arg(100, "objects")
+    num_features: int = arg(10, "feature pool")
+    num_modules: int = arg(10, "modules")
+    cells: list = arg([40, 30, 27, 10], "cells per module axis, one network each", type=int)
+    trials: int = arg(3, "independent trials (new objects and networks; the paper used 10)")
+    max_sensations: int = arg(12, "length of the curve")
+    max_traversals: int = arg(4, "passes over each object")
+    seed: int = arg(0, "base seed")
+    quick: bool = arg(False, "tiny sizes for tests")
+    out: str = arg("", "PNG path ('' = docs/img/lewis2019_fig7b.png)")
+    json_out: str = arg("", "optional JSON file for the raw results")
+    progress: bool = arg(True, "show a progress bar")
 
 
 @dataclass
 class SpeedArgs:
     """Speed: sensations per second of one grid-cell column (L6a + L4) with learning off, after learning N objects."""
 
-    objects: list = _arg([50, 100, 150], "numbers of learned objects", type=int)
-    num_features: int = _arg(100, "feature pool")
-    sensations: int = _arg(2000, "sensations timed per count")
-    seed: int = _arg(0, "seed")
-    quick: bool = _arg(False, "tiny sizes for tests")
-    json_out: str = _arg("", "optional JSON file for the raw results")
-    progress: bool = _arg(True, "show a progress bar")
+    objects: list = arg([50, 100, 150], "numbers of learned objects", type=int)
+    num_features: int = arg(100, "feature pool")
+    sensations: int = arg(2000, "sensations timed per count")
+    seed: int = arg(0, "seed")
+    quick: bool = arg(False, "tiny sizes for tests")
+    json_out: str = arg("", "optional JSON file for the raw results")
+    progress: bool = arg(True, "show a progress bar")
 
 
 # ---------------------------------------------------------------------------------------------------- capacity
@@ -387,45 +380,12 @@ def speed_table(out: dict) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- CLI
-def _add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    for f in dataclasses.fields(cls):
-        flag = "--" + f.name.replace("_", "-")
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        help_text = f.metadata.get("help", "")
-        if isinstance(default, bool):
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
-                                help=help_text)
-        elif isinstance(default, list):
-            parser.add_argument(flag, dest=f.name, nargs="+", type=f.metadata.get("type", str), default=default,
-                                help=help_text)
-        else:
-            parser.add_argument(flag, dest=f.name, type=type(default), default=default, help=help_text)
-
-
-def parse_args(cls: type, argv: Sequence[str] | None = None):
-    """Parse command-line flags (``--field-name value``) into an instance of the dataclass ``cls``."""
-    parser = argparse.ArgumentParser(description=cls.__doc__)
-    _add_dataclass_arguments(parser, cls)
-    ns = parser.parse_args(argv)
-    return cls(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(cls)})
-
-
-def _finish(out: dict, table: str, plot: Callable[[dict, str], None] | None, path: str, json_out: str) -> None:
-    print(table)
-    if plot is not None:
-        plot(out, path)
-        print(f"figure saved to {path}")
-    if json_out:
-        with open(json_out, "w") as handle:
-            json.dump(out, handle, indent=1, default=str)
-
-
 def main_capacity(args: CapacityArgs) -> int:
     """Run, print and plot Fig 8A, 8B or 8C."""
     out = run_capacity(args)
     letter = {"modules": "a", "cells": "b", "pool": "c"}[args.sweep]
     suffix = "_threshold_n" if args.threshold == "n" else ""
-    _finish(out, capacity_table(out), plot_capacity, args.out or f"docs/img/lewis2019_fig8{letter}{suffix}.png",
+    finish(out, capacity_table(out), plot_capacity, args.out or f"docs/img/lewis2019_fig8{letter}{suffix}.png",
             args.json_out)
     return 0
 
@@ -433,14 +393,14 @@ def main_capacity(args: CapacityArgs) -> int:
 def main_sensations(args: SensationsArgs) -> int:
     """Run, print and plot Fig 7B."""
     out = run_sensations(args)
-    _finish(out, sensations_table(out), plot_sensations, args.out or "docs/img/lewis2019_fig7b.png", args.json_out)
+    finish(out, sensations_table(out), plot_sensations, args.out or "docs/img/lewis2019_fig7b.png", args.json_out)
     return 0
 
 
 def main_speed(args: SpeedArgs) -> int:
     """Run and print the speed table."""
     out = run_speed(args)
-    _finish(out, speed_table(out), None, "", args.json_out)
+    finish(out, speed_table(out), None, "", args.json_out)
     return 0
 
 
@@ -455,10 +415,8 @@ def add_experiments(sub) -> None:
     """Add ``lewis-capacity``, ``lewis-sensations`` and ``lewis-speed`` to an ``add_subparsers()`` object (that of
     ``htmagent recognize``)."""
     for name, (cls, runner) in _COMMANDS.items():
-        # argparse %-formats help texts, and the docstrings say "90%".
-        summary = cls.__doc__.splitlines()[0].replace("%", "%%")
-        p = sub.add_parser(name, help=summary, description=cls.__doc__.replace("%", "%%"))
-        _add_dataclass_arguments(p, cls)
+        p = sub.add_parser(name, help=help_text(cls.__doc__.splitlines()[0]), description=help_text(cls.__doc__))
+        add_dataclass_arguments(p, cls)
 
         def func(ns, cls=cls, runner=runner):
             return runner(cls(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(cls)}))
