@@ -34,8 +34,8 @@ class LocationSource(Protocol):
     def locate(self, point: Point, learn: bool) -> SDR:
         """Location SDR (``size`` bits) of the sensor at ``point``."""
 
-    def anchor(self, l4_active_cells: SDR, learn: bool) -> None:
-        """Sensory feedback from L4 after the sensation."""
+    def anchor(self, l4_active_cells: SDR, learn: bool, l4_winner_cells: SDR | None = None) -> None:
+        """Sensory feedback from L4 after the sensation (its active cells, and its winner cells to learn onto)."""
 
 
 class RandomLocationCodes:
@@ -90,7 +90,7 @@ class RandomLocationCodes:
                              f"got {key}")
         return code
 
-    def anchor(self, l4_active_cells: SDR, learn: bool = False) -> None:
+    def anchor(self, l4_active_cells: SDR, learn: bool = False, l4_winner_cells: SDR | None = None) -> None:
         """An external signal needs no anchoring."""
 
     def state_dict(self) -> dict:

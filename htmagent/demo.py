@@ -16,7 +16,6 @@ any app (this one and the sequence demo of :mod:`htmagent.demo_sequence`).
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import sys
 import threading
@@ -185,20 +184,7 @@ class RecognitionDemo:
 
     # ------------------------------------------------------------ networks
     def _default_network(self, num_columns: int, seed: int) -> Network:
-        if self.config.location == "random":
-            return Network(num_columns=num_columns, seed=seed)
-        if "location" in inspect.signature(Network).parameters:
-            return Network(num_columns=num_columns, location="grid", seed=seed)
-        try:
-            from htmagent.grid_source import GridLocationSource
-            from htmagent.location_column import lewis2019_l4_params
-        except ImportError as error:
-            raise ValueError("location must be 'random' in this build: grid-cell location sources are not "
-                             f"available ({error}), got 'grid'") from None
-        rng = make_rng(seed)
-        sources = [GridLocationSource(seed=int(rng.integers(2**31))) for _ in range(num_columns)]
-        return Network(num_columns=num_columns, location_sources=sources, l4_params=lewis2019_l4_params(),
-                       seed=int(rng.integers(2**31)))
+        return Network(num_columns=num_columns, location=self.config.location, seed=seed)
 
     def _network(self, n: int) -> Network:
         if n not in self._networks:

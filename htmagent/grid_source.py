@@ -100,9 +100,9 @@ class GridLocationSource:
         Args:
             l4_active_cells: L4's active cells.
             learn: learning or inference.
-            l4_winner_cells: L4's winner cells, learned onto. The current protocol does not pass them; without them
-                the active cells stand in, which equals the winners whenever L4 was predicted (from the second
-                repetition of a point on) and only adds redundant segments when it bursts.
+            l4_winner_cells: L4's winner cells, learned onto (``Network`` passes them). Without them the active
+                cells stand in, which equals the winners whenever L4 was predicted (from the second repetition of a
+                point on) and only adds redundant segments when it bursts.
 
         Raises:
             ValueError / TypeError: wrong sizes (nothing changes).

@@ -111,7 +111,15 @@ class Network:
         l4_params: L4 ``TemporalMemory`` overrides (defaults :func:`~htmagent.column.hawkins2017_l4_params`).
         enable_feedback: L2/3 -> L4 apical feedback.
         recognition_threshold: overlap (cells) needed for recognition (30 of 40 in the paper).
-        location_sources: one :class:`~htmagent.column.LocationSource` per column (default: random codes per column).
+        location_sources: one :class:`~htmagent.column.LocationSource` per column; overrides ``location``.
+        location: where each column's location comes from when ``location_sources`` is not given: ``"random"``
+            (a fixed random code per point, the 2017 paper's input) or ``"grid"`` (grid-cell modules that
+            path-integrate the sensor's own movements and anchor on L4, the 2019 paper's L6a; L4 then uses
+            :func:`~htmagent.location_column.lewis2019_l4_params`, and ``location_size`` / ``location_active_bits``
+            are unused). With ``"grid"``, learn with ``repetitions >= 2``: L2/3 learns only on L4 cells that were
+            predicted.
+        grid_modules: grid-cell modules per column (``location="grid"``; the paper's 10).
+        grid_cells_per_axis: cells per module axis (``location="grid"``; the paper's 10, i.e. 100 cells).
         seed: seed or Generator.
 
     Example:
@@ -127,7 +135,8 @@ class Network:
                  l2_cell_count: int = 4096, l2_sdr_size: int = 40,
                  l2_params: ObjectLayerParams | Mapping | None = None, l4_params: Mapping | None = None,
                  enable_feedback: bool = True, recognition_threshold: int = 30,
-                 location_sources: Sequence[LocationSource] | None = None,
+                 location_sources: Sequence[LocationSource] | None = None, location: str = "random",
+                 grid_modules: int = 10, grid_cells_per_axis: int = 10,
                  seed: int | np.random.Generator | None = None):
         ints = {"num_columns": num_columns, "l4_column_count": l4_column_count, "cells_per_column": cells_per_column,
                 "feature_active_bits": feature_active_bits, "location_size": location_size,
@@ -139,6 +148,11 @@ class Network:
         if feature_active_bits > l4_column_count:
             raise ValueError(f"feature_active_bits must be <= l4_column_count ({l4_column_count}), "
                              f"got {feature_active_bits}")
+        if location not in ("random", "grid"):
+            raise ValueError(f"location must be 'random' or 'grid', got {location!r}")
+        for name, value in (("grid_modules", grid_modules), ("grid_cells_per_axis", grid_cells_per_axis)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if recognition_threshold > l2_sdr_size:
             raise ValueError(f"recognition_threshold must be <= l2_sdr_size ({l2_sdr_size}), "
                              f"got {recognition_threshold}")
@@ -148,11 +162,23 @@ class Network:
             l2_overrides = dict(l2_params or {})
         l2_overrides.update(cell_count=int(l2_cell_count), sdr_size=int(l2_sdr_size))
         self.l2_params = hawkins2017_l2_params(int(feature_active_bits), **l2_overrides)
-        self.l4_params = hawkins2017_l4_params(int(feature_active_bits))
+        if location == "grid":
+            from htmagent.location_column import lewis2019_l4_params
+
+            self.l4_params = lewis2019_l4_params(int(grid_modules))
+        else:
+            self.l4_params = hawkins2017_l4_params(int(feature_active_bits))
         self.l4_params.update(l4_params or {})
-        self.config = {**ints, "enable_feedback": bool(enable_feedback)}
+        self.config = {**ints, "enable_feedback": bool(enable_feedback), "location": location,
+                       "grid_modules": int(grid_modules), "grid_cells_per_axis": int(grid_cells_per_axis)}
         self._rng = make_rng(seed)
         n = int(num_columns)
+        if location_sources is None and location == "grid":
+            from htmagent.grid_source import grid_sources
+
+            location_sources = grid_sources(n, int(grid_modules), int(grid_cells_per_axis),
+                                            l4_cells=int(l4_column_count) * int(cells_per_column),
+                                            seed=int(self._rng.integers(2**31)))
         if location_sources is None:
             location_sources = [RandomLocationCodes(int(location_size), int(location_active_bits),
                                                     seed=int(self._rng.integers(2**31))) for _ in range(n)]
@@ -269,7 +295,7 @@ class Network:
         for c, col in enumerate(self.columns):
             lateral = prev[:c] + prev[c + 1:]
             out.append(col.sensory_compute(feats[c], locs[c], lateral, learn=learn))
-            self.location_sources[c].anchor(col.l4.active_cells, learn)
+            self.location_sources[c].anchor(col.l4.active_cells, learn, l4_winner_cells=col.l4.winner_cells)
         return out
 
     def learn(self, object_set: ObjectSet | Sequence[SensoryObject], repetitions: int = 3) -> None:
@@ -449,7 +475,7 @@ class Network:
 
     @classmethod
     def from_state_dict(cls, state: Mapping) -> "Network":
-        """Rebuild a network from :meth:`state_dict`'s output (with random location codes as its sources)."""
+        """Rebuild a network from :meth:`state_dict`'s output (its sources: random codes or grid cells, as saved)."""
         if state.get("format") != _FORMAT:
             raise ValueError(f"state must have format {_FORMAT!r}, got {state.get('format')!r}")
         cfg = dict(state["config"])
@@ -458,7 +484,9 @@ class Network:
                   location_size=cfg["location_size"], location_active_bits=cfg["location_active_bits"],
                   l2_cell_count=cfg["l2_cell_count"], l2_sdr_size=cfg["l2_sdr_size"],
                   l2_params=ObjectLayerParams(**state["l2_params"]), l4_params=dict(state["l4_params"]),
-                  enable_feedback=cfg["enable_feedback"], recognition_threshold=cfg["recognition_threshold"], seed=0)
+                  enable_feedback=cfg["enable_feedback"], recognition_threshold=cfg["recognition_threshold"],
+                  location=cfg.get("location", "random"), grid_modules=cfg.get("grid_modules", 10),
+                  grid_cells_per_axis=cfg.get("grid_cells_per_axis", 10), seed=0)
         net._rng = restore_rng(state["rng"])
         net._num_features = int(state["num_features"])
         size = cfg["l4_column_count"]

@@ -155,7 +155,7 @@ class _GridFake:
         self._last = point
         return self.codes.locate(point, learn)
 
-    def anchor(self, l4_active_cells, learn):
+    def anchor(self, l4_active_cells, learn, l4_winner_cells=None):
         pass
 
 

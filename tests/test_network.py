@@ -173,7 +173,7 @@ def test_location_source_protocol_is_pluggable():
 
         calls = 0
 
-        def anchor(self, l4_active_cells, learn=False):
+        def anchor(self, l4_active_cells, learn=False, l4_winner_cells=None):
             Shifted.calls += 1
 
     objects = ObjectSet.hawkins2017(4, num_features=3, seed=0)
@@ -204,3 +204,24 @@ def test_column_alone_pairs_features_with_locations():
     col.reset()
     col.sensory_compute(feature, location.locate((0, 0)), learn=False)
     assert col.l4.predicted_active_cells.num_active == feature.num_active  # L4 predicted the pair: no burst
+
+
+def test_grid_location_network_recognizes_from_movements_and_resumes_after_load(tmp_path):
+    objects = ObjectSet.lewis2019(20, num_features=10, seed=0)
+    net = Network(num_columns=1, location="grid", feature_active_bits=10, seed=0)
+    net.learn(objects)
+    results = [net.infer(obj, max_sensations=10, seed=i) for i, obj in enumerate(objects)]
+    assert all(r.label == obj.label for r, obj in zip(results, objects))
+    path = tmp_path / "grid_net.npz"
+    net.save(path)
+    loaded = Network.load(path)
+    assert loaded.config["location"] == "grid"
+    for i in (3, 11):
+        a, b = net.infer(objects[i], seed=100 + i), loaded.infer(objects[i], seed=100 + i)
+        assert a.points == b.points and a.sensation == b.sensation
+        assert all(x == y for step_a, step_b in zip(a.activity, b.activity) for x, y in zip(step_a, step_b))
+
+
+def test_location_argument_is_validated():
+    with pytest.raises(ValueError, match="location must be 'random' or 'grid', got 'gps'"):
+        Network(location="gps")
