@@ -101,7 +101,8 @@ class Network:
         num_columns: columns (sensors).
         l4_column_count: L4 minicolumns = feature SDR width.
         cells_per_column: L4 cells per minicolumn.
-        feature_active_bits: active bits per feature code (20 in the paper's code).
+        feature_active_bits: active bits per feature code (default: 20 as in the 2017 paper's code with
+            ``location="random"``, 10 as in the 2019 paper with ``location="grid"``).
         location_size: location SDR width (2,400 in the paper).
         location_active_bits: active bits per location code.
         l2_cell_count: L2/3 cells per column.
@@ -131,13 +132,15 @@ class Network:
     """
 
     def __init__(self, num_columns: int = 1, l4_column_count: int = 150, cells_per_column: int = 16,
-                 feature_active_bits: int = 20, location_size: int = 2400, location_active_bits: int = 20,
+                 feature_active_bits: int | None = None, location_size: int = 2400, location_active_bits: int = 20,
                  l2_cell_count: int = 4096, l2_sdr_size: int = 40,
                  l2_params: ObjectLayerParams | Mapping | None = None, l4_params: Mapping | None = None,
                  enable_feedback: bool = True, recognition_threshold: int = 30,
                  location_sources: Sequence[LocationSource] | None = None, location: str = "random",
                  grid_modules: int = 10, grid_cells_per_axis: int = 10,
                  seed: int | np.random.Generator | None = None):
+        if feature_active_bits is None:
+            feature_active_bits = 10 if location == "grid" else 20
         ints = {"num_columns": num_columns, "l4_column_count": l4_column_count, "cells_per_column": cells_per_column,
                 "feature_active_bits": feature_active_bits, "location_size": location_size,
                 "location_active_bits": location_active_bits, "l2_cell_count": l2_cell_count,

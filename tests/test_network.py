@@ -208,7 +208,8 @@ def test_column_alone_pairs_features_with_locations():
 
 def test_grid_location_network_recognizes_from_movements_and_resumes_after_load(tmp_path):
     objects = ObjectSet.lewis2019(20, num_features=10, seed=0)
-    net = Network(num_columns=1, location="grid", feature_active_bits=10, seed=0)
+    net = Network(num_columns=1, location="grid", seed=0)
+    assert net.config["feature_active_bits"] == 10  # the 2019 paper's feature codes
     net.learn(objects)
     results = [net.infer(obj, max_sensations=10, seed=i) for i, obj in enumerate(objects)]
     assert all(r.label == obj.label for r, obj in zip(results, objects))
