@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
@@ -95,6 +96,21 @@ def require_pygame() -> Any:
         pygame.font.init()
         font.cache_clear()  # fonts made before a pygame.quit() are dead
     return pygame
+
+
+def save_screenshot(surface: Any, out_dir: str | os.PathLike[str], prefix: str, number: int) -> Path:
+    """Save ``surface`` as ``<out_dir>/<prefix>_<number:03d>.png`` (creating the folder) and say where on stdout.
+
+    Returns:
+        The path written.
+    """
+    pygame = require_pygame()
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{prefix}_{number:03d}.png"
+    pygame.image.save(surface, str(path))
+    print(f"screenshot saved to {path}")
+    return path
 
 
 @lru_cache(maxsize=16)

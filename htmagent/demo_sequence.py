@@ -263,12 +263,8 @@ class SequenceApp:
 
     def screenshot(self) -> Path:
         """Save the current frame as ``htmagent_sequence_<k>.png`` in ``out_dir``."""
-        pygame = R.require_pygame()
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        path = self.out_dir / f"htmagent_sequence_{len(self.screenshots) + 1:03d}.png"
-        pygame.image.save(self.render(), str(path))
+        path = R.save_screenshot(self.render(), self.out_dir, "htmagent_sequence", len(self.screenshots) + 1)
         self.screenshots.append(path)
-        print(f"screenshot saved to {path}")
         return path
 
     def update(self, now: float) -> bool:
