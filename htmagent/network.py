@@ -265,11 +265,23 @@ class Network:
             col.reset()
             src.reset()
 
-    def step(self, observations: Sequence[tuple[Point, int]], learn: bool = False,
+    def step(self, observations: Sequence[tuple[Point, int | None]], learn: bool = False,
              feature_noise: float = 0.0, location_noise: float = 0.0,
-             rng: np.random.Generator | None = None) -> list[SDR]:
-        """One time step of every column: column ``c`` senses feature ``observations[c][1]`` at point
-        ``observations[c][0]``; lateral input = the other columns' L2/3 activity of the previous step.
+             rng: np.random.Generator | None = None, settling_steps: int | None = None) -> list[SDR]:
+        """One sensation of every column: column ``c`` senses feature ``observations[c][1]`` at point
+        ``observations[c][0]``; lateral input = the other columns' L2/3 activity of the previous time step.
+
+        A feature of ``None`` means column ``c`` senses nothing there (its sensor is over empty space): its location
+        source still moves to the point (grid cells path-integrate the movement), but its L4 and L2/3 keep their
+        activity, and it keeps voting with that activity.
+
+        Args:
+            observations: one ``(point, feature id or None)`` per column.
+            learn: learn in every layer.
+            feature_noise, location_noise: fraction of active bits moved at random in the sensed codes.
+            rng: Generator for the noise (default: the network's).
+            settling_steps: time steps the sensation is held, so votes travel between columns (a vote takes one
+                step). ``None``: :attr:`default_settling_steps` when inferring, 1 when learning.
 
         Returns:
             Each column's L2/3 active cells.
@@ -281,21 +293,51 @@ class Network:
         if len(observations) != self.num_columns:
             raise ValueError(f"observations must hold {self.num_columns} (point, feature) pairs, "
                              f"got {len(observations)}")
-        feats, locs = [], []
+        if settling_steps is None:
+            settling_steps = 1 if learn else self.default_settling_steps
+        if isinstance(settling_steps, bool) or not isinstance(settling_steps, numbers.Integral) or settling_steps < 1:
+            raise ValueError(f"settling_steps must be an int >= 1, got {settling_steps!r}")
         for c, (point, feature) in enumerate(observations):
-            self._check_feature(feature, f"observations[{c}] feature")
-            feats.append(self._feature_codes[c][int(feature)])
-            locs.append(self.location_sources[c].locate(point, learn))
-        if feature_noise > 0.0 or location_noise > 0.0:
-            rng = rng if rng is not None else self._rng
-            feats = [add_noise(f, feature_noise, rng) for f in feats]
-            locs = [add_noise(x, location_noise, rng) for x in locs]
-        return self._compute(feats, locs, learn)
+            if feature is not None:
+                self._check_feature(feature, f"observations[{c}] feature")
+        rng = rng if rng is not None else self._rng
+        out: list[SDR] = []
+        for _ in range(int(settling_steps)):
+            feats, locs = self._sense(observations, learn, feature_noise, location_noise, rng)
+            out = self._compute(feats, locs, learn)
+        return out
 
-    def _compute(self, feats: list[SDR], locs: list[SDR], learn: bool) -> list[SDR]:
+    def _sense(self, observations: Sequence[tuple[Point, int | None]], learn: bool, feature_noise: float,
+               location_noise: float, rng: np.random.Generator) -> tuple[list[SDR | None], list[SDR | None]]:
+        """Each column's feature and location codes for one time step (``None`` for a column sensing nothing)."""
+        feats: list[SDR | None] = []
+        locs: list[SDR | None] = []
+        for c, (point, feature) in enumerate(observations):
+            src = self.location_sources[c]
+            if feature is None:
+                if not isinstance(src, RandomLocationCodes):
+                    src.locate(point, learn)  # path integration must see every movement, sensed or not
+                feats.append(None)
+                locs.append(None)
+                continue
+            # Fresh noise at every time step, as in the paper's protocol.
+            feats.append(add_noise(self._feature_codes[c][int(feature)], feature_noise, rng))
+            locs.append(add_noise(src.locate(point, learn), location_noise, rng))
+        return feats, locs
+
+    @property
+    def default_settling_steps(self) -> int:
+        """Time steps per sensation when inferring, unless given: 1 for one column; 3 for several, so that every
+        column's vote on this sensation reaches the others (with 1, a vote always lags one sensation behind)."""
+        return 1 if self.num_columns == 1 else 3
+
+    def _compute(self, feats: list[SDR | None], locs: list[SDR | None], learn: bool) -> list[SDR]:
         prev = [col.l2.active_cells for col in self.columns]
         out = []
         for c, col in enumerate(self.columns):
+            if feats[c] is None:
+                out.append(prev[c])
+                continue
             lateral = prev[:c] + prev[c + 1:]
             out.append(col.sensory_compute(feats[c], locs[c], lateral, learn=learn))
             self.location_sources[c].anchor(col.l4.active_cells, learn, l4_winner_cells=col.l4.winner_cells)
@@ -349,7 +391,7 @@ class Network:
         self.reset()
 
     def infer(self, obj: SensoryObject, policy: str | Policy = "random", max_sensations: int = 10,
-              settling_steps: int = 1, feature_noise: float = 0.0, location_noise: float = 0.0,
+              settling_steps: int | None = None, feature_noise: float = 0.0, location_noise: float = 0.0,
               seed: int | np.random.Generator | None = None) -> InferenceResult:
         """Present ``obj`` for ``max_sensations`` sensations without learning.
 
@@ -362,7 +404,8 @@ class Network:
                 known to the location sources).
             policy: ``"random"``, ``"hypothesis"`` or a :class:`~htmagent.policies.Policy`.
             max_sensations: sensations to run.
-            settling_steps: time steps per sensation (3 in the paper's convergence runs, 1 in Fig 4C).
+            settling_steps: time steps per sensation (3 in the paper's convergence runs, 1 in Fig 4C); ``None``:
+                :attr:`default_settling_steps` (1 for one column, 3 for several).
             feature_noise, location_noise: fraction of active bits moved at random in each sensed code, drawn
                 afresh at every time step.
             seed: seed or Generator for the policy and the noise.
@@ -372,6 +415,8 @@ class Network:
         """
         if not isinstance(obj, SensoryObject):
             raise TypeError(f"obj must be a SensoryObject, got {type(obj).__name__}")
+        if settling_steps is None:
+            settling_steps = self.default_settling_steps
         for name, value in (("max_sensations", max_sensations), ("settling_steps", settling_steps)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
@@ -403,10 +448,7 @@ class Network:
                 raise ValueError(f"policy must return {n} points of the object, got {chosen}")
             obs = [(p, int(obj.points[p])) for p in chosen]
             for _ in range(settling_steps):
-                # Fresh noise at every time step, as in the paper's protocol.
-                feats = [add_noise(self._feature_codes[c][f], feature_noise, rng) for c, (_, f) in enumerate(obs)]
-                locs = [add_noise(self.location_sources[c].locate(p, False), location_noise, rng)
-                        for c, (p, _) in enumerate(obs)]
+                feats, locs = self._sense(obs, False, feature_noise, location_noise, rng)
                 activity.append(tuple(self._compute(feats, locs, learn=False)))
             visited.extend(chosen)
             current = np.array([self._overlaps(c) for c in range(n)])

@@ -12,5 +12,6 @@ def test_readme_python_blocks_run():
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, str(README), "exec"), namespace)
-    assert namespace["result"].label == 4 and namespace["result"].sensation == 2
+    assert namespace["result"].label == 4 and namespace["result"].sensation == 1
+    assert namespace["moved"].label == 4 and namespace["moved"].sensation == 2
     assert namespace["obs"] is not None
