@@ -162,16 +162,26 @@ class IdealObserver(_Observer):
             merely a single object. This is the stricter criterion of Lewis et al.'s ``ideal_sim.py`` (an object
             that matches the sensations at two placements counts as not yet recognized); use it to reproduce their
             figure 7B. :attr:`candidates` is the same either way.
+        shared_origin: displacement mode only. ``True`` (default): every sensor's positions are relative to one
+            origin, so the observer knows where the sensors are relative to each other. ``False``: each sensor keeps
+            its own ``(object, origin)`` pairs from its own movements only, and an object stays a candidate while
+            every sensor can place itself on it — exactly the information of a network of columns that each
+            integrate their own sensor's movements and vote on the object (``Network(location="grid")``).
     """
 
-    def __init__(self, object_set: ObjectSet, mode: str = "location", unique_origin: bool = False):
+    def __init__(self, object_set: ObjectSet, mode: str = "location", unique_origin: bool = False,
+                 shared_origin: bool = True):
         super().__init__(object_set)
         if mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
-        if not isinstance(unique_origin, (bool, np.bool_)):
-            raise TypeError(f"unique_origin must be a bool, got {type(unique_origin).__name__}")
+        for name, value in (("unique_origin", unique_origin), ("shared_origin", shared_origin)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+        if unique_origin and not shared_origin:
+            raise ValueError("unique_origin=True needs shared_origin=True (one placement of all sensors)")
         self.mode = mode
         self.unique_origin = bool(unique_origin)
+        self.shared_origin = bool(shared_origin)
         # Per location, the feature of every object there (-1 = no point): a column of objects, built lazily so that
         # sets with thousands of locations (capacity runs) cost memory only where the sensor goes.
         self._columns: dict[Location, np.ndarray] = {}
@@ -186,11 +196,20 @@ class IdealObserver(_Observer):
         self._alive = np.ones(len(self.object_set), dtype=bool)
         self._pairs: Optional[set[tuple[int, int, int]]] = None
         self._history: list[tuple[Location, Optional[int]]] = []
+        # shared_origin=False: per sensor, its (object, origin) pairs (None before its first feature) and history.
+        self._sensor_pairs: list[Optional[set[tuple[int, int, int]]]] = []
+        self._sensor_history: list[list[tuple[Location, Optional[int]]]] = []
 
     @property
     def candidates(self) -> set[int]:
         if self.mode == "location":
             return {int(label) for label in np.flatnonzero(self._alive)}
+        if not self.shared_origin:
+            labels = set(self.object_set.labels)
+            for pairs in self._sensor_pairs:
+                if pairs is not None:
+                    labels &= {label for label, _, _ in pairs}
+            return labels
         if self._pairs is None:
             return set(self.object_set.labels)
         return {label for label, _, _ in self._pairs}
@@ -209,6 +228,8 @@ class IdealObserver(_Observer):
         """Number of live hypotheses: objects (location mode) or (object, origin) pairs (displacement mode)."""
         if self.mode == "location":
             return int(self._alive.sum())
+        if not self.shared_origin:
+            return sum(self.object_set.num_points if p is None else len(p) for p in self._sensor_pairs)
         if self._pairs is None:
             return self.object_set.num_points
         return len(self._pairs)
@@ -228,23 +249,38 @@ class IdealObserver(_Observer):
                 alive &= self._column(location) == (-1 if feature is None else feature)
             self._alive = alive
             return self.recognized
-        if self._pairs is None:
+        if self.shared_origin:
+            self._pairs = self._placements(self._pairs, self._history, clean)
+            return self.recognized
+        if self._sensor_pairs and len(clean) != len(self._sensor_pairs):
+            raise ValueError(f"observations must hold one observation per sensor ({len(self._sensor_pairs)}), "
+                             f"got {len(clean)}")
+        if not self._sensor_pairs:
+            self._sensor_pairs = [None] * len(clean)
+            self._sensor_history = [[] for _ in clean]
+        for i, observation in enumerate(clean):
+            self._sensor_pairs[i] = self._placements(self._sensor_pairs[i], self._sensor_history[i], [observation])
+        return self.recognized
+
+    def _placements(self, pairs: Optional[set[tuple[int, int, int]]], history: list[tuple[Location, Optional[int]]],
+                    clean: list[tuple[Location, Optional[int]]]) -> Optional[set[tuple[int, int, int]]]:
+        """The ``(object, origin)`` pairs still consistent after ``clean`` (``None`` while no feature was sensed;
+        ``history`` keeps the evidence until then)."""
+        if pairs is None:
             # Before the first feature there is nothing to anchor (object, origin) pairs on; keep the evidence.
-            self._history.extend(clean)
-            anchor = next(((pos, f) for pos, f in self._history if f is not None), None)
+            history.extend(clean)
+            anchor = next(((pos, f) for pos, f in history if f is not None), None)
             if anchor is None:
-                return self.recognized
+                return None
             (dx, dy), feature = anchor
             pairs = {(label, x - dx, y - dy) for label, (x, y) in self._points_by_feature.get(feature, [])}
-            pending = self._history
+            pending = history
         else:
-            pairs = self._pairs
             pending = clean
         points = self._points
         for (dx, dy), feature in pending:
             pairs = {(label, ox, oy) for label, ox, oy in pairs if points[label].get((ox + dx, oy + dy)) == feature}
-        self._pairs = pairs
-        return self.recognized
+        return pairs
 
 
 class BagOfFeatures(_Observer):

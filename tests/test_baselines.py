@@ -227,3 +227,21 @@ def test_ideal_observer_matches_brute_force_on_arbitrary_sequences(seed, sequenc
             expected = _brute_force_candidates(objects, sequence[: t + 1], mode)
             assert ideal.candidates == expected
             assert said == (next(iter(expected)) if len(expected) == 1 else None)
+
+
+def test_per_sensor_origins_know_less_than_a_shared_origin():
+    # Two sensors touch features 1 and 2 one cell apart. With one origin the pair fits only object 0; each sensor on
+    # its own (the information of columns that integrate their own movements) fits both objects.
+    objects = ObjectSet.from_dicts([{(0, 0): 1, (1, 0): 2}, {(0, 0): 1, (3, 0): 2}], num_features=3)
+    touches = [[((0, 0), 1), ((1, 0), 2)]]
+    shared = IdealObserver(objects, mode="displacement")
+    separate = IdealObserver(objects, mode="displacement", shared_origin=False)
+    assert shared.sensations_to_recognize(touches) == 1
+    assert separate.sensations_to_recognize(touches) is None
+    assert separate.candidates == {0, 1}
+    # Sensor 0 then moves one cell right and feels 2: only object 0 has 2 one cell right of 1.
+    assert separate.step([((1, 0), 2), ((1, 0), 2)]) == 0
+    with pytest.raises(ValueError, match="one observation per sensor \\(2\\), got 1"):
+        separate.step([((0, 0), 1)])
+    with pytest.raises(ValueError, match="unique_origin=True needs shared_origin=True"):
+        IdealObserver(objects, mode="displacement", unique_origin=True, shared_origin=False)
