@@ -68,20 +68,20 @@ class DemoConfig:
         policy: motor policy at start, ``"random"`` or ``"hypothesis"``.
         max_sensations: an episode stops here if the network has not recognized the object.
         repetitions: time steps per point while learning.
-        location: ``"random"`` (the 2017 paper's location codes) or ``"grid"`` (grid-cell modules, when this build
-            of :class:`~htmagent.network.Network` supports ``location="grid"``).
+        location: ``"grid"`` (grid-cell modules that path-integrate each sensor's movements, the 2019 paper's L6a;
+            the default) or ``"random"`` (the 2017 paper's fixed random code per location).
         seed: seed of the library, the networks and the episodes.
     """
 
-    num_objects: int = 24
-    num_features: int = 4
+    num_objects: int = 20
+    num_features: int = 8
     features_per_object: int = 10
     grid_size: int = 4
     num_columns: int = 3
     policy: str = "random"
     max_sensations: int = 10
     repetitions: int = 3
-    location: str = "random"
+    location: str = "grid"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -248,7 +248,10 @@ class RecognitionDemo:
         self.recognized: Optional[int] = None
         self.recognized_at: Optional[int] = None
         self.recognized_history: list[Optional[int]] = []
-        self.ideal = IdealObserver(self.objects, mode="displacement" if self._grid_layers() else "location")
+        # The ideal observer gets the network's information: given locations (random codes), or each sensor's own
+        # movements (grid cells; no column knows where the other sensors are).
+        self.ideal = (IdealObserver(self.objects, mode="displacement", shared_origin=False) if self._grid_layers()
+                      else IdealObserver(self.objects, mode="location"))
         self.ideal_at: Optional[int] = None
         self.finished = False
         if self.ready:
@@ -636,10 +639,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--episodes", type=int, default=3, help="headless: recognition episodes to play")
     parser.add_argument("--columns", type=int, default=3, help="columns (sensors) at start, 1-5")
     parser.add_argument("--policy", choices=POLICIES, default="random", help="motor policy at start")
-    parser.add_argument("--objects", type=int, default=24, help="objects in the built-in library")
-    parser.add_argument("--features", type=int, default=4, help="feature pool of the library")
-    parser.add_argument("--location", choices=("random", "grid"), default="random",
-                        help="location signal: random codes (2017) or grid cells (when available)")
+    parser.add_argument("--objects", type=int, default=DemoConfig.num_objects, help="objects in the built-in library")
+    parser.add_argument("--features", type=int, default=DemoConfig.num_features, help="feature pool of the library")
+    parser.add_argument("--location", choices=("grid", "random"), default=DemoConfig.location,
+                        help="location signal: grid cells that path-integrate movements (2019) or random codes (2017)")
     parser.add_argument("--signal", choices=("melody", "sine"), default="melody", help="sequence: input stream")
     parser.add_argument("--steps", type=int, default=120, help="sequence, headless: time steps to run")
     parser.add_argument("--fps", type=float, default=30.0, help="window frame rate")

@@ -25,7 +25,7 @@ from htmagent.objects import ObjectSet
 
 __all__ = [
     "PUBLISHED", "CapacityArgs", "SensationsArgs", "SpeedArgs", "find_capacity", "run_capacity", "run_sensations",
-    "run_speed", "capacity_table", "sensations_table", "speed_table", "parse_args", "add_experiments",
+    "run_speed", "search_capacity", "capacity_table", "sensations_table", "speed_table", "parse_args", "add_experiments",
     "main_capacity", "main_sensations", "main_speed",
 ]
 
@@ -134,10 +134,40 @@ def find_capacity(params: LocationColumnParams, num_features: int, start: int = 
     Returns:
         ``{"capacity": int, "evaluations": [[count, accuracy, stopped_early], ...], "wall_time_s": float}``.
     """
-    t0 = time.perf_counter()
     objects = ObjectSet.lewis2019(max_objects, num_features=num_features, seed=seed)
     rng = np.random.default_rng(seed + 7)
-    net_lo = LocationNetwork(params, seed=seed)
+
+    def accuracy(net, n):
+        test = (np.arange(n) if test_objects <= 0 or test_objects >= n
+                else np.sort(rng.choice(n, test_objects, replace=False)))
+        return _accuracy(net, objects, test, max_traversals, min_accuracy, seed)
+
+    return search_capacity(LocationNetwork(params, seed=seed), lambda net, lo, n: net.learn(objects[lo:n]), accuracy,
+                           start, resolution, max_objects, min_accuracy, on_evaluation)
+
+
+def search_capacity(network, learn: Callable, accuracy: Callable, start: int, resolution: int, max_objects: int,
+                    min_accuracy: float, on_evaluation: Callable[[int, float, bool], None] | None = None) -> dict:
+    """The paper's capacity search for any network: step up by ``start`` objects until a count fails, then halve the
+    step around the boundary until it is below ``resolution``.
+
+    The network that passed at the lower bound is copied and learns only the extra objects, which is the network
+    that would have learned them all from scratch when objects are a fixed seeded sequence.
+
+    Args:
+        network: the network before learning any object (it is copied, never changed).
+        learn: ``learn(net, lo, n)`` makes ``net`` learn objects ``lo .. n - 1``.
+        accuracy: ``accuracy(net, n) -> (fraction recognized, stopped_early)`` once ``n`` objects are learned.
+        start, resolution: first step and the step below which the search stops.
+        max_objects: largest count tried.
+        min_accuracy: fraction that must be recognized.
+        on_evaluation: called with ``(count, accuracy, stopped_early)`` after each evaluated count.
+
+    Returns:
+        ``{"capacity": int, "evaluations": [[count, accuracy, stopped_early], ...], "wall_time_s": float}``.
+    """
+    t0 = time.perf_counter()
+    net_lo = copy.deepcopy(network)
     lo, hi, step = 0, None, int(start)
     evaluations = []
     while step >= resolution:
@@ -146,10 +176,8 @@ def find_capacity(params: LocationColumnParams, num_features: int, start: int = 
             step //= 2
             continue
         net = copy.deepcopy(net_lo)
-        net.learn(objects[lo:n])
-        test = (np.arange(n) if test_objects <= 0 or test_objects >= n
-                else np.sort(rng.choice(n, test_objects, replace=False)))
-        acc, stopped = _accuracy(net, objects, test, max_traversals, min_accuracy, seed)
+        learn(net, lo, n)
+        acc, stopped = accuracy(net, n)
         evaluations.append([n, acc, stopped])
         if on_evaluation is not None:
             on_evaluation(n, acc, stopped)
@@ -412,9 +440,11 @@ _COMMANDS = {
 
 
 def add_experiments(sub) -> None:
-    """Add ``lewis-capacity``, ``lewis-sensations`` and ``lewis-speed`` to an ``add_subparsers()`` object (that of
-    ``htmagent recognize``)."""
-    for name, (cls, runner) in _COMMANDS.items():
+    """Add ``lewis-capacity``, ``lewis-sensations``, ``lewis-speed`` and ``grid-columns`` to an ``add_subparsers()``
+    object (that of ``htmagent recognize``)."""
+    from htmagent.recognize_columns import ColumnsArgs, main_columns
+
+    for name, (cls, runner) in {**_COMMANDS, "grid-columns": (ColumnsArgs, main_columns)}.items():
         p = sub.add_parser(name, help=help_text(cls.__doc__.splitlines()[0]), description=help_text(cls.__doc__))
         add_dataclass_arguments(p, cls)
 
