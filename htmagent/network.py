@@ -272,8 +272,9 @@ class Network:
         ``observations[c][0]``; lateral input = the other columns' L2/3 activity of the previous time step.
 
         A feature of ``None`` means column ``c`` senses nothing there (its sensor is over empty space): its location
-        source still moves to the point (grid cells path-integrate the movement), but its L4 and L2/3 keep their
-        activity, and it keeps voting with that activity.
+        source still moves to the point (grid cells path-integrate the movement) and L4 keeps its last sensation;
+        when inferring, L2/3 recomputes from that sensation and the other columns' votes (so it keeps narrowing with
+        them), and it keeps voting.
 
         Args:
             observations: one ``(point, feature id or None)`` per column.
@@ -335,10 +336,14 @@ class Network:
         prev = [col.l2.active_cells for col in self.columns]
         out = []
         for c, col in enumerate(self.columns):
-            if feats[c] is None:
-                out.append(prev[c])
-                continue
             lateral = prev[:c] + prev[c + 1:]
+            if feats[c] is None:
+                # Nothing sensed: L4 holds its last sensation and L2/3 still listens to the other columns' votes.
+                if lateral and col.l4.active_cells.num_active and not learn:
+                    out.append(col.l2.compute(col.l4.active_cells, lateral, None, learn=False))
+                else:
+                    out.append(prev[c])
+                continue
             out.append(col.sensory_compute(feats[c], locs[c], lateral, learn=learn))
             self.location_sources[c].anchor(col.l4.active_cells, learn, l4_winner_cells=col.l4.winner_cells)
         return out

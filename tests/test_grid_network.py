@@ -135,3 +135,19 @@ def test_columns_experiment_quick_run_reports_fewer_sensations_with_more_columns
     assert one["ahead_of_ideal"] == three["ahead_of_ideal"] == 0
     table = columns_table(out)
     assert "| 3 | 1.000 | 0.000 |" in table
+
+
+def test_a_silent_column_follows_the_votes_of_the_others():
+    # Column 1 feels one feature, then hovers over empty space while column 0 explores: the votes alone narrow its
+    # L2/3 to the object column 0 finds, so the network as a whole recognizes it.
+    net = Network(num_columns=2, location="grid", seed=1)
+    net.learn(OBJECTS)
+    obj = OBJECTS[5]
+    points = obj.locations
+    net.step([(points[0], obj.points[points[0]]), (points[1], obj.points[points[1]])])
+    for i, point in enumerate(points[2:]):
+        net.step([(point, obj.points[point]), ((50 + i, 50), None)])
+        if net.recognized_label() is not None:
+            break
+    assert net.recognized_label() == obj.label
+    assert net.overlaps(1)[obj.label] >= net.config["recognition_threshold"]
