@@ -16,6 +16,8 @@ _LAZY = {
     "SDRMetrics": "htmagent.sdr",
     "ObjectSet": "htmagent.objects",
     "SensoryObject": "htmagent.objects",
+    "HTMAgent": "htmagent.agent",
+    "Evaluation": "htmagent.agent",
     "IdealObserver": "htmagent.baselines",
     "BagOfFeatures": "htmagent.baselines",
     "Connections": "htmagent.connections",

@@ -14,7 +14,7 @@ import sys
 from typing import Sequence
 
 # Modules that contribute subcommands, in the order they appear in ``htmagent --help``.
-_SUBCOMMAND_MODULES: tuple[str, ...] = ("htmagent.demo", "htmagent.recognize", "htmagent.bench")
+_SUBCOMMAND_MODULES: tuple[str, ...] = ("htmagent.demo", "htmagent.recognize", "htmagent.agent", "htmagent.bench")
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -1,0 +1,680 @@
+"""An agent that plays the sensorimotor environments with a network of voting cortical columns.
+
+:class:`HTMAgent` learns the object library of ``htmagent/ObjectTouch-v0`` or ``htmagent/ObjectSaccade-v0`` through
+the environment itself (learning episodes), then plays: each step every sensor senses, its column path-integrates the
+sensor's own movements (grid cells), the columns vote, and the agent declares an object once the network has
+recognized one. Where the sensors go next is decided by a motor policy of :mod:`htmagent.motor` (:class:`RandomJumps` or
+:class:`HypothesisJumps`), which sees only what the agent itself knows.
+
+Example:
+    >>> import gymnasium as gym
+    >>> import htmagent.envs
+    >>> env = gym.make("htmagent/ObjectTouch-v0", num_objects=5, num_sensors=3)
+    >>> agent = HTMAgent.for_env(env, seed=0)
+    >>> agent.learn(env)
+    >>> agent.evaluate(env, episodes=10, seed=0).accuracy  # doctest: +SKIP
+    1.0
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, is_dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent.motor import EMPTY, UNKNOWN, HypothesisJumps, RandomJumps, _is_int
+from htmagent.network import Network
+from htmagent.objects import SensoryObject
+from htmagent.serialization import load_state, save_state
+
+__all__ = ["Evaluation", "HTMAgent", "HypothesisJumps", "RandomJumps"]
+
+_FORMAT = "htmagent.HTMAgent/1"
+_POLICIES = ("random", "hypothesis")
+_DECLARE = ("all", "majority", "any")
+_DEFAULT_MAX_STEPS = 50
+
+
+# ------------------------------------------------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class Evaluation:
+    """What :meth:`HTMAgent.evaluate` measured.
+
+    Attributes:
+        episodes: episodes played.
+        accuracy: fraction of episodes ending in a correct declaration.
+        mean_steps: mean environment steps per episode, the declaring step included (= sensations per sensor).
+        mean_reward: mean episode return.
+        recognized: fraction of episodes where the network recognized an object (the rest were declared by the
+            last-step fallback, or truncated).
+        episodes_per_second: wall-clock speed of the evaluation.
+        steps: steps of each episode.
+        correct: whether each episode's declaration was correct.
+        labels: each episode's object (from the final ``info``; ``-1`` if the episode was truncated).
+    """
+
+    episodes: int
+    accuracy: float
+    mean_steps: float
+    mean_reward: float
+    recognized: float
+    episodes_per_second: float
+    steps: tuple[int, ...]
+    correct: tuple[bool, ...]
+    labels: tuple[int, ...]
+
+    def as_dict(self) -> dict:
+        """The figures as plain Python values (for JSON)."""
+        return {"episodes": self.episodes, "accuracy": self.accuracy, "mean_steps": self.mean_steps,
+                "mean_reward": self.mean_reward, "recognized": self.recognized,
+                "episodes_per_second": self.episodes_per_second, "steps": list(self.steps),
+                "correct": list(self.correct), "labels": list(self.labels)}
+
+
+# -------------------------------------------------------------------------------------------------------------- agent
+class HTMAgent:
+    """Plays a sensorimotor environment with a network of voting cortical columns, one column per sensor.
+
+    Neural rule. Each sensor feeds one cortical column (:class:`~htmagent.network.Network`): L4 pairs the sensed
+    feature with the column's location, which grid cells (L6a) path-integrate from the sensor's own movements (so each
+    column works in its own ego-centric frame, whose origin is where its sensor started); L2/3 pools L4 into an object
+    code and the columns' L2/3 layers vote laterally. The agent declares object ``k`` as soon as every column's L2/3
+    has settled on ``k``'s code (:meth:`Network.recognized_label`; or a majority of the columns, or one, see
+    ``declare``). If the episode is about to end unrecognized (``max_steps``), it declares the object whose codes
+    overlap the columns' activity most (the best guess).
+
+    Sensing. The agent keeps its own vocabulary of sensations: every distinct feature SDR (or pixel patch) met while
+    learning gets the next feature id; an all-zero SDR (blank patch) is empty space and a sensation never met while
+    learning is unknown - neither carries a feature, and the column then senses nothing while its location still
+    path-integrates.
+
+    Learning (:meth:`learn`): for each object the agent runs learning episodes (``options={"learn": True, "label":
+    k}``), finds the grid's edges by jumping until it stops, sweeps its sensors over every cell, and has the network
+    learn the objects it sensed, with the cells given by the learn-mode ``info`` (as the papers give locations while
+    learning; the grid-cell columns use only the differences between them). It never reads the environment's object
+    library.
+
+    Moving: ``policy="random"`` (:class:`RandomJumps`) or ``"hypothesis"`` (:class:`HypothesisJumps`).
+
+    Use :meth:`for_env` to build one; then ``learn(env)``, and per episode ``reset(observation)`` and ``act
+    (observation)`` until the episode ends, or :meth:`evaluate`.
+
+    Args:
+        num_sensors: sensors (= columns).
+        sensation_key: observation key of the sensations (``"features"`` or ``"patch"``).
+        sensation_shape: shape of one sensor's sensation.
+        sensation_dtype: dtype of the sensations (``"int8"`` or ``"uint8"``).
+        num_objects: objects in the environment's library (declarations ``1 .. num_objects``).
+        max_jump: largest jump per axis and step.
+        max_steps: the step at which the agent declares its best guess if nothing was recognized (the
+            environment's time limit); ``None`` = 50.
+        location: where the columns' locations come from; only ``"grid"`` (grid cells path-integrating each
+            sensor's movements): the network's ``"random"`` codes need absolute points, which the agent never has.
+        policy: ``"random"`` or ``"hypothesis"``.
+        declare: when to declare: ``"all"`` - every column recognizes the object (the network's own criterion,
+            :meth:`Network.recognized_label`); ``"majority"`` / ``"any"`` - more than half of the columns / one
+            column recognizes it and no column recognizes another. A column recognizes object ``k`` when its L2/3
+            overlaps ``k``'s code by at least the recognition threshold and more than any other code.
+        seed: seed or Generator of the agent (network and motor policy).
+        **network_kwargs: passed to :class:`~htmagent.network.Network` (e.g. ``l2_cell_count``).
+    """
+
+    def __init__(self, num_sensors: int, sensation_key: str, sensation_shape: Sequence[int], sensation_dtype: str,
+                 num_objects: int, max_jump: int, max_steps: int | None = None, location: str = "grid",
+                 policy: str = "random", declare: str = "all", seed: int | np.random.Generator | None = None,
+                 **network_kwargs: Any):
+        for name, value in (("num_sensors", num_sensors), ("num_objects", num_objects), ("max_jump", max_jump)):
+            if not _is_int(value) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        if max_steps is not None and (not _is_int(max_steps) or max_steps < 1):
+            raise ValueError(f"max_steps must be None or an int >= 1, got {max_steps!r}")
+        if policy not in _POLICIES:
+            raise ValueError(f"policy must be one of {_POLICIES}, got {policy!r}")
+        if declare not in _DECLARE:
+            raise ValueError(f"declare must be one of {_DECLARE}, got {declare!r}")
+        if location != "grid":
+            raise ValueError(f"location must be 'grid' (the agent knows only its sensors' movements), got {location!r}")
+        if sensation_dtype not in ("int8", "uint8"):
+            raise ValueError(f"sensation_dtype must be 'int8' or 'uint8', got {sensation_dtype!r}")
+        taken = sorted(set(network_kwargs) & {"num_columns", "location", "location_sources", "seed"})
+        if taken:
+            raise ValueError(f"network_kwargs must not set {taken}: the agent sets them (one grid column per sensor)")
+        shape = tuple(int(v) for v in sensation_shape)
+        if not shape or any(v < 1 for v in shape):
+            raise ValueError(f"sensation_shape must hold positive ints, got {tuple(sensation_shape)!r}")
+        self._rng = make_rng(seed)
+        self.config = {"num_sensors": int(num_sensors), "sensation_key": str(sensation_key),
+                       "sensation_shape": list(shape), "sensation_dtype": sensation_dtype,
+                       "num_objects": int(num_objects), "max_jump": int(max_jump),
+                       "max_steps": None if max_steps is None else int(max_steps), "location": location,
+                       "policy": policy, "declare": declare,
+                       # Parameter dataclasses (e.g. ObjectLayerParams) as plain dicts, so that save() can write them.
+                       "network_kwargs": {k: asdict(v) if is_dataclass(v) else v for k, v in network_kwargs.items()}}
+        self.network = Network(num_columns=int(num_sensors), location=location,
+                               seed=int(self._rng.integers(2**31)), **network_kwargs)
+        self._vocab: dict[bytes, int] = {}
+        self._extent: tuple[int, int] | None = None
+        self._low = (0, 0)
+        self._grid_objects = np.zeros((0, 1, 1), dtype=np.int64)
+        self._policy: RandomJumps | None = None
+        self._episode_rng: np.random.Generator | None = None
+        self._steps = 0
+        self._done = False
+        self._declared_by = ""
+
+    # ------------------------------------------------------------------------------------------------ construction
+    @classmethod
+    def for_env(cls, env: gym.Env, location: str = "grid", policy: str = "random", declare: str = "all",
+                seed: int | np.random.Generator | None = None, max_steps: int | None = None,
+                **network_kwargs: Any) -> HTMAgent:
+        """Build an agent for ``env`` (``htmagent/ObjectTouch-v0`` or ``htmagent/ObjectSaccade-v0``, wrapped or not).
+
+        Reads the number of sensors, the action layout and the sensation space from ``env.unwrapped``, and
+        ``max_steps`` from ``env.spec.max_episode_steps`` unless given.
+
+        Raises:
+            TypeError: ``env`` is not one of htmagent's sensorimotor environments.
+            ValueError: bad ``location``, ``policy``, ``declare`` or ``max_steps``, or bad ``network_kwargs``.
+        """
+        base = _sensor_grid_env(env)
+        key, space = _sensation_space(base)
+        if max_steps is None:
+            spec = getattr(env, "spec", None)
+            max_steps = getattr(spec, "max_episode_steps", None)
+        return cls(num_sensors=base.num_sensors, sensation_key=key, sensation_shape=space.shape[1:],
+                   sensation_dtype=np.dtype(space.dtype).name, num_objects=base.num_objects,
+                   max_jump=base.max_jump, max_steps=max_steps, location=location, policy=policy, declare=declare,
+                   seed=seed, **network_kwargs)
+
+    @property
+    def num_sensors(self) -> int:
+        """Sensors (= network columns)."""
+        return self.config["num_sensors"]
+
+    @property
+    def max_steps(self) -> int:
+        """Step at which an unrecognized episode gets the best-guess declaration."""
+        return self.config["max_steps"] or _DEFAULT_MAX_STEPS
+
+    @property
+    def policy(self) -> str:
+        """The motor policy, ``"random"`` or ``"hypothesis"``; may be switched between episodes (learn once)."""
+        return self.config["policy"]
+
+    @policy.setter
+    def policy(self, value: str) -> None:
+        if value not in _POLICIES:
+            raise ValueError(f"policy must be one of {_POLICIES}, got {value!r}")
+        self.config["policy"] = value
+        self._policy = None  # the next episode builds the new policy
+
+    @property
+    def declare(self) -> str:
+        """The declaration rule, ``"all"``, ``"majority"`` or ``"any"`` (see the class docstring); may be switched."""
+        return self.config["declare"]
+
+    @declare.setter
+    def declare(self, value: str) -> None:
+        if value not in _DECLARE:
+            raise ValueError(f"declare must be one of {_DECLARE}, got {value!r}")
+        self.config["declare"] = value
+
+    @property
+    def num_features(self) -> int:
+        """Distinct sensations (feature ids) in the agent's vocabulary."""
+        return len(self._vocab)
+
+    @property
+    def extent(self) -> tuple[int, int] | None:
+        """Grid ``(width, height)`` learned in the learning episodes (``None`` before learning)."""
+        return self._extent
+
+    @property
+    def learned_labels(self) -> list[int]:
+        """Environment label of each network object (network label ``i`` -> ``learned_labels[i]``)."""
+        return [obj.label for obj in self.network.learned_objects]
+
+    @property
+    def declared_by(self) -> str:
+        """How the last episode's declaration was made: ``"network"``, ``"fallback"`` or ``""`` (none yet)."""
+        return self._declared_by
+
+    # ---------------------------------------------------------------------------------------------------- learning
+    def learn(self, env: gym.Env, repetitions: int = 3, seed: int | None = None) -> None:
+        """Learn every object of ``env``'s library through learning episodes.
+
+        Args:
+            env: an environment with the layout this agent was built for.
+            repetitions: network time steps per point while learning (``Network.learn``; grid columns need >= 2:
+                L2/3 learns only on L4 cells that were predicted).
+            seed: seed of the first environment reset (``None``: continue the environment's stream).
+
+        Raises:
+            TypeError / ValueError: an incompatible environment or bad ``repetitions`` (checked first: nothing
+                changes), or a grid whose extent differs from the one learned before (the network learns nothing).
+        """
+        self._check_env(env)
+        if not _is_int(repetitions) or repetitions < 2:
+            raise ValueError(f"repetitions must be an int >= 2, got {repetitions!r}")
+        session = _LearningSession(self, env, seed)
+        low, high = session.find_edges()
+        extent = (high[0] - low[0] + 1, high[1] - low[1] + 1)
+        if self._extent is not None and (extent != self._extent or low != self._low):
+            raise ValueError(f"env's grid spans {low}..{high}, but this agent learned the grid "
+                             f"{self._low}..{(self._low[0] + self._extent[0] - 1, self._low[1] + self._extent[1] - 1)}")
+        cells = [(x, y) for x in range(low[0], high[0] + 1) for y in range(low[1], high[1] + 1)]
+        objects = []
+        for label in range(self.config["num_objects"]):
+            points = session.sweep(label, cells)
+            if points:  # an object with no feature anywhere cannot be told apart from empty space: skip it
+                objects.append(SensoryObject(label, points))
+        if not objects:
+            raise ValueError("env's objects showed no feature at all: nothing to learn")
+        self._extent, self._low = extent, low
+        self.network.learn(objects, repetitions=int(repetitions))
+        grid = np.full((len(self.network.learned_objects), *extent), EMPTY, dtype=np.int64)
+        for i, obj in enumerate(self.network.learned_objects):
+            for (x, y), feature in obj.points.items():
+                grid[i, x - low[0], y - low[1]] = feature
+        self._grid_objects = grid
+        self._policy = None
+
+    def _feature_ids(self, sensations: np.ndarray, learn: bool) -> list[int]:
+        ids = []
+        for row in sensations:
+            if not row.any():
+                ids.append(EMPTY)
+                continue
+            key = row.tobytes()
+            feature = self._vocab.get(key)
+            if feature is None:
+                if not learn:
+                    ids.append(UNKNOWN)
+                    continue
+                feature = self._vocab[key] = len(self._vocab)
+            ids.append(feature)
+        return ids
+
+    # ----------------------------------------------------------------------------------------------------- playing
+    def reset(self, observation: Mapping[str, Any], seed: int | np.random.Generator | None = None) -> None:
+        """Start an episode whose first observation is ``observation`` (sensed at the first :meth:`act`).
+
+        Args:
+            observation: the observation ``env.reset()`` returned.
+            seed: the motor policy's RNG for this episode; ``None`` uses the agent's own stream.
+
+        Raises:
+            RuntimeError: the agent has not learned yet.
+            ValueError / TypeError: a malformed observation (the agent is left unchanged).
+        """
+        if self._extent is None:
+            raise RuntimeError("the agent has learned no object yet: call agent.learn(env) first")
+        self._parse_observation(observation)
+        rng = self._rng if seed is None else make_rng(seed)
+        self._policy = self._make_policy()
+        self._policy.reset(rng)
+        self._episode_rng = rng
+        self.network.reset()
+        self._steps = 0
+        self._done = False
+        self._declared_by = ""
+
+    def act(self, observation: Mapping[str, Any]) -> np.ndarray:
+        """Sense ``observation`` (the result of the previous action) and return the next action.
+
+        Returns:
+            An int64 array in the environment's ``MultiDiscrete`` action space: jumps, then ``0`` or a declaration
+            ``k + 1``.
+
+        Raises:
+            RuntimeError: before :meth:`reset`, or after the episode's declaration.
+            ValueError / TypeError: a malformed observation (the agent is left unchanged).
+        """
+        if self._policy is None:
+            raise RuntimeError("call agent.reset(observation) at the start of an episode before act()")
+        if self._done:
+            raise RuntimeError("the agent has declared an object and the episode is over: call agent.reset() first")
+        sensations, displacement = self._parse_observation(observation)
+        features = self._feature_ids(sensations, learn=False)
+        self._policy.observe(displacement, features)
+        self._sense(features)
+        self._steps += 1
+        label = self._recognized()
+        if label is not None:
+            return self._declare(label, "network")
+        if self._steps >= self.max_steps:
+            return self._declare(self._best_guess(), "fallback")
+        jumps = self._policy.next_jumps(self._candidates())
+        return np.concatenate([(jumps + self.config["max_jump"]).reshape(-1), [0]]).astype(np.int64)
+
+    def _sense(self, features: list[int]) -> None:
+        # A column over empty space (or an unknown sensation) senses nothing; its grid cells still path-integrate.
+        ego = self._policy.ego
+        self.network.step([((int(ego[s, 0]), int(ego[s, 1])), None if f < 0 else int(f))
+                           for s, f in enumerate(features)])
+
+    def _declare(self, network_label: int, how: str) -> np.ndarray:
+        self._done = True
+        self._declared_by = how
+        jumps = np.full(2 * self.num_sensors, self.config["max_jump"], dtype=np.int64)  # stay
+        label = self.network.learned_objects[network_label].label
+        return np.concatenate([jumps, [label + 1]]).astype(np.int64)
+
+    def _recognized(self) -> int | None:
+        """The network label to declare now under the ``declare`` rule, or ``None``."""
+        if self.config["declare"] == "all":
+            return self.network.recognized_label()
+        threshold = self.network.config["recognition_threshold"]
+        named = [int(np.argmax(row)) for row in self._overlaps()
+                 if row.size and row.max() >= threshold and np.count_nonzero(row == row.max()) == 1]
+        need = 1 if self.config["declare"] == "any" else self.num_sensors // 2 + 1
+        return named[0] if len(named) >= need and len(set(named)) == 1 else None
+
+    def _overlaps(self) -> np.ndarray:
+        return np.array([self.network.overlaps(c) for c in range(self.num_sensors)])
+
+    def _best_guess(self) -> int:
+        return int(np.argmax(self._overlaps().sum(axis=0)))
+
+    def _candidates(self) -> np.ndarray | None:
+        overlaps = self._overlaps()
+        if not overlaps.any():
+            return None
+        alive = np.flatnonzero(np.all(overlaps >= self.network.l2_params.sdr_size // 2, axis=0))
+        return alive if alive.size else None
+
+    def _make_policy(self) -> RandomJumps:
+        args = (self._extent, self.config["max_jump"], self.num_sensors)
+        if self.config["policy"] == "hypothesis":
+            return HypothesisJumps(*args, objects=self._grid_objects)
+        return RandomJumps(*args)
+
+    def _parse_observation(self, observation: Any) -> tuple[np.ndarray, np.ndarray]:
+        key = self.config["sensation_key"]
+        if not isinstance(observation, Mapping) or key not in observation or "displacement" not in observation:
+            got = sorted(observation) if isinstance(observation, Mapping) else type(observation).__name__
+            raise TypeError(f"observation must be a dict with keys {key!r} and 'displacement', got {got}")
+        n = self.num_sensors
+        shape = (n, *self.config["sensation_shape"])
+        sensations = np.asarray(observation[key])
+        if sensations.shape != shape:
+            raise ValueError(f"observation[{key!r}] must have shape {shape}, got {sensations.shape}")
+        if not np.issubdtype(sensations.dtype, np.number) or sensations.dtype.kind == "c":
+            raise TypeError(f"observation[{key!r}] must hold numbers, got dtype {sensations.dtype}")
+        high = 1 if self.config["sensation_dtype"] == "int8" else 255
+        if not (np.isfinite(sensations).all() and (sensations == np.round(sensations)).all()
+                and sensations.min() >= 0 and sensations.max() <= high):
+            raise ValueError(f"observation[{key!r}] must hold integers in [0, {high}], got values in "
+                             f"[{sensations.min()}, {sensations.max()}]")
+        displacement = np.asarray(observation["displacement"])
+        if displacement.shape != (n, 2):
+            raise ValueError(f"observation['displacement'] must have shape ({n}, 2), got {displacement.shape}")
+        if (not np.issubdtype(displacement.dtype, np.number) or not np.isfinite(displacement).all()
+                or (displacement != np.round(displacement)).any()):
+            raise ValueError(f"observation['displacement'] must hold whole numbers, got {displacement.tolist()}")
+        flat = sensations.astype(self.config["sensation_dtype"]).reshape(n, -1)
+        return flat, displacement.astype(np.int64)
+
+    # -------------------------------------------------------------------------------------------------- evaluation
+    def evaluate(self, env: gym.Env, episodes: int, seed: int | None = None,
+                 show_progress: bool = False) -> Evaluation:
+        """Play ``episodes`` episodes of ``env`` without learning and measure the agent.
+
+        Args:
+            env: the environment (with its time limit, as users play it).
+            episodes: episodes to play.
+            seed: seeds the environment's first reset and each episode's motor policy (episode ``i`` uses
+                ``numpy.random.default_rng([seed, i])``), so a run is reproducible and an episode's path does not
+                depend on how long earlier episodes lasted; ``None`` continues both streams.
+            show_progress: draw a progress bar on stderr.
+
+        Raises:
+            TypeError / ValueError: an incompatible environment or bad ``episodes``.
+            RuntimeError: the agent has not learned yet.
+        """
+        from htmagent._progress import progress
+
+        self._check_env(env)
+        if not _is_int(episodes) or episodes < 1:
+            raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
+        if seed is not None and (not _is_int(seed) or seed < 0):
+            raise ValueError(f"seed must be None or an int >= 0, got {seed!r}")
+        if self._extent is None:
+            raise RuntimeError("the agent has learned no object yet: call agent.learn(env) first")
+        steps, correct, labels, rewards, recognized = [], [], [], [], []
+        start = time.perf_counter()
+        for i in progress(range(int(episodes)), desc="evaluate", enabled=show_progress):
+            observation, _ = env.reset(seed=seed if i == 0 else None)
+            self.reset(observation, seed=None if seed is None else np.random.default_rng([seed, i]))
+            total, info, n = 0.0, {}, 0
+            while True:
+                observation, reward, terminated, truncated, info = env.step(self.act(observation))
+                total += float(reward)
+                n += 1
+                if terminated or truncated:
+                    break
+            steps.append(n)
+            correct.append(bool(info.get("correct", False)))
+            labels.append(int(info.get("label", -1)))
+            rewards.append(total)
+            recognized.append(self._declared_by == "network")
+        elapsed = max(time.perf_counter() - start, 1e-9)
+        return Evaluation(int(episodes), float(np.mean(correct)), float(np.mean(steps)), float(np.mean(rewards)),
+                          float(np.mean(recognized)), int(episodes) / elapsed, tuple(steps), tuple(correct),
+                          tuple(labels))
+
+    # --------------------------------------------------------------------------------------------------- save/load
+    def state_dict(self) -> dict:
+        """Everything needed to resume bit-identically, the current episode included."""
+        width = int(np.prod(self.config["sensation_shape"]))
+        codes = np.zeros((len(self._vocab), width), dtype=self.config["sensation_dtype"])
+        for key, feature in self._vocab.items():
+            codes[feature] = np.frombuffer(key, dtype=self.config["sensation_dtype"])
+        episode: dict = {"active": self._policy is not None}
+        if self._policy is not None:
+            episode.update(policy=self._policy.state_dict(), shared_rng=self._episode_rng is self._rng,
+                           steps=self._steps, done=self._done, declared_by=self._declared_by)
+        return {"format": _FORMAT, "config": dict(self.config), "rng": rng_state(self._rng),
+                "network": self.network.state_dict(), "vocabulary": codes,
+                "extent": [] if self._extent is None else list(self._extent), "low": list(self._low),
+                "grid_objects": self._grid_objects.copy(), "episode": episode}
+
+    @classmethod
+    def from_state_dict(cls, state: Mapping) -> HTMAgent:
+        """Rebuild an agent from :meth:`state_dict`'s output."""
+        if state.get("format") != _FORMAT:
+            raise ValueError(f"state must have format {_FORMAT!r}, got {state.get('format')!r}")
+        cfg = dict(state["config"])
+        kwargs = dict(cfg.pop("network_kwargs") or {})
+        agent = cls(**cfg, seed=0, **kwargs)
+        agent._rng = restore_rng(state["rng"])
+        agent.network = Network.from_state_dict(state["network"])
+        codes = np.asarray(state["vocabulary"], dtype=cfg["sensation_dtype"])
+        agent._vocab = {row.tobytes(): i for i, row in enumerate(codes.reshape(len(codes), -1))}
+        agent._extent = tuple(int(v) for v in state["extent"]) if len(state["extent"]) else None
+        agent._low = tuple(int(v) for v in state["low"])
+        agent._grid_objects = np.asarray(state["grid_objects"], dtype=np.int64)
+        episode = state["episode"]
+        if episode["active"]:
+            agent._policy = agent._make_policy()
+            shared = bool(episode["shared_rng"])
+            agent._policy.load_state_dict(episode["policy"], rng=agent._rng if shared else None)
+            agent._episode_rng = agent._policy._rng
+            agent._steps, agent._done = int(episode["steps"]), bool(episode["done"])
+            agent._declared_by = str(episode["declared_by"])
+        return agent
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the agent to ``path`` (npz + JSON)."""
+        save_state(path, self.state_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> HTMAgent:
+        """Read an agent written by :meth:`save`."""
+        return cls.from_state_dict(load_state(path))
+
+    # ---------------------------------------------------------------------------------------------------- internals
+    def _check_env(self, env: gym.Env) -> Any:
+        base = _sensor_grid_env(env)
+        key, space = _sensation_space(base)
+        found = {"num_sensors": base.num_sensors, "sensation_key": key, "sensation_shape": list(space.shape[1:]),
+                 "num_objects": base.num_objects, "max_jump": base.max_jump}
+        for name, value in found.items():
+            if self.config[name] != value:
+                raise ValueError(f"env does not fit this agent: {name} must be {self.config[name]!r}, "
+                                 f"got {value!r}")
+        return base
+
+    def __repr__(self) -> str:
+        learned = len(self.network.learned_objects)
+        return (f"HTMAgent({self.num_sensors} sensors, {self.config['location']} locations, "
+                f"{self.config['policy']} policy, {learned} objects learned, {self.num_features} features)")
+
+
+class _LearningSession:
+    """The learning episodes of one :meth:`HTMAgent.learn` call: walks sensors with known positions (learn mode)."""
+
+    def __init__(self, agent: HTMAgent, env: gym.Env, seed: int | None):
+        self.agent, self.env, self.seed = agent, env, seed
+        self.key = agent.config["sensation_key"]
+        self.jump = agent.config["max_jump"]
+        self.n = agent.num_sensors
+        self.label = -1
+        self.positions = np.zeros((self.n, 2), dtype=np.int64)
+        self.points: dict[tuple[int, int], int] = {}
+        self.seen: set[tuple[int, int]] = set()
+
+    def _start(self, label: int) -> None:
+        options = {"learn": True, "label": label}
+        observation, info = self.env.reset(seed=self.seed, options=options)
+        self.seed = None
+        self.label = label
+        self._record(observation, info)
+
+    def _record(self, observation: Mapping, info: Mapping) -> None:
+        if "sensor_positions" not in info:
+            raise ValueError("env's info carries no 'sensor_positions' in learn mode: not a sensor-grid environment")
+        self.positions = np.asarray(info["sensor_positions"], dtype=np.int64).reshape(self.n, 2)
+        sensations, _ = self.agent._parse_observation(observation)
+        for (x, y), feature in zip(self.positions.tolist(), self.agent._feature_ids(sensations, learn=True)):
+            self.seen.add((x, y))
+            if feature >= 0:
+                self.points[(x, y)] = feature
+
+    def _move(self, jumps: np.ndarray) -> np.ndarray:
+        """Jump (no declaration); restart the same object if the time limit cut the episode. Returns the move."""
+        before = self.positions.copy()
+        action = np.concatenate([(np.clip(jumps, -self.jump, self.jump) + self.jump).reshape(-1), [0]])
+        observation, _, terminated, truncated, info = self.env.step(action.astype(np.int64))
+        self._record(observation, info)
+        moved = self.positions - before
+        if terminated or truncated:
+            self._start(self.label)
+        return moved
+
+    def find_edges(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Jump sensor 0 to the lowest, then the highest corner until it stops: the grid's extent."""
+        self._start(0)
+        corners = []
+        for sign in (-1, 1):
+            jumps = np.zeros((self.n, 2), dtype=np.int64)
+            jumps[0] = sign * self.jump
+            while self._move(jumps)[0].any():
+                pass
+            corners.append(tuple(int(v) for v in self.positions[0]))
+        return corners[0], corners[1]
+
+    def sweep(self, label: int, cells: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+        """Visit every cell of the grid on object ``label``; return ``{cell: feature id}`` where a feature was."""
+        self.points, self.seen = {}, set()
+        self._start(label)
+        todo = [c for c in cells if c not in self.seen]
+        budget = 4 * len(cells) * (1 + max(1, len(cells)) // max(self.jump, 1))
+        while todo:
+            budget -= 1
+            if budget < 0:
+                raise RuntimeError(f"could not reach every grid cell of object {label}: {todo[:5]} ... left")
+            jumps = np.zeros((self.n, 2), dtype=np.int64)
+            taken: set[tuple[int, int]] = set()
+            for s in range(self.n):
+                here = self.positions[s]
+                options = [c for c in todo if c not in taken] or todo
+                # The nearest cell in jumps (ties: grid order), so far cells are reached through near ones.
+                target = min(options, key=lambda c: -(-max(abs(c[0] - here[0]), abs(c[1] - here[1])) // self.jump))
+                taken.add(target)
+                jumps[s] = np.asarray(target) - here
+            self._move(jumps)
+            todo = [c for c in todo if c not in self.seen]
+        return dict(self.points)
+
+
+def _sensor_grid_env(env: Any) -> Any:
+    from htmagent.envs.object_touch import SensorGridEnv
+
+    base = getattr(env, "unwrapped", None)
+    if not isinstance(base, SensorGridEnv):
+        raise TypeError("env must be one of htmagent's sensorimotor environments (htmagent/ObjectTouch-v0, "
+                        f"htmagent/ObjectSaccade-v0), got {type(base if base is not None else env).__name__}")
+    return base
+
+
+def _sensation_space(base: Any) -> tuple[str, spaces.Space]:
+    space = base.observation_space
+    keys = [k for k in space.spaces if k not in ("displacement", "step")] if isinstance(space, spaces.Dict) else []
+    if len(keys) != 1:
+        raise TypeError(f"env's observation space must be a Dict with one sensation key beside 'displacement', "
+                        f"got {space}")
+    sensation = space.spaces[keys[0]]
+    if not isinstance(sensation, (spaces.MultiBinary, spaces.Box)) or np.dtype(sensation.dtype).name not in (
+            "int8", "uint8") or len(sensation.shape) < 2 or sensation.shape[0] != base.num_sensors:
+        raise TypeError(f"env's {keys[0]!r} space must be MultiBinary or a uint8 Box with one row per sensor, "
+                        f"got {sensation}")
+    return keys[0], sensation
+
+
+# ------------------------------------------------------------------------------------------------- command line
+_ENV_IDS = {"touch": "htmagent/ObjectTouch-v0", "saccade": "htmagent/ObjectSaccade-v0"}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``agent`` subcommand to the ``htmagent`` command line: learn one environment's library, evaluate."""
+    parser = subparsers.add_parser("agent", help="learn ObjectTouch-v0 / ObjectSaccade-v0 with HTMAgent, evaluate it",
+                                   description="Learn an environment's object library with HTMAgent (learning "
+                                               "episodes), then evaluate it; scripts/evaluate_agent.py runs the full "
+                                               "table.")
+    parser.add_argument("--env", choices=sorted(_ENV_IDS), default="touch", help="environment (default: touch)")
+    parser.add_argument("--sensors", type=int, default=1, help="sensors = network columns (default: 1)")
+    parser.add_argument("--policy", choices=_POLICIES, default="random", help="motor policy (default: random)")
+    parser.add_argument("--declare", choices=_DECLARE, default="all",
+                        help="columns that must recognize the object before declaring (default: all)")
+    parser.add_argument("--episodes", type=int, default=100, help="evaluation episodes (default: 100)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the agent and the episodes (default: 0)")
+    parser.add_argument("--save", default="", help="write the learned agent to this .npz file")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.set_defaults(func=_run_cli)
+
+
+def _run_cli(args: Any) -> int:
+    import htmagent.envs  # noqa: F401  (registers the ids)
+
+    env = gym.make(_ENV_IDS[args.env], num_sensors=args.sensors)
+    agent = HTMAgent.for_env(env, policy=args.policy, declare=args.declare, seed=args.seed)
+    start = time.perf_counter()
+    agent.learn(env, seed=args.seed)
+    learn_s = time.perf_counter() - start
+    result = agent.evaluate(env, args.episodes, seed=args.seed + 1, show_progress=args.progress)
+    print(f"{agent!r} learned in {learn_s:.1f} s")
+    print(f"accuracy {100 * result.accuracy:.1f}%  mean steps {result.mean_steps:.2f}  "
+          f"mean reward {result.mean_reward:+.3f}  recognized by the network {100 * result.recognized:.0f}%  "
+          f"{result.episodes_per_second:.0f} episodes/s ({result.episodes} episodes)")
+    if args.save:
+        agent.save(args.save)
+        print(f"agent saved to {args.save}")
+    return 0
