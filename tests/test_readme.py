@@ -15,3 +15,4 @@ def test_readme_python_blocks_run():
     assert namespace["result"].label == 4 and namespace["result"].sensation == 1
     assert namespace["moved"].label == 4 and namespace["moved"].sensation == 2
     assert namespace["obs"] is not None
+    assert namespace["scores"].accuracy == 1.0
