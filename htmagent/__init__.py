@@ -17,6 +17,7 @@ _LAZY = {
     "ObjectSet": "htmagent.objects",
     "SensoryObject": "htmagent.objects",
     "HTMAgent": "htmagent.agent",
+    "ActiveSensingEnv": "htmagent.active_sensing",
     "Evaluation": "htmagent.agent",
     "IdealObserver": "htmagent.baselines",
     "BagOfFeatures": "htmagent.baselines",
