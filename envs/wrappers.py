@@ -1,8 +1,10 @@
 """Gymnasium wrappers that put an HTM next to any environment: HTM observations and a curiosity reward.
 
 :class:`HTMObservation` runs an encoder, a spatial pooler and a temporal memory online inside ``step`` and hands the
-agent the active minicolumns, the minicolumns predicted for the next step and the anomaly score.
-:class:`HTMCuriosity` adds ``beta * intrinsic`` to the reward, where the intrinsic part is the HTM's surprise.
+agent the active minicolumns, the minicolumns predicted for the next step and the anomaly score (optionally a
+decaying trace of recent minicolumns, the memory's active cells, and an action-conditioned code).
+:class:`HTMCuriosity` adds ``beta * intrinsic`` to the reward, where the intrinsic part is the HTM's surprise or the
+rarity of its current code.
 
 Both are ordinary ``gymnasium`` wrappers: they work under vector envs (each copy has its own HTM) and with
 Stable-Baselines3 (see :mod:`htmagent.sb3` for the matching features extractor).
@@ -12,15 +14,14 @@ from __future__ import annotations
 
 import numbers
 import os
-from typing import Any, Protocol, SupportsFloat
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from htmagent._rng import make_rng
-from htmagent.encoders.category import CategoryEncoder
-from htmagent.encoders.rdse import RDSE
+from htmagent.envs.space_encoder import ObservationEncoder, SpaceEncoder, _check_bool, _check_int, _seed_int
 from htmagent.sdr import SDR
 from htmagent.serialization import load_state, save_state
 
@@ -33,268 +34,9 @@ __all__ = [
 ]
 
 _STATE_FORMAT = "htmagent.HTMStream/1"
-# Distinct hash keys per Box dimension: dimension d's buckets are shifted by d * _DIM_STRIDE before hashing.
-_DIM_STRIDE = float(2**32)
-# A Box bound this wide (e.g. CartPole's +-float32 max for velocities) counts as "no bound".
-_UNBOUNDED_WIDTH = 1e6
 # Default number of active minicolumns (the spatial pooler's k; at most half the columns): enough for the TM's
 # default thresholds below.
 _ACTIVE_COLUMNS = 20
-
-
-class ObservationEncoder(Protocol):
-    """What :class:`HTMObservation` needs from a user-given encoder: a fixed ``size`` and ``encode(obs) -> SDR``."""
-
-    size: int
-
-    def encode(self, value: Any) -> SDR: ...
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
-    return bool(value)
-
-
-def _seed_int(rng: np.random.Generator) -> int:
-    return int(rng.integers(0, 2**62))
-
-
-class SpaceEncoder:
-    """The default encoder for a Gymnasium space: a sensory population chosen from the space's type.
-
-    - ``Box`` (1-D or any non-image shape): one RDSE block of ``size_per_dim`` bits per element. A dimension with
-      both bounds finite and less than 1e6 apart gets ``resolution = (high - low) / num_buckets``. An unbounded
-      dimension (CartPole's velocities) gets its resolution from running statistics: mean and variance (Welford) of
-      the first ``stats_warmup`` observations, ``resolution = 4 * std / num_buckets`` (the +-2 std range is cut
-      into ``num_buckets`` buckets), re-estimated when the count reaches 2, 4, 8, ... and frozen at
-      ``stats_warmup``. The codes therefore depend only on the sequence of observations seen (no clock, no RNG):
-      the same seeds and the same episodes give the same codes, and the statistics are saved with the state.
-    - ``Box`` image (``uint8``, shape ``(H, W)`` or ``(H, W, C)``, both sides >= 8): converted to grey, averaged
-      down to an ``image_grid x image_grid`` grid, each cell's brightness quantized into ``image_levels`` levels and
-      one-hot coded (``image_grid**2`` active bits of ``image_grid**2 * image_levels``).
-    - ``Discrete``: a category code (disjoint random groups of ``active_bits``).
-    - ``MultiDiscrete``: one category code per element, concatenated.
-    - ``MultiBinary``: passed through (the set bits are the active bits).
-    - ``Dict`` / ``Tuple``: the sub-spaces' codes, concatenated in key order.
-
-    Args:
-        space: the observation space to encode.
-        size_per_dim: bits per Box element or per category block.
-        active_bits: active bits per Box element or category.
-        num_buckets: buckets across a bounded dimension's range (or +-2 std of an unbounded one).
-        stats_warmup: observations after which an unbounded dimension's resolution is frozen.
-        image_grid: side of the down-sampled image grid.
-        image_levels: brightness levels per grid cell.
-        seed: int (or Generator) that selects the hash codes.
-    """
-
-    def __init__(
-        self,
-        space: spaces.Space,
-        size_per_dim: int = 128,
-        active_bits: int = 8,
-        num_buckets: int = 64,
-        stats_warmup: int = 1024,
-        image_grid: int = 16,
-        image_levels: int = 8,
-        seed: int | np.random.Generator | None = 0,
-    ):
-        if not isinstance(space, spaces.Space):
-            raise TypeError(f"space must be a gymnasium.spaces.Space, got {type(space).__name__}")
-        self.size_per_dim = _check_int(size_per_dim, "size_per_dim", 1)
-        self.active_bits = _check_int(active_bits, "active_bits", 1)
-        if self.active_bits > self.size_per_dim:
-            raise ValueError(f"active_bits must be <= size_per_dim ({self.size_per_dim}), got {self.active_bits}")
-        self.num_buckets = _check_int(num_buckets, "num_buckets", 1)
-        self.stats_warmup = _check_int(stats_warmup, "stats_warmup", 2)
-        self.image_grid = _check_int(image_grid, "image_grid", 1)
-        self.image_levels = _check_int(image_levels, "image_levels", 2)
-        # The codes are a function of one int seed, kept in the state so that a loaded encoder codes alike.
-        if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
-            if seed < 0:
-                raise ValueError(f"seed must be a non-negative integer, got {seed}")
-            self.seed = int(seed)
-        else:
-            self.seed = _seed_int(make_rng(seed))
-        rng = make_rng(self.seed)
-        self.space = space
-        self.kind = _space_kind(space)
-        if self.kind == "box":
-            self._init_box(space, _seed_int(rng))
-        elif self.kind == "image":
-            h, w = space.shape[:2]
-            self._image_rows = np.minimum((np.arange(h) * self.image_grid) // h, self.image_grid - 1)
-            self._image_cols = np.minimum((np.arange(w) * self.image_grid) // w, self.image_grid - 1)
-            self._image_counts = np.bincount(
-                (self._image_rows[:, None] * self.image_grid + self._image_cols[None, :]).ravel(),
-                minlength=self.image_grid**2,
-            ).astype(np.float64)
-            self.size = self.image_grid**2 * self.image_levels
-        elif self.kind == "discrete":
-            self._category = CategoryEncoder(
-                num_categories=int(space.n), size=self.size_per_dim, active_bits=self.active_bits, seed=_seed_int(rng)
-            )
-            self.size = self.size_per_dim
-        elif self.kind == "multidiscrete":
-            nvec = np.asarray(space.nvec).ravel()
-            self._categories = [
-                CategoryEncoder(num_categories=int(n), size=self.size_per_dim, active_bits=self.active_bits,
-                                seed=_seed_int(rng))
-                for n in nvec
-            ]
-            self.size = self.size_per_dim * len(nvec)
-        elif self.kind == "multibinary":
-            self.size = int(np.prod(space.shape))
-        else:
-            subspaces = list(space.spaces.values()) if isinstance(space, spaces.Dict) else list(space.spaces)
-            self._keys = list(space.spaces.keys()) if isinstance(space, spaces.Dict) else list(range(len(subspaces)))
-            self._parts = [
-                SpaceEncoder(s, size_per_dim, active_bits, num_buckets, stats_warmup, image_grid, image_levels,
-                             seed=_seed_int(rng))
-                for s in subspaces
-            ]
-            self._offsets = np.cumsum([0] + [p.size for p in self._parts])
-            self.size = int(self._offsets[-1])
-
-    def _init_box(self, space: spaces.Box, seed: int) -> None:
-        low = np.asarray(space.low, dtype=np.float64).ravel()
-        high = np.asarray(space.high, dtype=np.float64).ravel()
-        self._dims = low.size
-        self.size = self._dims * self.size_per_dim
-        self._bounded = np.isfinite(low) & np.isfinite(high) & ((high - low) < _UNBOUNDED_WIDTH)
-        self._resolution = np.ones(self._dims)
-        self._resolution[self._bounded] = (high - low)[self._bounded] / self.num_buckets
-        self._resolution[self._bounded & (self._resolution <= 0)] = 1.0
-        self._rdse = RDSE(self.size_per_dim, active_bits=self.active_bits, resolution=1.0, seed=seed)
-        self._dim_shift = np.arange(self._dims) * _DIM_STRIDE
-        self._block_offsets = (np.arange(self._dims) * self.size_per_dim)[:, None].astype(np.int32)
-        self._count = 0
-        self._mean = np.zeros(self._dims)
-        self._m2 = np.zeros(self._dims)
-
-    def encode(self, value: Any, learn: bool = True) -> SDR:
-        """Encode one observation of ``space``.
-
-        Args:
-            value: an observation of ``space``.
-            learn: let unbounded Box dimensions update their running statistics (during the warm-up only).
-        """
-        if self.kind == "box":
-            return SDR._trusted(self.size, self._encode_box(value, learn))
-        if self.kind == "image":
-            return SDR._trusted(self.size, self._encode_image(value))
-        if self.kind == "discrete":
-            return self._category.encode(int(value) - int(self.space.start))
-        if self.kind == "multidiscrete":
-            values = np.asarray(value).ravel() - np.asarray(self.space.start).ravel()
-            rows = [enc.encode(int(v)).sparse + i * self.size_per_dim for i, (enc, v) in
-                    enumerate(zip(self._categories, values))]
-            return SDR._trusted(self.size, np.concatenate(rows).astype(np.int32))
-        if self.kind == "multibinary":
-            arr = np.asarray(value)
-            if arr.size != self.size:
-                raise ValueError(f"observation must have {self.size} elements, got shape {arr.shape}")
-            return SDR._trusted(self.size, np.flatnonzero(arr.ravel()).astype(np.int32))
-        values = [value[k] for k in self._keys]
-        rows = [p.encode(v, learn).sparse + int(off) for p, v, off in zip(self._parts, values, self._offsets)]
-        return SDR._trusted(self.size, np.concatenate(rows).astype(np.int32))
-
-    def _encode_box(self, value: Any, learn: bool) -> np.ndarray:
-        x = np.asarray(value, dtype=np.float64).ravel()
-        if x.size != self._dims:
-            raise ValueError(f"observation must have {self._dims} elements, got shape {np.shape(value)}")
-        if not np.all(np.isfinite(x)):
-            raise ValueError(f"observation must be finite, got {x}")
-        if learn and self._count < self.stats_warmup and not self._bounded.all():
-            self._update_statistics(x)
-        scaled = x / self._resolution + self._dim_shift
-        rows = self._rdse.encode_indices(scaled) + self._block_offsets
-        return rows.ravel()
-
-    def _update_statistics(self, x: np.ndarray) -> None:
-        self._count += 1
-        delta = x - self._mean
-        self._mean += delta / self._count
-        self._m2 += delta * (x - self._mean)
-        # Re-estimate only at powers of two (and at the end of warm-up) so that codes change a few times, not every
-        # step, while the statistics settle.
-        if self._count >= 2 and (self._count & (self._count - 1) == 0 or self._count == self.stats_warmup):
-            std = np.sqrt(self._m2 / (self._count - 1))
-            free = ~self._bounded
-            self._resolution[free] = np.maximum(4.0 * std[free], 1e-6) / self.num_buckets
-
-    def _encode_image(self, value: Any) -> np.ndarray:
-        img = np.asarray(value)
-        if img.shape != self.space.shape:
-            raise ValueError(f"observation must have shape {self.space.shape}, got {img.shape}")
-        grey = img.astype(np.float64)
-        if grey.ndim == 3:
-            grey = grey.mean(axis=2)
-        cells = (self._image_rows[:, None] * self.image_grid + self._image_cols[None, :]).ravel()
-        sums = np.bincount(cells, weights=grey.ravel(), minlength=self.image_grid**2)
-        levels = np.minimum((sums / self._image_counts / 256.0 * self.image_levels).astype(np.int64),
-                            self.image_levels - 1)
-        return (np.arange(self.image_grid**2) * self.image_levels + levels).astype(np.int32)
-
-    def state_dict(self) -> dict:
-        """The seed (which fixes the codes) and the running statistics of unbounded Box dimensions."""
-        state: dict = {"seed": self.seed}
-        if self.kind == "box":
-            state.update(count=self._count, mean=self._mean.copy(), m2=self._m2.copy(),
-                         resolution=self._resolution.copy())
-        elif self.kind in ("dict", "tuple"):
-            state.update({str(i): p.state_dict() for i, p in enumerate(self._parts)})
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict` output (re-deriving the codes if the seed differs)."""
-        seed = int(state["seed"])
-        if seed != self.seed:
-            # Same settings, other seed: rebuild the codes first (the statistics are loaded below).
-            self.__init__(self.space, self.size_per_dim, self.active_bits, self.num_buckets, self.stats_warmup,
-                          self.image_grid, self.image_levels, seed=seed)
-        if self.kind == "box":
-            resolution = np.asarray(state["resolution"], dtype=np.float64)
-            if resolution.shape != (self._dims,):
-                raise ValueError(f"state['resolution'] must have shape ({self._dims},), got {resolution.shape}")
-            self._count = int(state["count"])
-            self._mean = np.asarray(state["mean"], dtype=np.float64).copy()
-            self._m2 = np.asarray(state["m2"], dtype=np.float64).copy()
-            self._resolution = resolution.copy()
-        elif self.kind in ("dict", "tuple"):
-            for i, p in enumerate(self._parts):
-                p.load_state_dict(state[str(i)])
-
-
-def _space_kind(space: spaces.Space) -> str:
-    if isinstance(space, spaces.Box):
-        shape = space.shape
-        if space.dtype == np.uint8 and len(shape) in (2, 3) and min(shape[:2]) >= 8:
-            return "image"
-        return "box"
-    if isinstance(space, spaces.Discrete):
-        return "discrete"
-    if isinstance(space, spaces.MultiDiscrete):
-        return "multidiscrete"
-    if isinstance(space, spaces.MultiBinary):
-        return "multibinary"
-    if isinstance(space, spaces.Dict):
-        return "dict"
-    if isinstance(space, spaces.Tuple):
-        return "tuple"
-    raise TypeError(
-        f"no default encoder for {type(space).__name__} observation spaces; pass encoder= (an object with .size and "
-        ".encode(observation) -> SDR)"
-    )
 
 
 class HTMStream:
@@ -306,6 +48,17 @@ class HTMStream:
     predicted. :meth:`reset` ends the sequence, so the next observation is not taken as a continuation. The stream
     does not decide when learning happens: the caller passes ``learn``.
 
+    Two optional sensorimotor and pooling extras:
+
+    - ``action_space``: the previous action (the motor command that led to this observation) is encoded too and
+      its bits are appended to the observation's before the spatial pooler, so the minicolumns code the pair
+      (sensation, last movement) and the memory learns action-conditioned transitions (an efference copy, as a
+      sensorimotor sequence memory uses). ``compute(..., action=None)`` (an episode's first step) sends no action bits.
+    - ``trace_decay``: a temporal-pooling trace of the active minicolumns, ``trace = trace_decay * trace +
+      (1 - trace_decay) * active`` per step (an exponentially weighted union of recent activity, cleared by
+      :meth:`reset`). A readout of the trace and the current minicolumns sees where the input came from, i.e. the
+      direction and speed of change that a single observation hides.
+
     Args:
         observation_space: space of the observations (used to build the default encoder).
         encoder: an object with ``size`` and ``encode(observation) -> SDR``; ``None`` builds a :class:`SpaceEncoder`.
@@ -314,6 +67,13 @@ class HTMStream:
         sp_params: extra keyword arguments of :class:`~htmagent.spatial_pooler.SpatialPooler` (override defaults:
             global inhibition, 20 active minicolumns, potential pool over half the input).
         tm_params: extra keyword arguments of :class:`~htmagent.temporal_memory.TemporalMemory`.
+        encoder_params: keyword arguments of the default :class:`SpaceEncoder` (``num_buckets``, ``resolution``,
+            ...); only when ``encoder`` is None.
+        action_space: if given, the previous action is encoded (with a :class:`SpaceEncoder`) and joins the input.
+        trace_decay: in [0, 1); 0 disables the trace (``trace`` stays all zeros).
+        learn_sp: False keeps the spatial pooler's random initial receptive fields even when ``learn`` is True: a
+            fixed code of the input (the same in every copy built with the same seed), which a downstream readout
+            such as a policy network can learn once instead of tracking its drift; the memory still learns.
         seed: int, Generator or None; seeds the default encoder, the pooler and the memory.
     """
 
@@ -325,6 +85,10 @@ class HTMStream:
         cells_per_column: int = 8,
         sp_params: dict | None = None,
         tm_params: dict | None = None,
+        encoder_params: dict | None = None,
+        action_space: spaces.Space | None = None,
+        trace_decay: float = 0.0,
+        learn_sp: bool = True,
         seed: int | np.random.Generator | None = None,
     ):
         from htmagent.spatial_pooler import SpatialPooler
@@ -332,18 +96,29 @@ class HTMStream:
 
         self.column_count = _check_int(column_count, "column_count", 1)
         self.cells_per_column = _check_int(cells_per_column, "cells_per_column", 1)
-        for name, value in (("sp_params", sp_params), ("tm_params", tm_params)):
+        for name, value in (("sp_params", sp_params), ("tm_params", tm_params), ("encoder_params", encoder_params)):
             if value is not None and not isinstance(value, dict):
                 raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
+        if encoder is not None and encoder_params:
+            raise ValueError("encoder_params configures the default encoder; it cannot be used with encoder=")
+        if action_space is not None and not isinstance(action_space, spaces.Space):
+            raise TypeError(f"action_space must be a gymnasium.spaces.Space or None, got {type(action_space).__name__}")
+        if isinstance(trace_decay, (bool, np.bool_)) or not isinstance(trace_decay, numbers.Real):
+            raise TypeError(f"trace_decay must be a real number, got {type(trace_decay).__name__} {trace_decay!r}")
+        if not 0.0 <= trace_decay < 1.0:
+            raise ValueError(f"trace_decay must be in [0, 1), got {trace_decay}")
+        self.trace_decay = float(trace_decay)
+        self.learn_sp = _check_bool(learn_sp, "learn_sp")
         rng = make_rng(seed)
         if encoder is None:
-            encoder = SpaceEncoder(observation_space, seed=_seed_int(rng))
+            encoder = SpaceEncoder(observation_space, seed=_seed_int(rng), **(encoder_params or {}))
         elif not (hasattr(encoder, "encode") and isinstance(getattr(encoder, "size", None), numbers.Integral)):
             raise TypeError(
                 f"encoder must have an int .size and an .encode(observation) -> SDR method, got {type(encoder).__name__}"
             )
         self.encoder = encoder
-        n_inputs = int(encoder.size)
+        self.action_encoder = SpaceEncoder(action_space, seed=_seed_int(rng)) if action_space is not None else None
+        n_inputs = int(encoder.size) + (self.action_encoder.size if self.action_encoder is not None else 0)
         sp_kwargs = dict(
             potential_radius=n_inputs,
             potential_pct=0.5,
@@ -361,24 +136,44 @@ class HTMStream:
         self.active_columns = SDR(self.column_count)
         self.predicted_columns = SDR(self.column_count)
         self.anomaly = 0.0
+        self.trace = np.zeros(self.column_count)
 
     def reset(self) -> None:
-        """End the current sequence (the next observation starts a new one)."""
+        """End the current sequence (the next observation starts a new one) and clear the trace."""
         self.tm.reset()
+        self.trace = np.zeros(self.column_count)
 
-    def compute(self, observation: Any, learn: bool) -> None:
-        """Process one observation; sets ``active_columns``, ``predicted_columns`` and ``anomaly``."""
+    def compute(self, observation: Any, learn: bool, action: Any = None) -> None:
+        """Process one observation; sets ``active_columns``, ``predicted_columns``, ``anomaly`` and ``trace``.
+
+        Args:
+            observation: an observation of the stream's space.
+            learn: whether the encoder statistics, the pooler and the memory learn.
+            action: the action that led to ``observation`` (used only with ``action_space``; None = no action bits).
+        """
+        action_bits = None
+        if self.action_encoder is not None and action is not None:
+            if not self.action_encoder.space.contains(action):
+                raise ValueError(f"action must be in {self.action_encoder.space}, got {action!r}")
+            action_bits = self.action_encoder.encode(action, False).sparse
         if isinstance(self.encoder, SpaceEncoder):
             encoded = self.encoder.encode(observation, learn)
         else:
             encoded = self.encoder.encode(observation)
         if encoded.size != self.encoder.size:
             raise ValueError(f"encoder returned an SDR of size {encoded.size}, expected {self.encoder.size}")
-        columns = self.sp.compute(encoded, learn=learn)
+        if self.action_encoder is not None:
+            bits = encoded.sparse if action_bits is None else np.concatenate(
+                [encoded.sparse, action_bits + np.int32(self.encoder.size)]).astype(np.int32)
+            encoded = SDR._trusted(self.encoder.size + self.action_encoder.size, bits)
+        columns = self.sp.compute(encoded, learn=learn and self.learn_sp)
         self.tm.compute(columns, learn=learn)
         self.active_columns = columns.reshape(self.column_count) if columns.shape != (self.column_count,) else columns
         self.predicted_columns = self.tm.predicted_columns
         self.anomaly = float(self.tm.anomaly)
+        if self.trace_decay > 0.0:
+            self.trace *= self.trace_decay
+            self.trace[self.active_columns.sparse] += 1.0 - self.trace_decay
 
     @property
     def active_cells(self) -> SDR:
@@ -398,6 +193,8 @@ class HTMStream:
             "active_columns": self.active_columns.sparse.copy(),
             "predicted_columns": self.predicted_columns.sparse.copy(),
             "anomaly": self.anomaly,
+            "trace": self.trace.copy(),
+            "action_encoder": self.action_encoder.state_dict() if self.action_encoder is not None else {},
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -419,11 +216,17 @@ class HTMStream:
     def _load_parts(self, state: dict) -> None:
         if hasattr(self.encoder, "load_state_dict"):
             self.encoder.load_state_dict(state["encoder"])
+        if self.action_encoder is not None:
+            self.action_encoder.load_state_dict(state["action_encoder"])
         self.sp.load_state_dict(state["sp"])
         self.tm.load_state_dict(state["tm"])
         self.active_columns = SDR(self.column_count, np.asarray(state["active_columns"], dtype=np.int32))
         self.predicted_columns = SDR(self.column_count, np.asarray(state["predicted_columns"], dtype=np.int32))
         self.anomaly = float(state["anomaly"])
+        trace = np.asarray(state["trace"], dtype=np.float64)
+        if trace.shape != (self.column_count,):
+            raise ValueError(f"state['trace'] must have shape ({self.column_count},), got {trace.shape}")
+        self.trace = trace.copy()
 
 
 class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
@@ -441,7 +244,12 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     ``predicted``   ``MultiBinary(column_count)``               minicolumns predicted for the next step
     ``anomaly``     ``Box(0, 1, (1,), float32)``                fraction of active minicolumns that were not predicted
     ``cells``       ``MultiBinary(column_count * cells)``       active cells (only with ``include_cells=True``)
+    ``trace``       ``Box(0, 1, (column_count,), float32)``     decaying trace of recent active minicolumns (only
+                                                                with ``trace_decay > 0``; see :class:`HTMStream`)
     ==============  ==========================================  =====================================================
+
+    With ``include_action=True`` the action passed to ``step`` is encoded with the observation it led to, so the
+    minicolumns and the memory's predictions become action-conditioned (see :class:`HTMStream`).
 
     ``reset`` ends the temporal memory's sequence (the first observation of an episode is never taken as the
     continuation of the previous episode); it does not re-seed the HTM, whose randomness comes from ``seed`` only.
@@ -460,6 +268,10 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         tm_params: extra ``TemporalMemory`` keyword arguments.
         learn: whether the HTM learns.
         include_cells: also emit the active cells (the temporal context) under ``cells``.
+        include_action: encode the last action together with the observation.
+        trace_decay: in [0, 1); > 0 emits the ``trace`` key (the decay per step of the minicolumn trace).
+        encoder_params: keyword arguments of the default :class:`SpaceEncoder` (``num_buckets``, ``resolution``...).
+        learn_sp: False freezes the spatial pooler (a fixed code for the policy to read) while the memory learns.
         seed: int, Generator or None (fresh entropy) for the HTM.
 
     Example:
@@ -479,19 +291,30 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         tm_params: dict | None = None,
         learn: bool = True,
         include_cells: bool = False,
+        include_action: bool = False,
+        trace_decay: float = 0.0,
+        encoder_params: dict | None = None,
+        learn_sp: bool = True,
         seed: int | np.random.Generator | None = None,
     ):
         if not isinstance(env, gym.Env):
             raise TypeError(f"env must be a gymnasium.Env, got {type(env).__name__}")
         gym.utils.RecordConstructorArgs.__init__(
             self, encoder=encoder, column_count=column_count, cells_per_column=cells_per_column,
-            sp_params=sp_params, tm_params=tm_params, learn=learn, include_cells=include_cells, seed=seed,
+            sp_params=sp_params, tm_params=tm_params, learn=learn, include_cells=include_cells,
+            include_action=include_action, trace_decay=trace_decay, encoder_params=encoder_params,
+            learn_sp=learn_sp, seed=seed,
         )
         gym.ObservationWrapper.__init__(self, env)
         self._learn = _check_bool(learn, "learn")
         self.include_cells = _check_bool(include_cells, "include_cells")
-        self.htm = HTMStream(env.observation_space, encoder, column_count, cells_per_column, sp_params, tm_params,
-                             seed)
+        self.include_action = _check_bool(include_action, "include_action")
+        self.htm = HTMStream(
+            env.observation_space, encoder, column_count, cells_per_column, sp_params, tm_params,
+            encoder_params=encoder_params, action_space=env.action_space if self.include_action else None,
+            trace_decay=trace_decay, learn_sp=learn_sp, seed=seed,
+        )
+        self._last_action: Any = None
         n = self.htm.column_count
         keys = {
             "original": env.observation_space,
@@ -501,6 +324,8 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         }
         if self.include_cells:
             keys["cells"] = spaces.MultiBinary(n * self.htm.cells_per_column)
+        if self.htm.trace_decay > 0.0:
+            keys["trace"] = spaces.Box(0.0, 1.0, (n,), np.float32)
         self.observation_space = spaces.Dict(keys)
 
     @property
@@ -521,11 +346,17 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         """Reset the env and end the temporal memory's sequence; the first observation is processed as usual."""
         obs, info = self.env.reset(seed=seed, options=options)
         self.htm.reset()
+        self._last_action = None
         return self.observation(obs), info
 
+    def step(self, action: Any) -> tuple[dict[str, Any], SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step the env; with ``include_action`` the action is encoded with the observation it led to."""
+        self._last_action = action
+        return super().step(action)
+
     def observation(self, observation: Any) -> dict[str, Any]:
-        """Run the HTM on ``observation`` and build the dict observation."""
-        self.htm.compute(observation, self._learn)
+        """Run the HTM on ``observation`` (and the last action, if included) and build the dict observation."""
+        self.htm.compute(observation, self._learn, self._last_action if self.include_action else None)
         n = self.htm.column_count
         sdr = np.zeros(n, dtype=np.int8)
         sdr[self.htm.active_columns.sparse] = 1
@@ -541,6 +372,8 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
             cells = np.zeros(n * self.htm.cells_per_column, dtype=np.int8)
             cells[self.htm.active_cells.sparse] = 1
             out["cells"] = cells
+        if self.htm.trace_decay > 0.0:
+            out["trace"] = np.clip(self.htm.trace, 0.0, 1.0).astype(np.float32)
         return out
 
     def htm_state_dict(self) -> dict:
@@ -573,7 +406,11 @@ class HTMCuriosity(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Add the HTM's surprise to the reward: ``reward = extrinsic + beta * intrinsic``.
 
     The intrinsic part is the anomaly score of the new observation (``source="anomaly"``), or its anomaly likelihood
-    (``source="likelihood"``, a running estimate of how unusual the recent scores are). A prediction error signal
+    (``source="likelihood"``, a running estimate of how unusual the recent scores are), or the rarity of the
+    current minicolumn pattern (``source="count"``: ``1 / sqrt(n)``, where ``n`` counts the steps, over the whole
+    life of the wrapper, on which exactly this set of active minicolumns occurred; the sets are hashed into a
+    fixed table of ``count_table_size`` counters, so memory stays bounded — count-based exploration on the
+    spatial pooler's codes, which group similar states). A prediction error signal
     like this rewards the agent for reaching states whose transitions the HTM has not learned yet; as the HTM
     learns them the bonus fades (lifelong novelty). With ``episodic=True`` the bonus becomes episodic novelty
     modulated by that surprise, as in "Never Give Up" (Badia et al. 2020; lifelong novelty alone is known to help
@@ -592,15 +429,17 @@ class HTMCuriosity(gym.Wrapper, gym.utils.RecordConstructorArgs):
     Args:
         env: the environment to wrap.
         beta: weight of the intrinsic reward (>= 0).
-        source: ``"anomaly"`` or ``"likelihood"``.
+        source: ``"anomaly"``, ``"likelihood"`` or ``"count"``.
         episodic: pay episodic novelty modulated by surprise instead of surprise alone (see above).
         htm_kwargs: keyword arguments of the private :class:`HTMStream` (only when ``env`` has no
             :class:`HTMObservation`).
         likelihood_params: keyword arguments of ``htmagent.anomaly.AnomalyLikelihood`` (``source="likelihood"``).
+        count_table_size: counters of the hashed pattern counts (``source="count"``).
         seed: int, Generator or None for the private HTM.
 
-    Example:
-        >>> env = HTMCuriosity(gym.make("MountainCar-v0"), beta=0.5, episodic=True, seed=0)
+    Example (the setting that solves MountainCar-v0 with PPO in docs/results_rl.md):
+        >>> env = HTMCuriosity(gym.make("MountainCar-v0"), beta=0.5, source="count", seed=0,
+        ...                    htm_kwargs=dict(encoder_params=dict(resolution=[0.05, 0.005])))
     """
 
     def __init__(
@@ -611,16 +450,18 @@ class HTMCuriosity(gym.Wrapper, gym.utils.RecordConstructorArgs):
         episodic: bool = False,
         htm_kwargs: dict | None = None,
         likelihood_params: dict | None = None,
+        count_table_size: int = 2**16,
         seed: int | np.random.Generator | None = None,
     ):
         if not isinstance(env, gym.Env):
             raise TypeError(f"env must be a gymnasium.Env, got {type(env).__name__}")
+        count_table_size = _check_int(count_table_size, "count_table_size", 1)
         if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, numbers.Real):
             raise TypeError(f"beta must be a real number, got {type(beta).__name__} {beta!r}")
         if not (np.isfinite(beta) and beta >= 0):
             raise ValueError(f"beta must be a finite number >= 0, got {beta}")
-        if source not in ("anomaly", "likelihood"):
-            raise ValueError(f"source must be 'anomaly' or 'likelihood', got {source!r}")
+        if source not in ("anomaly", "likelihood", "count"):
+            raise ValueError(f"source must be 'anomaly', 'likelihood' or 'count', got {source!r}")
         episodic = _check_bool(episodic, "episodic")
         for name, value in (("htm_kwargs", htm_kwargs), ("likelihood_params", likelihood_params)):
             if value is not None and not isinstance(value, dict):
@@ -630,15 +471,20 @@ class HTMCuriosity(gym.Wrapper, gym.utils.RecordConstructorArgs):
             raise ValueError("htm_kwargs is only used when env has no HTMObservation inside, which it has")
         gym.utils.RecordConstructorArgs.__init__(
             self, beta=beta, source=source, episodic=episodic, htm_kwargs=htm_kwargs,
-            likelihood_params=likelihood_params, seed=seed,
+            likelihood_params=likelihood_params, count_table_size=count_table_size, seed=seed,
         )
         gym.Wrapper.__init__(self, env)
         self.beta = float(beta)
         self.source = source
         self.episodic = episodic
         self._inner = inner
-        self.htm = inner.htm if inner is not None else HTMStream(env.observation_space, seed=seed,
+        rng = make_rng(seed)
+        # The private stream draws its seeds from rng first (as it would from ``seed`` itself); the hash keys after.
+        self.htm = inner.htm if inner is not None else HTMStream(env.observation_space, seed=rng,
                                                                  **(htm_kwargs or {}))
+        # Zobrist hashing of minicolumn sets: one random 64-bit key per minicolumn, XORed over the active ones.
+        self._column_keys = rng.integers(0, 2**63, size=self.htm.column_count, dtype=np.int64).astype(np.uint64)
+        self._counts = np.zeros(count_table_size if source == "count" else 0, dtype=np.int64)
         if source == "likelihood":
             from htmagent.anomaly import AnomalyLikelihood
 
@@ -669,6 +515,11 @@ class HTMCuriosity(gym.Wrapper, gym.utils.RecordConstructorArgs):
         intrinsic = self.htm.anomaly
         if self.likelihood is not None:
             intrinsic = float(self.likelihood.compute(intrinsic))
+        elif self.source == "count":
+            slot = int(np.bitwise_xor.reduce(self._column_keys[self.htm.active_columns.sparse], initial=np.uint64(0))
+                       % np.uint64(self._counts.size))
+            self._counts[slot] += 1
+            intrinsic = 1.0 / float(np.sqrt(self._counts[slot]))
         if self.episodic:
             key = self.htm.active_columns.sparse.tobytes()
             novel = key not in self._seen
@@ -680,21 +531,32 @@ class HTMCuriosity(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return obs, float(reward) + self.beta * float(intrinsic), terminated, truncated, info
 
     def state_dict(self) -> dict:
-        """The private HTM (if any), the likelihood model (if any) and this episode's seen SDRs."""
+        """The private HTM (if any), the likelihood model (if any), the pattern counts and this episode's seen SDRs."""
         return {
             "htm": self.htm.state_dict() if self._inner is None else {},
             "likelihood": self.likelihood.state_dict() if self.likelihood is not None else {},
             "seen": sorted(key.hex() for key in self._seen),
+            "column_keys": self._column_keys.copy(),
+            "counts": self._counts.copy(),
         }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict` output (an inner :class:`HTMObservation` loads its own HTM)."""
         seen = {bytes.fromhex(key) for key in state["seen"]}
+        keys = np.asarray(state["column_keys"]).astype(np.uint64)
+        counts = np.asarray(state["counts"]).astype(np.int64)
+        if keys.shape != self._column_keys.shape or counts.shape != self._counts.shape:
+            raise ValueError(
+                f"state has {keys.shape[0]} column keys and {counts.shape[0]} counters, this wrapper has "
+                f"{self._column_keys.shape[0]} and {self._counts.shape[0]}"
+            )
         if self._inner is None:
             self.htm.load_state_dict(state["htm"])
         if self.likelihood is not None:
             self.likelihood.load_state_dict(state["likelihood"])
         self._seen = seen
+        self._column_keys = keys.copy()
+        self._counts = counts.copy()
 
     def save(self, path: str | os.PathLike) -> None:
         """Write :meth:`state_dict` to ``path`` (``.npz`` + JSON)."""

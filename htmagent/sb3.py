@@ -45,6 +45,13 @@ def _check_htm_space(observation_space: Any) -> None:
             raise TypeError(
                 f"observation_space[{key!r}] must be MultiBinary, got {type(observation_space[key]).__name__}"
             )
+    if "trace" in observation_space.spaces:
+        trace = observation_space["trace"]
+        if not isinstance(trace, spaces.Box) or trace.shape != (observation_space["sdr"].n,):
+            raise ValueError(
+                f"observation_space['trace'] must be a Box of shape ({observation_space['sdr'].n},) like 'sdr', "
+                f"got {trace}"
+            )
     if observation_space["sdr"].n != observation_space["predicted"].n:
         raise ValueError(
             f"'sdr' and 'predicted' must have the same size, got {observation_space['sdr'].n} and "
@@ -55,9 +62,10 @@ def _check_htm_space(observation_space: Any) -> None:
 class HTMFeaturesExtractor(BaseFeaturesExtractor):
     """Features for a policy that observes an HTM: linear embeddings of the SDR bits plus the raw observation.
 
-    The active columns (``sdr``) and the columns predicted for the next step (``predicted``) are concatenated and
-    passed through one linear layer with a ReLU (a learned readout of the minicolumn population, as a downstream
-    area would read it); the optional ``cells`` key (active cells, which carry the temporal context) gets its own
+    The active columns (``sdr``), the columns predicted for the next step (``predicted``) and, if the wrapper emits
+    it (``trace_decay > 0``), the decaying ``trace`` of recent minicolumns are concatenated and passed through one
+    linear layer with a ReLU (a learned readout of the minicolumn population, as a downstream area would read it;
+    reading the trace next to the current columns is what lets the policy see motion); the optional ``cells`` key (active cells, which carry the temporal context) gets its own
     linear readout. The anomaly score and the flattened original observation are appended unchanged. The module is
     stateless: the HTM learns in the wrapper, never here.
 
@@ -94,7 +102,8 @@ class HTMFeaturesExtractor(BaseFeaturesExtractor):
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
         n_columns = observation_space["sdr"].n
-        n_bits = n_columns * (2 if use_predicted else 1)
+        self.use_trace = "trace" in observation_space.spaces
+        n_bits = n_columns * (1 + int(use_predicted) + int(self.use_trace))
         has_cells = "cells" in observation_space.spaces
         original_dim = get_flattened_obs_dim(observation_space["original"]) if use_original else 0
         features_dim = (
@@ -117,6 +126,8 @@ class HTMFeaturesExtractor(BaseFeaturesExtractor):
         bits = [observations["sdr"]]
         if self.use_predicted:
             bits.append(observations["predicted"])
+        if self.use_trace:
+            bits.append(observations["trace"])
         parts = [self.sdr_readout(th.cat([b.flatten(start_dim=1).float() for b in bits], dim=1))]
         if self.cells_readout is not None:
             parts.append(self.cells_readout(observations["cells"].flatten(start_dim=1).float()))
@@ -136,6 +147,7 @@ def make_htm_ppo(
     ppo_kwargs: dict | None = None,
     vec_env_cls: type | None = None,
     env_kwargs: dict | None = None,
+    same_htm_seed: bool = True,
 ):
     """Build a ready ``PPO`` whose envs are wrapped with ``HTMObservation`` and whose policy uses the extractor.
 
@@ -143,13 +155,17 @@ def make_htm_ppo(
         env_id_or_env: a registered Gymnasium id, an env factory (callable returning an env), or one env instance
             (then ``n_envs`` must be 1; it is wrapped with ``Monitor`` and ``HTMObservation`` here).
         n_envs: number of parallel envs, each with its own HTM.
-        seed: seeds the envs, each HTM (``seed + env index``) and PPO; ``None`` for fresh entropy.
+        seed: seeds the envs, the HTMs and PPO; ``None`` for fresh entropy.
         htm_kwargs: keyword arguments of ``HTMObservation`` (``column_count``, ``cells_per_column``, ...).
         extractor_kwargs: keyword arguments of :class:`HTMFeaturesExtractor`.
         ppo_kwargs: keyword arguments of ``PPO`` (``n_steps``, ``learning_rate``, ``verbose``, ...); a
             ``policy_kwargs`` entry is merged with the extractor settings.
         vec_env_cls: ``DummyVecEnv`` (default) or ``SubprocVecEnv``.
         env_kwargs: keyword arguments passed to ``gym.make`` when ``env_id_or_env`` is an id.
+        same_htm_seed: build every env's HTM from ``seed`` (True: the copies start with the same encoder and
+            pooler, so one observation gets one code whichever env it comes from, and the one policy reading them
+            learns one code, not ``n_envs``), or from ``seed + env index`` (False: independent HTMs). Each copy
+            still learns from its own stream; ``learn_sp=False`` in ``htm_kwargs`` keeps the codes identical.
 
     Returns:
         A ``stable_baselines3.PPO`` with ``MultiInputPolicy``; call ``.learn(total_timesteps)``.
@@ -159,6 +175,8 @@ def make_htm_ppo(
 
     if isinstance(n_envs, bool) or not isinstance(n_envs, numbers.Integral) or n_envs < 1:
         raise ValueError(f"n_envs must be an int >= 1, got {n_envs!r}")
+    if not isinstance(same_htm_seed, bool):
+        raise TypeError(f"same_htm_seed must be a bool, got {type(same_htm_seed).__name__}")
     htm_kwargs = dict(htm_kwargs or {})
     if "seed" in htm_kwargs:
         raise ValueError("give the HTM seed through make_htm_ppo's seed argument, not htm_kwargs['seed']")
@@ -182,8 +200,8 @@ def make_htm_ppo(
             f"env_id_or_env must be a Gymnasium id, an env or an env factory, got {type(env_id_or_env).__name__}"
         )
     vec_env = (vec_env_cls or DummyVecEnv)(
-        [_HTMEnvFactory(factory, None if seed is None else seed + i, htm_kwargs) for i, factory in
-         enumerate(base_factories)]
+        [_HTMEnvFactory(factory, None if seed is None else seed + (0 if same_htm_seed else i), htm_kwargs)
+         for i, factory in enumerate(base_factories)]
     )
     if seed is not None:
         vec_env.seed(seed)

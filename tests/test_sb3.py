@@ -17,7 +17,8 @@ from stable_baselines3.common.vec_env import SubprocVecEnv  # noqa: E402
 from htmagent.sb3 import HTMFeaturesExtractor, make_htm_ppo  # noqa: E402
 
 
-def htm_space(columns: int = 32, original: spaces.Space | None = None, cells: int | None = None) -> spaces.Dict:
+def htm_space(columns: int = 32, original: spaces.Space | None = None, cells: int | None = None,
+              trace: bool = False) -> spaces.Dict:
     keys = {
         "original": original if original is not None else spaces.Box(-1.0, 1.0, (3,), np.float32),
         "sdr": spaces.MultiBinary(columns),
@@ -26,6 +27,8 @@ def htm_space(columns: int = 32, original: spaces.Space | None = None, cells: in
     }
     if cells is not None:
         keys["cells"] = spaces.MultiBinary(cells)
+    if trace:
+        keys["trace"] = spaces.Box(0.0, 1.0, (columns,), np.float32)
     return spaces.Dict(keys)
 
 
@@ -109,6 +112,36 @@ def test_readout_sees_the_sdr_bits():
     assert not th.allclose(ext(obs)[:, :8], ext(flipped)[:, :8])
 
 
+def test_readout_sees_the_trace():
+    space = htm_space(32, trace=True)
+    ext = HTMFeaturesExtractor(space, sdr_embedding_dim=8)
+    assert ext.features_dim == 8 + 1 + 3 and ext.sdr_readout[0].in_features == 3 * 32
+    obs = batch(space, 2, seed=5)
+    moved = dict(obs)
+    moved["trace"] = th.flip(obs["trace"], dims=[1])
+    assert not th.allclose(ext(obs)[:, :8], ext(moved)[:, :8])
+    assert th.allclose(ext(obs)[:, 8:], ext(moved)[:, 8:])
+    bad = spaces.Dict({**htm_space(32).spaces, "trace": spaces.Box(0.0, 1.0, (31,), np.float32)})
+    with pytest.raises(ValueError, match="trace"):
+        HTMFeaturesExtractor(bad)
+
+
+def test_make_htm_ppo_with_trace_and_action_learns_a_step():
+    model = make_htm_ppo(lambda: TinyEnv(), n_envs=2, seed=0,
+                         htm_kwargs=dict(column_count=32, cells_per_column=2, trace_decay=0.5, include_action=True,
+                                         learn_sp=False),
+                         ppo_kwargs=dict(n_steps=16, batch_size=16, n_epochs=1))
+    assert "trace" in model.observation_space.spaces
+    before = model.env.get_attr("htm")[0].sp.state_dict()["perm"].copy()
+    model.learn(32)
+    assert model.num_timesteps == 32
+    streams = model.env.get_attr("htm")
+    # A frozen pooler keeps the very same code in every env; the memories learned.
+    for stream in streams:
+        np.testing.assert_array_equal(stream.sp.state_dict()["perm"], before)
+        assert stream.tm.num_segments() > 0
+
+
 def test_wrong_space_type_names_the_likely_mistake():
     with pytest.raises(TypeError, match="HTMObservation"):
         HTMFeaturesExtractor(spaces.Box(0, 1, (4,), np.float32))
@@ -151,11 +184,17 @@ def test_make_htm_ppo_builds_a_seeded_ppo():
                                                                                      n_epochs=1))
     assert model.env.num_envs == 2
     assert isinstance(model.policy.features_extractor, HTMFeaturesExtractor)
-    model.learn(64)
-    # Each env has its own HTM, seeded seed + index: the two HTMs differ.
+    # Each env has its own HTM, built from the same seed: one observation, one code, whichever env it is in.
     streams = model.env.get_attr("htm")
     assert streams[0] is not streams[1]
+    np.testing.assert_array_equal(streams[0].sp.state_dict()["perm"], streams[1].sp.state_dict()["perm"])
+    model.learn(64)
+    independent = make_htm_ppo(TinyEnv, n_envs=2, seed=3, htm_kwargs=dict(column_count=32, cells_per_column=2),
+                               ppo_kwargs=dict(n_steps=16, batch_size=16, n_epochs=1), same_htm_seed=False)
+    streams = independent.env.get_attr("htm")
     assert not np.array_equal(streams[0].sp.state_dict()["perm"], streams[1].sp.state_dict()["perm"])
+    with pytest.raises(TypeError, match="same_htm_seed"):
+        make_htm_ppo(TinyEnv, seed=3, same_htm_seed=1)
 
 
 def test_make_htm_ppo_rejects_bad_input():

@@ -282,6 +282,9 @@ def test_gymnasium_and_sb3_check_env_pass_with_learn_false():
     sb3_checker = pytest.importorskip("stable_baselines3.common.env_checker")
     sb3_checker.check_env(HTMObservation(unbounded_cycle(random_start=True), learn=False, seed=0, **SMALL),
                           warn=False)
+    extras = dict(trace_decay=0.5, include_action=True, learn=False, seed=0, **SMALL)
+    check_env(HTMObservation(unbounded_cycle(random_start=True), **extras), skip_render_check=True)
+    sb3_checker.check_env(HTMObservation(unbounded_cycle(random_start=True), **extras), warn=False)
 
 
 def test_records_constructor_args_in_the_spec():
@@ -375,20 +378,27 @@ def test_curiosity_save_and_load_resume_exactly(tmp_path):
         return HTMCuriosity(unbounded_cycle(episode_length=15), beta=1.0, source="likelihood", episodic=True,
                             likelihood_params=params, htm_kwargs=SMALL, seed=seed)
 
+    _assert_curiosity_resumes(make, tmp_path, 8)
+
+
+def _assert_curiosity_resumes(make, tmp_path, steps: int) -> HTMCuriosity:
+    """Run a curiosity wrapper, save it, load it into a differently seeded one whose env is at the same point, and
+    check the rewards that follow are identical; returns the saved wrapper."""
     a = make(0)
     a.reset(seed=0)
     for _ in range(20):
         if a.step(0)[3]:
             a.reset()
     a.save(tmp_path / "curiosity.npz")
-    continued = [a.step(0)[1] for _ in range(8)]
+    continued = [a.step(0)[1] for _ in range(steps)]
     b = make(99)
     b.env.reset(seed=0)
     for _ in range(20):
         if b.env.step(0)[3]:
             b.env.reset()
     b.load(tmp_path / "curiosity.npz")
-    assert [b.step(0)[1] for _ in range(8)] == continued
+    assert [b.step(0)[1] for _ in range(steps)] == continued
+    return a
 
 
 def test_curiosity_rejects_htm_kwargs_when_an_htm_is_inside():
@@ -421,3 +431,166 @@ def test_stream_rejects_an_encoder_of_the_wrong_size():
     stream = HTMStream(spaces.Box(0.0, 1.0, (1,)), encoder=Liar(), seed=0, **SMALL)
     with pytest.raises(ValueError, match="size"):
         stream.compute(np.array([0.5]), learn=True)
+
+
+# ------------------------------------------------------------------------ encoder resolution, trace, action, count
+
+
+def test_space_encoder_explicit_resolution():
+    space = spaces.Box(np.array([-1.0, -1.0]), np.array([1.0, 1.0]), dtype=np.float64)
+    fine = SpaceEncoder(space, size_per_dim=64, active_bits=8, resolution=[0.01, 0.5], seed=0)
+    a = fine.encode(np.array([0.0, 0.0])).dense
+    b = fine.encode(np.array([0.025, 0.2])).dense  # 2 fine buckets along dim 0, same coarse bucket along dim 1
+    assert (a[:64] & b[:64]).sum() <= 7 and np.array_equal(a[64:], b[64:])
+    # One number applies to every element; an unbounded Box needs no statistics with an explicit width.
+    unbounded = SpaceEncoder(spaces.Box(-np.inf, np.inf, (2,)), resolution=0.1, seed=0)
+    unbounded.encode(np.array([1.0, 2.0]))
+    assert unbounded.state_dict()["count"] == 0
+    np.testing.assert_array_equal(unbounded.state_dict()["resolution"], [0.1, 0.1])
+    for bad in (0.0, -1.0, [0.1, 0.1, 0.1], float("nan")):
+        with pytest.raises(ValueError, match="resolution"):
+            SpaceEncoder(space, resolution=bad)
+    with pytest.raises(ValueError, match="resolution"):
+        SpaceEncoder(spaces.Discrete(3), resolution=0.1)
+
+
+def test_encoder_params_reach_the_default_encoder():
+    env = HTMObservation(box_cycle(), encoder_params=dict(num_buckets=8, resolution=0.5), seed=0, **SMALL)
+    assert env.htm.encoder.num_buckets == 8
+    np.testing.assert_array_equal(env.htm.encoder.state_dict()["resolution"], [0.5])
+    with pytest.raises(ValueError, match="encoder_params"):
+        HTMStream(spaces.Box(0.0, 1.0, (1,)), encoder=SpaceEncoder(spaces.Box(0.0, 1.0, (1,))),
+                  encoder_params=dict(num_buckets=8))
+    with pytest.raises(TypeError, match="encoder_params"):
+        HTMStream(spaces.Box(0.0, 1.0, (1,)), encoder_params=8)
+
+
+def test_trace_is_a_decaying_union_of_recent_minicolumns():
+    env = HTMObservation(box_cycle(episode_length=6), trace_decay=0.5, seed=0, **SMALL)
+    assert env.observation_space["trace"] == spaces.Box(0.0, 1.0, (128,), np.float32)
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_allclose(obs["trace"], 0.5 * obs["sdr"])
+    expected = 0.5 * obs["sdr"].astype(np.float64)
+    for _ in range(5):
+        obs = env.step(0)[0]
+        expected = 0.5 * expected + 0.5 * obs["sdr"]
+        np.testing.assert_allclose(obs["trace"], expected, rtol=1e-6)
+        assert env.observation_space.contains(obs)
+    # The trace holds the past: two different histories ending in the same observation differ in it.
+    assert (obs["trace"] > 0).sum() > obs["sdr"].sum()
+    # reset clears it: the first trace of an episode only holds the first observation.
+    first, _ = env.reset()
+    np.testing.assert_allclose(first["trace"], 0.5 * first["sdr"])
+    assert "trace" not in HTMObservation(box_cycle(), seed=0, **SMALL).observation_space.spaces
+
+
+@pytest.mark.parametrize("decay, error", [(1.0, ValueError), (-0.1, ValueError), ("0.5", TypeError),
+                                          (True, TypeError)])
+def test_trace_decay_is_checked(decay, error):
+    with pytest.raises(error, match="trace_decay"):
+        HTMObservation(box_cycle(), trace_decay=decay, seed=0, **SMALL)
+
+
+class ConstantEnv(gym.Env):
+    """Always observes 0.5, whatever the action; 20-step episodes."""
+
+    metadata = {"render_modes": []}
+    observation_space = spaces.Box(0.0, 1.0, (1,), np.float32)
+    action_space = spaces.Discrete(3)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._t = 0
+        return np.array([0.5], np.float32), {}
+
+    def step(self, action):
+        self._t += 1
+        return np.array([0.5], np.float32), 0.0, False, self._t >= 20, {}
+
+
+def test_include_action_makes_the_code_action_conditioned():
+    env = HTMObservation(ConstantEnv(), include_action=True, learn=False, seed=0, **SMALL)
+    first, _ = env.reset(seed=0)
+    by_action = {a: env.step(a)[0]["sdr"] for a in (0, 1, 2, 0)}
+    assert not np.array_equal(by_action[0], by_action[1]) and not np.array_equal(by_action[1], by_action[2])
+    # Same observation, same action: same code; the first step of an episode carries no action.
+    np.testing.assert_array_equal(by_action[0], env.step(0)[0]["sdr"])
+    env.reset()
+    np.testing.assert_array_equal(env.observation(np.array([0.5], np.float32))["sdr"], first["sdr"])
+    # Without the option the action is not seen.
+    plain = HTMObservation(ConstantEnv(), learn=False, seed=0, **SMALL)
+    plain.reset(seed=0)
+    assert all(np.array_equal(plain.step(a)[0]["sdr"], plain.step(0)[0]["sdr"]) for a in (1, 2))
+
+
+def test_include_action_rejects_an_action_outside_the_space():
+    stream = HTMStream(spaces.Box(0.0, 1.0, (1,)), action_space=spaces.Discrete(2), seed=0, **SMALL)
+    stream.compute(np.array([0.5]), learn=True, action=1)
+    before = stream.state_dict()
+    with pytest.raises(ValueError, match="action"):
+        stream.compute(np.array([0.5]), learn=True, action=5)
+    after = stream.state_dict()
+    np.testing.assert_array_equal(before["sp"]["perm"], after["sp"]["perm"])
+    assert before["tm"].keys() == after["tm"].keys()
+
+
+def test_trace_and_action_save_and_load_resume_exactly(tmp_path):
+    def make(seed):
+        return HTMObservation(unbounded_cycle(episode_length=20, random_start=True), trace_decay=0.7,
+                              include_action=True, seed=seed, **SMALL)
+
+    a = make(4)
+    a.reset(seed=9)
+    for t in range(37):
+        if a.step(t % 2)[3]:
+            a.reset()
+    a.save_htm(tmp_path / "htm.npz")
+    continued = [a.step(t % 2)[0] for t in range(25)]
+    b = make(123)
+    b.env.reset(seed=9)
+    for t in range(37):
+        if b.env.step(t % 2)[3]:
+            b.env.reset()
+    b.load_htm(tmp_path / "htm.npz")
+    resumed = [b.step(t % 2)[0] for t in range(25)]
+    for x, y in zip(continued, resumed):
+        assert_obs_equal(x, y)
+
+
+def test_count_curiosity_pays_one_over_sqrt_visits_for_life():
+    inner = HTMObservation(box_cycle(episode_length=8), learn=False, seed=0, **SMALL)
+    env = HTMCuriosity(inner, beta=1.0, source="count", seed=0)
+    env.reset(seed=0)
+    first = [env.step(0)[4]["intrinsic_reward"] for _ in range(8)]
+    # The 4-cycle's codes: the first lap is new, the second lap pays 1/sqrt(2).
+    np.testing.assert_allclose(first, [1, 1, 1, 1] + [2 ** -0.5] * 4)
+    env.reset()
+    again = [env.step(0)[4]["intrinsic_reward"] for _ in range(4)]
+    np.testing.assert_allclose(again, [3 ** -0.5] * 4)  # lifelong: a reset does not forget the counts
+    assert env.state_dict()["counts"].sum() == 12
+    with pytest.raises(ValueError, match="count_table_size"):
+        HTMCuriosity(box_cycle(), source="count", count_table_size=0, htm_kwargs=SMALL)
+
+
+def test_count_curiosity_save_and_load_resume_exactly(tmp_path):
+    def make(seed):
+        return HTMCuriosity(unbounded_cycle(episode_length=15), beta=1.0, source="count", count_table_size=64,
+                            htm_kwargs=SMALL, seed=seed)
+
+    a = _assert_curiosity_resumes(make, tmp_path, 12)
+    with pytest.raises(ValueError, match="counters"):
+        HTMCuriosity(unbounded_cycle(), source="count", count_table_size=32, htm_kwargs=SMALL,
+                     seed=0).load_state_dict(a.state_dict())
+
+
+def test_learn_sp_false_freezes_only_the_pooler():
+    env = HTMObservation(box_cycle(episode_length=8), learn_sp=False, seed=1, **SMALL)
+    perm = env.htm.sp.state_dict()["perm"].copy()
+    codes = [o["sdr"] for o in run(env, 4)]
+    run(env, 40 * 9)
+    np.testing.assert_array_equal(env.htm.sp.state_dict()["perm"], perm)
+    env.reset()
+    assert [env.step(0)[0]["anomaly"][0] for _ in range(7)] == [0.0] * 7  # the memory learned the loop
+    np.testing.assert_array_equal([o["sdr"] for o in run(env, 4)], codes)  # the code did not move
+    with pytest.raises(TypeError, match="learn_sp"):
+        HTMObservation(box_cycle(), learn_sp=0, **SMALL)
