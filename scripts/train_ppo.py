@@ -6,7 +6,10 @@ Arms (same step budget each):
 - ``stack``      PPO on the last 4 observations stacked (``VecFrameStack``), the classic memory baseline.
 - ``htm``        PPO on ``HTMObservation`` dicts through ``HTMFeaturesExtractor`` (``htmagent.sb3.make_htm_ppo``).
 - ``htm-cells``  as ``htm``, plus the temporal memory's active cells (its temporal context) as an observation.
-- ``curiosity``  plain PPO, reward + ``beta`` x HTM surprise (``HTMCuriosity`` with a private HTM).
+- ``htm-trace``  as ``htm``, plus the decaying trace of recent active minicolumns (``HTMObservation(trace_decay=...)``,
+                 temporal pooling), which carries the motion that one observation hides.
+- ``curiosity``  plain PPO, reward + ``beta`` x HTM intrinsic reward (``HTMCuriosity`` with a private HTM; surprise,
+                 its likelihood, or the rarity of the minicolumn code with ``--source count``).
 
 Tasks: ``masked-cartpole`` (CartPole-v1 with the two velocities removed: a POMDP), ``cartpole``, ``mountaincar``
 (MountainCar-v0, sparse reward).
@@ -15,8 +18,12 @@ Each (arm, seed) run writes ``<out_dir>/<task>__<arm>__seed<seed>.json``; the ta
 every JSON file of the task in ``out_dir``, so arms and seeds can run in separate processes (``--report-only``
 rebuilds them).
 
-Example:
+Examples (the settings of docs/results_rl.md):
     python scripts/train_ppo.py --task masked-cartpole --arms ppo stack htm --seeds 0 1 2 --total-timesteps 200000
+    python scripts/train_ppo.py --task masked-cartpole --arms htm-trace --seeds 0 1 2 --trace-decay 0.5 \
+        --include-action true --resolution 0.02 0.004 --learn-sp false
+    python scripts/train_ppo.py --task mountaincar --arms curiosity ppo --seeds 0 1 2 --source count \
+        --episodic false --beta 0.5 --resolution 0.05 0.005 --normalize-obs true
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from typing import Callable
 import gymnasium as gym
 import numpy as np
 
-ARMS = ("ppo", "stack", "htm", "htm-cells", "curiosity")
+ARMS = ("ppo", "stack", "htm", "htm-cells", "htm-trace", "curiosity")
 TASKS = ("masked-cartpole", "cartpole", "mountaincar")
 
 
@@ -52,8 +59,18 @@ class Args:
     column_count: int = field(default=512, metadata={"help": "HTM minicolumns (htm arms and curiosity)"})
     cells_per_column: int = field(default=8, metadata={"help": "HTM cells per minicolumn"})
     beta: float = field(default=0.5, metadata={"help": "curiosity weight of the intrinsic reward"})
-    source: str = field(default="anomaly", metadata={"help": "curiosity signal: anomaly or likelihood"})
+    source: str = field(default="anomaly", metadata={"help": "curiosity signal: anomaly, likelihood or count"})
     episodic: bool = field(default=True, metadata={"help": "gate curiosity by episodic novelty"})
+    trace_decay: float = field(default=0.5, metadata={"help": "htm-trace arm: decay of the minicolumn trace"})
+    include_action: bool = field(default=False, metadata={"help": "htm arms: encode the last action too"})
+    learn_sp: bool = field(default=True, metadata={
+        "help": "htm arms: let the spatial pooler learn (false: a fixed code the policy reads; the TM still learns)"})
+    resolution: tuple[float, ...] = field(default=(), metadata={
+        "help": "HTM encoder bucket width per observation element (default: from the bounds)"})
+    gamma: float = field(default=0.0, metadata={"help": "discount; 0 = the task's default"})
+    normalize_obs: bool = field(default=False, metadata={
+        "help": "ppo/stack/curiosity arms: the policy sees running-normalized observations (VecNormalize; the HTM "
+                "still sees the raw ones)"})
     out_dir: str = field(default="runs/train_ppo", metadata={"help": "where run JSONs, table and figure go"})
     figure: str = field(default="", metadata={"help": "PNG path of the learning curves (default out_dir/<task>.png)"})
     report_only: bool = field(default=False, metadata={"help": "only rebuild the table and figure from out_dir"})
@@ -72,6 +89,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
                                 help=f.metadata["help"] + " (true/false)")
         elif str(f.type).startswith("tuple[int"):
             parser.add_argument(flag, type=int, nargs="+", default=f.default, help=f.metadata["help"])
+        elif str(f.type).startswith("tuple[float"):
+            parser.add_argument(flag, type=float, nargs="*", default=f.default, help=f.metadata["help"])
         elif str(f.type).startswith("tuple[str"):
             parser.add_argument(flag, nargs="+", default=f.default, help=f.metadata["help"])
         else:
@@ -132,22 +151,31 @@ def build_model(args: Args, task: Task, arm: str, seed: int):
     """Build the PPO model of one arm (envs: base env -> Monitor -> arm wrappers)."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.vec_env import VecFrameStack
+    from stable_baselines3.common.vec_env import VecFrameStack, VecNormalize
 
     from htmagent.sb3 import make_htm_ppo
 
-    htm = dict(column_count=args.column_count, cells_per_column=args.cells_per_column)
+    htm: dict = dict(column_count=args.column_count, cells_per_column=args.cells_per_column)
+    if args.resolution:
+        htm["encoder_params"] = dict(resolution=list(args.resolution))
     ppo = dict(task.ppo)
+    if args.gamma > 0:
+        ppo["gamma"] = args.gamma
     # A minibatch cannot be larger than one rollout (matters only for tiny test runs with few envs).
     ppo["batch_size"] = min(ppo["batch_size"], ppo["n_steps"] * args.n_envs)
-    if arm in ("htm", "htm-cells"):
+    if arm in ("htm", "htm-cells", "htm-trace"):
         return make_htm_ppo(task.make, n_envs=args.n_envs, seed=seed,
-                            htm_kwargs=dict(htm, include_cells=arm == "htm-cells"), ppo_kwargs=ppo)
+                            htm_kwargs=dict(htm, include_cells=arm == "htm-cells", include_action=args.include_action,
+                                            learn_sp=args.learn_sp,
+                                            trace_decay=args.trace_decay if arm == "htm-trace" else 0.0),
+                            ppo_kwargs=ppo)
     if arm == "curiosity":
         env = make_vec_env(task.make, n_envs=args.n_envs, seed=seed,
                            wrapper_class=_CuriosityFactory(args, htm, seed))
     else:
         env = make_vec_env(task.make, n_envs=args.n_envs, seed=seed)
+    if args.normalize_obs:
+        env = VecNormalize(env, norm_obs=True, norm_reward=False)
     if arm == "stack":
         env = VecFrameStack(env, n_stack=4)
     return PPO("MlpPolicy", env, seed=seed, **ppo)
@@ -173,6 +201,7 @@ def run_one(args: Args, arm: str, seed: int) -> dict:
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.vec_env import unwrap_vec_normalize
 
     from htmagent._progress import progress
 
@@ -196,7 +225,11 @@ def run_one(args: Args, arm: str, seed: int) -> dict:
     train_seconds = time.perf_counter() - start
     for _ in bar:
         pass
-    eval_returns, _ = evaluate_policy(model, model.get_env(), n_eval_episodes=args.eval_episodes,
+    env = model.get_env()
+    normalizer = unwrap_vec_normalize(env)
+    if normalizer is not None:
+        normalizer.training = False  # evaluate with the normalization statistics frozen
+    eval_returns, _ = evaluate_policy(model, env, n_eval_episodes=args.eval_episodes,
                                       deterministic=True, return_episode_rewards=True)
     returns = np.array([r for _, r in episodes])
     tail = returns[-max(1, len(returns) // 10):] if returns.size else np.array([np.nan])
@@ -209,7 +242,9 @@ def run_one(args: Args, arm: str, seed: int) -> dict:
     return {
         "task": args.task, "arm": arm, "seed": seed, "total_timesteps": args.total_timesteps,
         "n_envs": args.n_envs, "column_count": args.column_count, "cells_per_column": args.cells_per_column,
-        "beta": args.beta, "episodic": args.episodic, "source": args.source,
+        "beta": args.beta, "episodic": args.episodic, "source": args.source, "trace_decay": args.trace_decay,
+        "include_action": args.include_action, "resolution": list(args.resolution), "gamma": args.gamma,
+        "normalize_obs": args.normalize_obs, "learn_sp": args.learn_sp,
         "episodes": episodes, "train_seconds": train_seconds,
         "final_return": float(np.mean(tail)),
         "final_success": float(np.mean(tail >= task.success_return)),
@@ -304,10 +339,12 @@ def measure_overhead(steps: int, column_count: int, cells_per_column: int) -> st
     from htmagent.envs.wrappers import HTMObservation
 
     rows = []
-    for label, wrap in (("CartPole-v1", None), ("HTMObservation(CartPole-v1)", HTMObservation)):
+    variants = (("CartPole-v1", None), ("HTMObservation(CartPole-v1)", {}),
+                ("HTMObservation(CartPole-v1, trace_decay=0.5)", dict(trace_decay=0.5)))
+    for label, extra in variants:
         env = gym.make("CartPole-v1")
-        if wrap is not None:
-            env = wrap(env, column_count=column_count, cells_per_column=cells_per_column, seed=0)
+        if extra is not None:
+            env = HTMObservation(env, column_count=column_count, cells_per_column=cells_per_column, seed=0, **extra)
         env.action_space.seed(0)
         env.reset(seed=0)
         for _ in range(200):  # warm-up: numba compilation / cache load

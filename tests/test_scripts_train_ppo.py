@@ -1,4 +1,4 @@
-"""scripts/train_ppo.py runs end to end with a tiny budget: JSON per run, results table, learning-curve PNG."""
+"""scripts/train_ppo.py and scripts/rl_diagnostics.py run end to end with a tiny budget (run JSON, tables, figure)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import pathlib
 import sys
 
+import numpy as np
 import pytest
 
 pytest.importorskip("stable_baselines3")
@@ -56,6 +57,24 @@ def test_report_only_rebuilds_from_saved_runs(tmp_path, capsys):
     assert figure.exists()
 
 
+def test_trace_arm_and_count_curiosity_with_options(tmp_path, capsys):
+    script = load_script()
+    out = tmp_path / "runs"
+    assert script.main([
+        "--task", "mountaincar", "--arms", "htm-trace", "curiosity", "--seeds", "1", "--total-timesteps", "512",
+        "--n-envs", "2", "--eval-episodes", "1", "--column-count", "64", "--cells-per-column", "2",
+        "--out-dir", str(out), "--progress", "false", "--source", "count", "--episodic", "false",
+        "--resolution", "0.1", "0.01", "--gamma", "0.995", "--normalize-obs", "true", "--trace-decay", "0.6",
+        "--include-action", "true",
+    ]) == 0
+    printed = capsys.readouterr().out
+    for arm in ("htm-trace", "curiosity"):
+        run = json.loads((out / f"mountaincar__{arm}__seed1.json").read_text())
+        assert run["source"] == "count" and run["resolution"] == [0.1, 0.01] and run["gamma"] == 0.995
+        assert run["trace_decay"] == 0.6 and run["normalize_obs"] and run["include_action"]
+        assert f"| {arm} | 1 | 512 |" in printed
+
+
 def test_masked_cartpole_hides_the_velocities():
     script = load_script()
     env = script.make_task("masked-cartpole").make()
@@ -71,3 +90,38 @@ def test_bad_arguments_exit():
         script.parse_args(["--task", "pong"])
     with pytest.raises(SystemExit):
         script.parse_args(["--arms", "ppo", "dqn"])
+
+
+def load_diagnostics():
+    path = SCRIPT.parent / "rl_diagnostics.py"
+    spec = importlib.util.spec_from_file_location("rl_diagnostics", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_diagnostics_r2_is_one_for_a_linear_target_and_low_for_noise():
+    diag = load_diagnostics()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 5))
+    y = np.stack([x @ np.arange(5.0), rng.normal(size=400)], axis=1)
+    r2 = diag.held_out_r2(x, y, ridge=1e-6)
+    assert r2[0] == pytest.approx(1.0, abs=1e-6) and r2[1] < 0.1
+
+
+def test_diagnostics_tiny_run_prints_the_table(capsys):
+    diag = load_diagnostics()
+    assert diag.main(["--warmup-steps", "20", "--steps", "400", "--variants", "raw (x, theta)",
+                      "2 stacked raw frames", "htm + trace 0.5"]) == 0
+    printed = capsys.readouterr().out
+    assert "| 2 stacked raw frames | 4 |" in printed and "| htm + trace 0.5 | 1539 |" in printed
+
+    def r2(name):
+        row = next(line for line in printed.splitlines() if line.startswith(f"| {name} |"))
+        return float(row.split("|")[4])
+
+    # Two frames hold the angular velocity, one frame does not.
+    assert r2("2 stacked raw frames") > r2("raw (x, theta)") + 0.5
+    with pytest.raises(SystemExit):
+        diag.main(["--variants", "nonsense"])

@@ -1,0 +1,161 @@
+"""How much of masked CartPole's hidden velocity can a linear readout recover from each observation variant?
+
+Before spending PPO runs, this measures what an agent *could* read: CartPole-v1 is run with its velocities masked
+(observation ``(x, theta)``), through ``HTMObservation`` with several settings, under a behaviour policy that uses the
+masked observation only (``action = theta > 0`` half of the time, a random action otherwise: no hidden-state leak
+through the action). A ridge regression is fitted on the first 70% of the recorded steps (after an HTM warm-up) and
+scored on the rest: held-out R² of the cart velocity and of the pole's angular velocity. Stacked raw frames are the
+reference (they solve the POMDP in principle).
+
+Example:
+    python scripts/rl_diagnostics.py --warmup-steps 4000 --steps 8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+
+
+@dataclass
+class Args:
+    """Command-line arguments (``--field-name value``)."""
+
+    warmup_steps: int = field(default=4000, metadata={"help": "HTM learning steps before recording"})
+    steps: int = field(default=8000, metadata={"help": "recorded steps (70% fit, 30% held out)"})
+    ridge: float = field(default=1.0, metadata={"help": "ridge penalty"})
+    seed: int = field(default=0, metadata={"help": "env, policy and HTM seed"})
+    policy: str = field(default="theta", metadata={
+        "help": "behaviour policy: 'theta' (theta > 0 half of the time, else random: uses the masked observation "
+                "only) or 'balance' (a full-state balancing controller with 20%% random actions: the near-upright "
+                "states a trained agent visits; its actions depend on the hidden velocities)"})
+    variants: tuple[str, ...] = field(default=(), metadata={"help": "subset of variant names (default: all)"})
+
+
+def parse_args(argv: list[str] | None = None) -> Args:
+    """Build an ``argparse`` parser from the fields of :class:`Args`."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    for f in dataclasses.fields(Args):
+        flag = "--" + f.name.replace("_", "-")
+        if str(f.type).startswith("tuple"):
+            parser.add_argument(flag, nargs="+", default=f.default, help=f.metadata["help"])
+        else:
+            kind = {"int": int, "float": float, "str": str}[str(f.type)]
+            parser.add_argument(flag, type=kind, default=f.default, help=f.metadata["help"])
+    ns = parser.parse_args(argv)
+    return Args(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in vars(ns).items()})
+
+
+TRACE_KEYS = ("sdr", "predicted", "anomaly", "trace")
+# name -> HTMObservation keyword arguments (None = raw frames only); "keys" says which observation keys are read.
+VARIANTS: dict[str, dict] = {
+    "raw (x, theta)": dict(htm=None, stack=1),
+    "2 stacked raw frames": dict(htm=None, stack=2),
+    "4 stacked raw frames": dict(htm=None, stack=4),
+    "htm default (sdr, predicted, anomaly)": dict(htm={}, keys=("sdr", "predicted", "anomaly")),
+    "htm + prediction error": dict(htm={}, keys=("sdr", "predicted", "anomaly", "error")),
+    "htm + action": dict(htm=dict(include_action=True), keys=("sdr", "predicted", "anomaly")),
+    "htm, 256 buckets": dict(htm=dict(encoder_params=dict(num_buckets=256)), keys=("sdr", "predicted", "anomaly")),
+    "htm + trace 0.5": dict(htm=dict(trace_decay=0.5), keys=TRACE_KEYS),
+    "htm + trace 0.8": dict(htm=dict(trace_decay=0.8), keys=TRACE_KEYS),
+    "htm + trace 0.5, fixed SP": dict(htm=dict(trace_decay=0.5, learn_sp=False), keys=TRACE_KEYS),
+    "htm, fine (x 0.02, theta 0.004) + trace 0.5": dict(
+        htm=dict(trace_decay=0.5, encoder_params=dict(resolution=[0.02, 0.004])), keys=TRACE_KEYS),
+    "htm, fine + trace 0.5 + action, fixed SP": dict(
+        htm=dict(trace_decay=0.5, include_action=True, learn_sp=False, encoder_params=dict(resolution=[0.02, 0.004])),
+        keys=TRACE_KEYS),
+}
+
+
+def record(variant: dict, warmup: int, steps: int, seed: int, policy: str = "theta") -> tuple[np.ndarray, np.ndarray]:
+    """Run the behaviour policy; return per-step features (with the raw masked observation) and hidden velocities."""
+    from htmagent.envs.wrappers import HTMObservation
+
+    scripts_dir = os.path.dirname(os.path.abspath(__file__))
+    if scripts_dir not in sys.path:  # train_ppo.py sits next to this script
+        sys.path.insert(0, scripts_dir)
+    from train_ppo import MaskVelocity
+
+    base = gym.make("CartPole-v1")
+    env: gym.Env = MaskVelocity(base)
+    if variant["htm"] is not None:
+        env = HTMObservation(env, seed=seed, **variant["htm"])
+    rng = np.random.default_rng(seed)
+    obs, _ = env.reset(seed=seed)
+    history: list[np.ndarray] = []
+    prev_predicted = None
+    feats, targets = [], []
+    for t in range(warmup + steps):
+        raw = obs["original"] if isinstance(obs, dict) else obs
+        history = (history + [np.asarray(raw, dtype=np.float64)])[-variant.get("stack", 1):]
+        if t >= warmup:
+            if isinstance(obs, dict):
+                parts = [np.asarray(raw, dtype=np.float64)]
+                for key in variant["keys"]:
+                    if key == "error":  # active minicolumns the previous step did not predict
+                        pred = prev_predicted if prev_predicted is not None else np.zeros_like(obs["sdr"])
+                        parts.append((obs["sdr"] & (1 - pred)).astype(np.float64))
+                    else:
+                        parts.append(np.asarray(obs[key], dtype=np.float64).ravel())
+                feats.append(np.concatenate(parts))
+            else:
+                pad = [history[0]] * (variant["stack"] - len(history))
+                feats.append(np.concatenate(pad + history))
+            state = base.unwrapped.state
+            targets.append([state[1], state[3]])
+        if isinstance(obs, dict):
+            prev_predicted = obs["predicted"]
+        if policy == "balance":
+            x, x_dot, theta, theta_dot = base.unwrapped.state
+            greedy = int(theta + 0.5 * theta_dot + 0.05 * x + 0.1 * x_dot > 0)
+            action = greedy if rng.random() < 0.8 else int(rng.integers(2))
+        else:
+            action = int(raw[1] > 0) if rng.random() < 0.5 else int(rng.integers(2))
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            obs, _ = env.reset()
+            history, prev_predicted = [], None
+    return np.array(feats), np.array(targets)
+
+
+def held_out_r2(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
+    """Ridge regression fitted on the first 70% of rows; R² per target column on the last 30%."""
+    split = int(0.7 * len(x))
+    mean, std = x[:split].mean(0), x[:split].std(0) + 1e-8
+    xs = np.hstack([(x - mean) / std, np.ones((len(x), 1))])
+    a, b = xs[:split], y[:split]
+    w = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ b)
+    pred = xs[split:] @ w
+    resid = ((y[split:] - pred) ** 2).sum(0)
+    total = ((y[split:] - y[split:].mean(0)) ** 2).sum(0)
+    return 1.0 - resid / total
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    names = list(args.variants) or list(VARIANTS)
+    if args.policy not in ("theta", "balance"):
+        raise SystemExit(f"--policy must be 'theta' or 'balance', got {args.policy!r}")
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"--variants must be among {list(VARIANTS)}, got {unknown}")
+    lines = ["| features | inputs | R² cart velocity | R² angular velocity | seconds |", "|---|---|---|---|---|"]
+    for name in names:
+        start = time.perf_counter()
+        x, y = record(VARIANTS[name], args.warmup_steps, args.steps, args.seed, args.policy)
+        r2 = held_out_r2(x, y, args.ridge)
+        lines.append(f"| {name} | {x.shape[1]} | {r2[0]:.3f} | {r2[1]:.3f} | {time.perf_counter() - start:.0f} |")
+        print(lines[-1], flush=True)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
