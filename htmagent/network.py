@@ -92,7 +92,9 @@ class Network:
     Neural rule. Every column pairs the sensed feature with the sensor's location in L4 and pools L4 into an object
     code in L2/3 (:class:`~htmagent.column.CorticalColumn`). Each column's L2/3 cells have one distal dendrite per
     other column, fed with that column's L2/3 activity of the previous time step (all-to-all): cells supported by more
-    columns win, so the columns agree on one object faster than any of them alone — the vote.
+    columns win, so the columns agree on one object faster than any of them alone — the vote. Because a vote takes
+    one time step to arrive, a network of several columns holds each sensation for
+    :attr:`default_settling_steps` (3) time steps when inferring.
 
     Recognition: after a sensation, object ``k`` is recognized if in every column L2/3 overlaps ``k``'s learned code by
     at least ``recognition_threshold`` cells and no other object's code as much.
