@@ -21,7 +21,7 @@ from htmagent._progress import progress
 from htmagent.baselines import IdealObserver, observations_from_points
 from htmagent.network import Network
 from htmagent.objects import ObjectSet
-from htmagent.recognize_grid import search_capacity
+from htmagent.recognize_grid import early_stop_accuracy, search_capacity
 
 __all__ = ["ColumnsArgs", "run_columns", "columns_table", "plot_columns", "main_columns"]
 
@@ -95,15 +95,11 @@ def _capacity(args: ColumnsArgs, n: int, seed: int, start: int, resolution: int,
     def accuracy(net, count):
         test = (np.arange(count) if test_objects <= 0 or test_objects >= count
                 else np.sort(rng.choice(count, test_objects, replace=False)))
-        allowed = int(np.floor((1.0 - args.min_accuracy) * test.size + 1e-9))  # failures a passing count may have
-        failed = 0
-        for i, index in enumerate(test.tolist()):
-            result = net.infer(objects[index], max_sensations=args.capacity_sensations,
-                               settling_steps=_settling(args, n), seed=np.random.default_rng([seed, n, index]))
-            failed += not result.correct
-            if failed > allowed:
-                return 1.0 - failed / (i + 1), True
-        return 1.0 - failed / test.size, False
+        return early_stop_accuracy(
+            lambda index: net.infer(objects[index], max_sensations=args.capacity_sensations,
+                                    settling_steps=_settling(args, n),
+                                    seed=np.random.default_rng([seed, n, index])).correct,
+            test, args.min_accuracy)
 
     def log(count, acc, stopped):
         if args.progress:

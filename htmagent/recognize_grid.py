@@ -13,7 +13,7 @@ import dataclasses
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from htmagent.objects import ObjectSet
 
 __all__ = [
     "PUBLISHED", "CapacityArgs", "SensationsArgs", "SpeedArgs", "find_capacity", "run_capacity", "run_sensations",
-    "run_speed", "search_capacity", "capacity_table", "sensations_table", "speed_table", "parse_args", "add_experiments",
+    "run_speed", "search_capacity", "early_stop_accuracy", "capacity_table", "sensations_table", "speed_table", "parse_args", "add_experiments",
     "main_capacity", "main_sensations", "main_speed",
 ]
 
@@ -104,15 +104,14 @@ class SpeedArgs:
 
 
 # ---------------------------------------------------------------------------------------------------- capacity
-def _accuracy(net: LocationNetwork, objects: Sequence, test: np.ndarray, max_traversals: int, min_accuracy: float,
-              seed: int) -> tuple[float, bool]:
-    """Fraction of ``objects[test]`` recognized; stops early once the fraction can no longer reach ``min_accuracy``
-    (returns the bound reached and ``True`` then)."""
+def early_stop_accuracy(recognizes: Callable[[int], bool], test: np.ndarray,
+                        min_accuracy: float) -> tuple[float, bool]:
+    """Fraction of the objects ``test`` for which ``recognizes(index)`` holds; stops early once the fraction can no
+    longer reach ``min_accuracy`` (returns the bound reached and ``True`` then)."""
     allowed = int(np.floor((1.0 - min_accuracy) * test.size + 1e-9))
     failed = 0
     for i, index in enumerate(test.tolist()):
-        result = net.infer(objects[index], max_traversals=max_traversals, seed=seed * 1_000_003 + index)
-        failed += not result.correct
+        failed += not recognizes(index)
         if failed > allowed:
             return 1.0 - failed / (i + 1), True
     return 1.0 - failed / test.size, False
@@ -140,7 +139,9 @@ def find_capacity(params: LocationColumnParams, num_features: int, start: int = 
     def accuracy(net, n):
         test = (np.arange(n) if test_objects <= 0 or test_objects >= n
                 else np.sort(rng.choice(n, test_objects, replace=False)))
-        return _accuracy(net, objects, test, max_traversals, min_accuracy, seed)
+        return early_stop_accuracy(
+            lambda index: net.infer(objects[index], max_traversals=max_traversals,
+                                    seed=seed * 1_000_003 + index).correct, test, min_accuracy)
 
     return search_capacity(LocationNetwork(params, seed=seed), lambda net, lo, n: net.learn(objects[lo:n]), accuracy,
                            start, resolution, max_objects, min_accuracy, on_evaluation)
