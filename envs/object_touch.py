@@ -7,7 +7,6 @@ positions, a declaration ends the episode); :mod:`htmagent.envs.object_saccade` 
 from __future__ import annotations
 
 import abc
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
@@ -16,17 +15,13 @@ import numpy as np
 from gymnasium import spaces
 
 from htmagent.envs import rendering
-from htmagent.objects import ObjectSet, random_codes
+from htmagent.objects import ObjectSet, _is_int, random_codes
 from htmagent.sdr import SDR
 
 __all__ = ["ObjectTouchEnv", "SensorGridEnv"]
 
 _OPTION_KEYS = ("learn", "label")
 _STEP_CAP = 2**24  # the observed step count saturates here (the largest integer float32 counts exactly to)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def _check_int(value: Any, name: str, minimum: int) -> int:

@@ -16,6 +16,7 @@ from gymnasium import spaces
 from htmagent._rng import make_rng
 from htmagent.encoders.category import CategoryEncoder
 from htmagent.encoders.rdse import RDSE
+from htmagent.envs.object_touch import _check_int
 from htmagent.sdr import SDR
 
 __all__ = ["ObservationEncoder", "SpaceEncoder"]
@@ -31,15 +32,9 @@ class ObservationEncoder(Protocol):
 
     size: int
 
-    def encode(self, value: Any) -> SDR: ...
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    def encode(self, value: Any) -> SDR:
+        """The SDR of one observation (``size`` bits)."""
+        ...
 
 
 def _check_bool(value: Any, name: str) -> bool:

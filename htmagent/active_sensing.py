@@ -22,7 +22,6 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -33,6 +32,7 @@ from gymnasium import spaces
 
 from htmagent.baselines import IdealObserver
 from htmagent.network import Network
+from htmagent.objects import _is_int
 
 __all__ = [
     "ActiveSensingEnv",
@@ -46,10 +46,6 @@ __all__ = [
 
 _ENV_ID = "htmagent/ObjectTouch-v0"
 _OPTION_KEYS = ("label",)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 class ActiveSensingEnv(gym.Env):

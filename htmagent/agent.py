@@ -29,9 +29,9 @@ import numpy as np
 from gymnasium import spaces
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent.motor import EMPTY, UNKNOWN, HypothesisJumps, RandomJumps, _is_int
+from htmagent.motor import EMPTY, UNKNOWN, HypothesisJumps, RandomJumps
 from htmagent.network import Network
-from htmagent.objects import SensoryObject
+from htmagent.objects import SensoryObject, _is_int
 from htmagent.serialization import load_state, save_state
 
 __all__ = ["Evaluation", "HTMAgent", "HypothesisJumps", "RandomJumps"]

@@ -23,14 +23,13 @@ Example:
 from __future__ import annotations
 
 import abc
-import numbers
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Optional
 
 import numpy as np
 
-from htmagent.objects import ObjectSet, SensoryObject
+from htmagent.objects import ObjectSet, SensoryObject, _is_int
 
 __all__ = [
     "IdealObserver",
@@ -43,10 +42,6 @@ Location = tuple[int, int]
 Observation = tuple[Location, Optional[int]]
 
 _MODES = ("location", "displacement")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def _validate_observations(observations: Any, num_features: int) -> list[tuple[Location, Optional[int]]]:

@@ -7,22 +7,17 @@ start cell) pairs among the network's candidates that explain what the sensor fe
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
 from htmagent._rng import restore_rng, rng_state
+from htmagent.objects import _is_int
 
 __all__ = ["HypothesisJumps", "RandomJumps"]
 
 EMPTY = -1  # a sensor over empty space (all-zero SDR, blank patch): no feature
 UNKNOWN = -2  # a sensation never met while learning: no feature id either
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 class RandomJumps:
