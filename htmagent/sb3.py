@@ -123,6 +123,8 @@ class HTMFeaturesExtractor(BaseFeaturesExtractor):
         )
 
     def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
+        """Features of a batch of wrapped observations: the readouts of the SDR bits (with the prediction and the
+        trace when present) and of the cells, then the anomaly and the flattened original observation."""
         bits = [observations["sdr"]]
         if self.use_predicted:
             bits.append(observations["predicted"])
