@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Sequence
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -39,6 +40,30 @@ _STATE_FORMAT = "htmagent.HTMStream/1"
 _ACTIVE_COLUMNS = 20
 
 
+def _check_trace_decay(trace_decay: Any) -> tuple[float, ...]:
+    """``trace_decay`` as a tuple of decays: () for 0, (d,) for one decay in (0, 1), or several in (0, 1)."""
+    def real(value: Any) -> bool:
+        return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+    if real(trace_decay):
+        if not 0.0 <= trace_decay < 1.0:
+            raise ValueError(f"trace_decay must be in [0, 1), got {trace_decay}")
+        return (float(trace_decay),) if trace_decay > 0.0 else ()
+    if isinstance(trace_decay, (str, bytes)) or not isinstance(trace_decay, (Sequence, np.ndarray)):
+        raise TypeError(
+            f"trace_decay must be a real number or a sequence of them, got {type(trace_decay).__name__} {trace_decay!r}"
+        )
+    decays = list(trace_decay)
+    if not decays:
+        raise ValueError("trace_decay must not be an empty sequence (use 0 for no trace)")
+    for value in decays:
+        if not real(value):
+            raise TypeError(f"trace_decay entries must be real numbers, got {type(value).__name__} {value!r}")
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"trace_decay entries must be in (0, 1), got {value} in {decays}")
+    return tuple(float(v) for v in decays)
+
+
 class HTMStream:
     """Encoder -> spatial pooler -> temporal memory, one observation at a time (the classic sequence path).
 
@@ -57,7 +82,9 @@ class HTMStream:
     - ``trace_decay``: a temporal-pooling trace of the active minicolumns, ``trace = trace_decay * trace +
       (1 - trace_decay) * active`` per step (an exponentially weighted union of recent activity, cleared by
       :meth:`reset`). A readout of the trace and the current minicolumns sees where the input came from, i.e. the
-      direction and speed of change that a single observation hides.
+      direction and speed of change that a single observation hides. A sequence of decays keeps one trace per
+      decay (several time scales: a fast trace sees quick changes, a slow one slow drifts), side by side in
+      ``trace`` (block ``i`` of ``column_count`` values belongs to ``trace_decays[i]``).
 
     Args:
         observation_space: space of the observations (used to build the default encoder).
@@ -70,7 +97,8 @@ class HTMStream:
         encoder_params: keyword arguments of the default :class:`SpaceEncoder` (``num_buckets``, ``resolution``,
             ...); only when ``encoder`` is None.
         action_space: if given, the previous action is encoded (with a :class:`SpaceEncoder`) and joins the input.
-        trace_decay: in [0, 1); 0 disables the trace (``trace`` stays all zeros).
+        trace_decay: a decay in [0, 1) (0 disables the trace: ``trace`` stays all zeros), or a non-empty sequence of
+            decays in (0, 1), one trace each.
         learn_sp: False keeps the spatial pooler's random initial receptive fields even when ``learn`` is True: a
             fixed code of the input (the same in every copy built with the same seed), which a downstream readout
             such as a policy network can learn once instead of tracking its drift; the memory still learns.
@@ -87,7 +115,7 @@ class HTMStream:
         tm_params: dict | None = None,
         encoder_params: dict | None = None,
         action_space: spaces.Space | None = None,
-        trace_decay: float = 0.0,
+        trace_decay: float | Sequence[float] = 0.0,
         learn_sp: bool = True,
         seed: int | np.random.Generator | None = None,
     ):
@@ -103,11 +131,7 @@ class HTMStream:
             raise ValueError("encoder_params configures the default encoder; it cannot be used with encoder=")
         if action_space is not None and not isinstance(action_space, spaces.Space):
             raise TypeError(f"action_space must be a gymnasium.spaces.Space or None, got {type(action_space).__name__}")
-        if isinstance(trace_decay, (bool, np.bool_)) or not isinstance(trace_decay, numbers.Real):
-            raise TypeError(f"trace_decay must be a real number, got {type(trace_decay).__name__} {trace_decay!r}")
-        if not 0.0 <= trace_decay < 1.0:
-            raise ValueError(f"trace_decay must be in [0, 1), got {trace_decay}")
-        self.trace_decay = float(trace_decay)
+        self.trace_decays = _check_trace_decay(trace_decay)
         self.learn_sp = _check_bool(learn_sp, "learn_sp")
         rng = make_rng(seed)
         if encoder is None:
@@ -136,12 +160,22 @@ class HTMStream:
         self.active_columns = SDR(self.column_count)
         self.predicted_columns = SDR(self.column_count)
         self.anomaly = 0.0
-        self.trace = np.zeros(self.column_count)
+        self.trace = np.zeros(self.trace_size)
+
+    @property
+    def trace_decay(self) -> float:
+        """The first trace's decay per step (0.0 without a trace); all of them are in ``trace_decays``."""
+        return self.trace_decays[0] if self.trace_decays else 0.0
+
+    @property
+    def trace_size(self) -> int:
+        """Length of ``trace``: ``column_count`` per decay (``column_count`` when there is no trace)."""
+        return self.column_count * max(1, len(self.trace_decays))
 
     def reset(self) -> None:
         """End the current sequence (the next observation starts a new one) and clear the trace."""
         self.tm.reset()
-        self.trace = np.zeros(self.column_count)
+        self.trace = np.zeros(self.trace_size)
 
     def compute(self, observation: Any, learn: bool, action: Any = None) -> None:
         """Process one observation; sets ``active_columns``, ``predicted_columns``, ``anomaly`` and ``trace``.
@@ -171,9 +205,10 @@ class HTMStream:
         self.active_columns = columns.reshape(self.column_count) if columns.shape != (self.column_count,) else columns
         self.predicted_columns = self.tm.predicted_columns
         self.anomaly = float(self.tm.anomaly)
-        if self.trace_decay > 0.0:
-            self.trace *= self.trace_decay
-            self.trace[self.active_columns.sparse] += 1.0 - self.trace_decay
+        for i, decay in enumerate(self.trace_decays):
+            block = self.trace[i * self.column_count:(i + 1) * self.column_count]
+            block *= decay
+            block[self.active_columns.sparse] += 1.0 - decay
 
     @property
     def active_cells(self) -> SDR:
@@ -224,8 +259,8 @@ class HTMStream:
         self.predicted_columns = SDR(self.column_count, np.asarray(state["predicted_columns"], dtype=np.int32))
         self.anomaly = float(state["anomaly"])
         trace = np.asarray(state["trace"], dtype=np.float64)
-        if trace.shape != (self.column_count,):
-            raise ValueError(f"state['trace'] must have shape ({self.column_count},), got {trace.shape}")
+        if trace.shape != (self.trace_size,):
+            raise ValueError(f"state['trace'] must have shape ({self.trace_size},), got {trace.shape}")
         self.trace = trace.copy()
 
 
@@ -244,8 +279,9 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     ``predicted``   ``MultiBinary(column_count)``               minicolumns predicted for the next step
     ``anomaly``     ``Box(0, 1, (1,), float32)``                fraction of active minicolumns that were not predicted
     ``cells``       ``MultiBinary(column_count * cells)``       active cells (only with ``include_cells=True``)
-    ``trace``       ``Box(0, 1, (column_count,), float32)``     decaying trace of recent active minicolumns (only
-                                                                with ``trace_decay > 0``; see :class:`HTMStream`)
+    ``trace``       ``Box(0, 1, (k * column_count,), float32)`` decaying traces of recent active minicolumns, one
+                                                                block per decay (only with ``trace_decay > 0``; see
+                                                                :class:`HTMStream`)
     ==============  ==========================================  =====================================================
 
     With ``include_action=True`` the action passed to ``step`` is encoded with the observation it led to, so the
@@ -269,7 +305,8 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         learn: whether the HTM learns.
         include_cells: also emit the active cells (the temporal context) under ``cells``.
         include_action: encode the last action together with the observation.
-        trace_decay: in [0, 1); > 0 emits the ``trace`` key (the decay per step of the minicolumn trace).
+        trace_decay: in [0, 1); > 0 emits the ``trace`` key (the decay per step of the minicolumn trace); a
+            sequence of decays in (0, 1) emits one trace per decay, side by side.
         encoder_params: keyword arguments of the default :class:`SpaceEncoder` (``num_buckets``, ``resolution``...).
         learn_sp: False freezes the spatial pooler (a fixed code for the policy to read) while the memory learns.
         seed: int, Generator or None (fresh entropy) for the HTM.
@@ -292,7 +329,7 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         learn: bool = True,
         include_cells: bool = False,
         include_action: bool = False,
-        trace_decay: float = 0.0,
+        trace_decay: float | Sequence[float] = 0.0,
         encoder_params: dict | None = None,
         learn_sp: bool = True,
         seed: int | np.random.Generator | None = None,
@@ -324,8 +361,8 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         }
         if self.include_cells:
             keys["cells"] = spaces.MultiBinary(n * self.htm.cells_per_column)
-        if self.htm.trace_decay > 0.0:
-            keys["trace"] = spaces.Box(0.0, 1.0, (n,), np.float32)
+        if self.htm.trace_decays:
+            keys["trace"] = spaces.Box(0.0, 1.0, (self.htm.trace_size,), np.float32)
         self.observation_space = spaces.Dict(keys)
 
     @property
@@ -372,7 +409,7 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
             cells = np.zeros(n * self.htm.cells_per_column, dtype=np.int8)
             cells[self.htm.active_cells.sparse] = 1
             out["cells"] = cells
-        if self.htm.trace_decay > 0.0:
+        if self.htm.trace_decays:
             out["trace"] = np.clip(self.htm.trace, 0.0, 1.0).astype(np.float32)
         return out
 

@@ -47,10 +47,11 @@ def _check_htm_space(observation_space: Any) -> None:
             )
     if "trace" in observation_space.spaces:
         trace = observation_space["trace"]
-        if not isinstance(trace, spaces.Box) or trace.shape != (observation_space["sdr"].n,):
+        n = int(observation_space["sdr"].n)
+        if not isinstance(trace, spaces.Box) or len(trace.shape) != 1 or trace.shape[0] % n or not trace.shape[0]:
             raise ValueError(
-                f"observation_space['trace'] must be a Box of shape ({observation_space['sdr'].n},) like 'sdr', "
-                f"got {trace}"
+                f"observation_space['trace'] must be a Box of shape (k * {n},), one block of 'sdr''s size per "
+                f"trace decay, got {trace}"
             )
     if observation_space["sdr"].n != observation_space["predicted"].n:
         raise ValueError(
@@ -63,7 +64,7 @@ class HTMFeaturesExtractor(BaseFeaturesExtractor):
     """Features for a policy that observes an HTM: linear embeddings of the SDR bits plus the raw observation.
 
     The active columns (``sdr``), the columns predicted for the next step (``predicted``) and, if the wrapper emits
-    it (``trace_decay > 0``), the decaying ``trace`` of recent minicolumns are concatenated and passed through one
+    it (``trace_decay > 0``), the decaying ``trace`` (or traces) of recent minicolumns are concatenated and passed through one
     linear layer with a ReLU (a learned readout of the minicolumn population, as a downstream area would read it;
     reading the trace next to the current columns is what lets the policy see motion); the optional ``cells`` key (active cells, which carry the temporal context) gets its own
     linear readout. The anomaly score and the flattened original observation are appended unchanged. The module is
@@ -103,7 +104,8 @@ class HTMFeaturesExtractor(BaseFeaturesExtractor):
                 raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
         n_columns = observation_space["sdr"].n
         self.use_trace = "trace" in observation_space.spaces
-        n_bits = n_columns * (1 + int(use_predicted) + int(self.use_trace))
+        trace_size = int(observation_space["trace"].shape[0]) if self.use_trace else 0
+        n_bits = n_columns * (1 + int(use_predicted)) + trace_size
         has_cells = "cells" in observation_space.spaces
         original_dim = get_flattened_obs_dim(observation_space["original"]) if use_original else 0
         features_dim = (
@@ -150,6 +152,7 @@ def make_htm_ppo(
     vec_env_cls: type | None = None,
     env_kwargs: dict | None = None,
     same_htm_seed: bool = True,
+    normalize_original: bool = False,
 ):
     """Build a ready ``PPO`` whose envs are wrapped with ``HTMObservation`` and whose policy uses the extractor.
 
@@ -168,6 +171,10 @@ def make_htm_ppo(
             pooler, so one observation gets one code whichever env it comes from, and the one policy reading them
             learns one code, not ``n_envs``), or from ``seed + env index`` (False: independent HTMs). Each copy
             still learns from its own stream; ``learn_sp=False`` in ``htm_kwargs`` keeps the codes identical.
+        normalize_original: wrap the vector env in ``VecNormalize`` for the ``original`` key only (running mean and
+            variance; the SDR bits, the trace and the anomaly are left as they are): useful when the raw
+            observation's elements have very different scales. The HTM always sees the raw observation. Save the
+            ``VecNormalize`` statistics with the model (``model.get_env().save(path)``) to reuse the policy.
 
     Returns:
         A ``stable_baselines3.PPO`` with ``MultiInputPolicy``; call ``.learn(total_timesteps)``.
@@ -177,8 +184,9 @@ def make_htm_ppo(
 
     if isinstance(n_envs, bool) or not isinstance(n_envs, numbers.Integral) or n_envs < 1:
         raise ValueError(f"n_envs must be an int >= 1, got {n_envs!r}")
-    if not isinstance(same_htm_seed, bool):
-        raise TypeError(f"same_htm_seed must be a bool, got {type(same_htm_seed).__name__}")
+    for name, flag in (("same_htm_seed", same_htm_seed), ("normalize_original", normalize_original)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
     htm_kwargs = dict(htm_kwargs or {})
     if "seed" in htm_kwargs:
         raise ValueError("give the HTM seed through make_htm_ppo's seed argument, not htm_kwargs['seed']")
@@ -207,6 +215,10 @@ def make_htm_ppo(
     )
     if seed is not None:
         vec_env.seed(seed)
+    if normalize_original:
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        vec_env = VecNormalize(vec_env, norm_obs=True, norm_reward=False, norm_obs_keys=["original"])
     return PPO("MultiInputPolicy", vec_env, seed=seed, policy_kwargs=policy_kwargs, **ppo_kwargs)
 
 

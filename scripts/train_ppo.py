@@ -4,6 +4,8 @@ Arms (same step budget each):
 
 - ``ppo``        plain PPO on the (possibly masked) observation.
 - ``stack``      PPO on the last 4 observations stacked (``VecFrameStack``), the classic memory baseline.
+- ``recurrent``  RecurrentPPO (sb3-contrib, LSTM policy, RL Zoo's CartPoleNoVel settings: 64 LSTM units for actor and
+                 critic, ReLU, observations normalized with ``VecNormalize``): the recurrent reference.
 - ``htm``        PPO on ``HTMObservation`` dicts through ``HTMFeaturesExtractor`` (``htmagent.sb3.make_htm_ppo``).
 - ``htm-cells``  as ``htm``, plus the temporal memory's active cells (its temporal context) as an observation.
 - ``htm-trace``  as ``htm``, plus the decaying trace of recent active minicolumns (``HTMObservation(trace_decay=...)``,
@@ -42,7 +44,7 @@ from typing import Callable
 import gymnasium as gym
 import numpy as np
 
-ARMS = ("ppo", "stack", "htm", "htm-cells", "htm-trace", "curiosity")
+ARMS = ("ppo", "stack", "recurrent", "htm", "htm-cells", "htm-trace", "curiosity")
 TASKS = ("masked-cartpole", "cartpole", "mountaincar")
 
 
@@ -61,7 +63,8 @@ class Args:
     beta: float = field(default=0.5, metadata={"help": "curiosity weight of the intrinsic reward"})
     source: str = field(default="anomaly", metadata={"help": "curiosity signal: anomaly, likelihood or count"})
     episodic: bool = field(default=True, metadata={"help": "gate curiosity by episodic novelty"})
-    trace_decay: float = field(default=0.5, metadata={"help": "htm-trace arm: decay of the minicolumn trace"})
+    trace_decay: tuple[float, ...] = field(default=(0.5,), metadata={
+        "help": "htm-trace arm: decay of the minicolumn trace (several values: one trace per decay)"})
     include_action: bool = field(default=False, metadata={"help": "htm arms: encode the last action too"})
     learn_sp: bool = field(default=True, metadata={
         "help": "htm arms: let the spatial pooler learn (false: a fixed code the policy reads; the TM still learns)"})
@@ -69,8 +72,8 @@ class Args:
         "help": "HTM encoder bucket width per observation element (default: from the bounds)"})
     gamma: float = field(default=0.0, metadata={"help": "discount; 0 = the task's default"})
     normalize_obs: bool = field(default=False, metadata={
-        "help": "ppo/stack/curiosity arms: the policy sees running-normalized observations (VecNormalize; the HTM "
-                "still sees the raw ones)"})
+        "help": "the policy sees running-normalized observations (VecNormalize; htm arms: the 'original' key only; "
+                "the HTM still sees the raw ones; the recurrent arm always normalizes)"})
     out_dir: str = field(default="runs/train_ppo", metadata={"help": "where run JSONs, table and figure go"})
     figure: str = field(default="", metadata={"help": "PNG path of the learning curves (default out_dir/<task>.png)"})
     report_only: bool = field(default=False, metadata={"help": "only rebuild the table and figure from out_dir"})
@@ -118,6 +121,22 @@ class MaskVelocity(gym.ObservationWrapper):
         return observation[[0, 2]]
 
 
+class CartPoleEndReason(gym.Wrapper):
+    """Adds ``info["end_reason"]`` at an episode's end: ``"cart"`` (left the track), ``"pole"`` (fell) or ``"time"``.
+
+    Sits directly on CartPole (it reads the unwrapped state), so the masked observation does not matter.
+    """
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        if terminated or truncated:
+            base = self.env.unwrapped
+            x = float(base.state[0])
+            info = dict(info, end_reason="cart" if terminated and abs(x) > base.x_threshold
+                        else "pole" if terminated else "time")
+        return observation, reward, terminated, truncated, info
+
+
 @dataclass(frozen=True)
 class Task:
     """A task: env factory, PPO hyperparameters, and what counts as a success."""
@@ -136,9 +155,9 @@ def _cartpole_ppo() -> dict:
 def make_task(name: str) -> Task:
     """Return the :class:`Task` called ``name``."""
     if name == "masked-cartpole":
-        return Task(lambda: MaskVelocity(gym.make("CartPole-v1")), _cartpole_ppo(), 475.0)
+        return Task(lambda: MaskVelocity(CartPoleEndReason(gym.make("CartPole-v1"))), _cartpole_ppo(), 475.0)
     if name == "cartpole":
-        return Task(lambda: gym.make("CartPole-v1"), _cartpole_ppo(), 475.0)
+        return Task(lambda: CartPoleEndReason(gym.make("CartPole-v1")), _cartpole_ppo(), 475.0)
     if name == "mountaincar":
         # Success = reaching the flag before the 200-step limit (return > -200).
         return Task(lambda: gym.make("MountainCar-v0"),
@@ -167,8 +186,16 @@ def build_model(args: Args, task: Task, arm: str, seed: int):
         return make_htm_ppo(task.make, n_envs=args.n_envs, seed=seed,
                             htm_kwargs=dict(htm, include_cells=arm == "htm-cells", include_action=args.include_action,
                                             learn_sp=args.learn_sp,
-                                            trace_decay=args.trace_decay if arm == "htm-trace" else 0.0),
-                            ppo_kwargs=ppo)
+                                            trace_decay=_trace_decay(args) if arm == "htm-trace" else 0.0),
+                            ppo_kwargs=ppo, normalize_original=args.normalize_obs)
+    if arm == "recurrent":
+        import torch
+        from sb3_contrib import RecurrentPPO
+
+        env = VecNormalize(make_vec_env(task.make, n_envs=args.n_envs, seed=seed), norm_obs=True, norm_reward=False)
+        policy_kwargs = dict(ortho_init=False, activation_fn=torch.nn.ReLU, lstm_hidden_size=64,
+                             enable_critic_lstm=True, net_arch=dict(pi=[64], vf=[64]))
+        return RecurrentPPO("MlpLstmPolicy", env, seed=seed, policy_kwargs=policy_kwargs, **ppo)
     if arm == "curiosity":
         env = make_vec_env(task.make, n_envs=args.n_envs, seed=seed,
                            wrapper_class=_CuriosityFactory(args, htm, seed))
@@ -179,6 +206,13 @@ def build_model(args: Args, task: Task, arm: str, seed: int):
     if arm == "stack":
         env = VecFrameStack(env, n_stack=4)
     return PPO("MlpPolicy", env, seed=seed, **ppo)
+
+
+def _trace_decay(args: Args) -> float | tuple[float, ...]:
+    """``--trace-decay`` as ``HTMObservation`` takes it: one float, or a tuple for several traces."""
+    if not args.trace_decay:
+        raise SystemExit("--trace-decay needs at least one value")
+    return args.trace_decay[0] if len(args.trace_decay) == 1 else tuple(args.trace_decay)
 
 
 class _CuriosityFactory:
@@ -209,6 +243,7 @@ def run_one(args: Args, arm: str, seed: int) -> dict:
     task = make_task(args.task)
     model = build_model(args, task, arm, seed)
     episodes: list[tuple[int, float]] = []
+    end_reasons: list[str] = []
     bar = iter(progress(range(-(-args.total_timesteps // args.n_envs)), desc=f"{args.task} {arm} s{seed}",
                         enabled=args.progress))
 
@@ -217,6 +252,7 @@ def run_one(args: Args, arm: str, seed: int) -> dict:
             for info in self.locals["infos"]:
                 if "episode" in info:
                     episodes.append((int(self.num_timesteps), float(info["episode"]["r"])))
+                    end_reasons.append(str(info.get("end_reason", "")))
             next(bar, None)
             return True
 
@@ -242,10 +278,10 @@ def run_one(args: Args, arm: str, seed: int) -> dict:
     return {
         "task": args.task, "arm": arm, "seed": seed, "total_timesteps": args.total_timesteps,
         "n_envs": args.n_envs, "column_count": args.column_count, "cells_per_column": args.cells_per_column,
-        "beta": args.beta, "episodic": args.episodic, "source": args.source, "trace_decay": args.trace_decay,
+        "beta": args.beta, "episodic": args.episodic, "source": args.source, "trace_decay": list(args.trace_decay),
         "include_action": args.include_action, "resolution": list(args.resolution), "gamma": args.gamma,
         "normalize_obs": args.normalize_obs, "learn_sp": args.learn_sp,
-        "episodes": episodes, "train_seconds": train_seconds,
+        "episodes": episodes, "end_reasons": end_reasons, "train_seconds": train_seconds,
         "final_return": float(np.mean(tail)),
         "final_success": float(np.mean(tail >= task.success_return)),
         "eval_return": float(np.mean(eval_returns)),

@@ -126,6 +126,18 @@ def test_readout_sees_the_trace():
         HTMFeaturesExtractor(bad)
 
 
+def test_readout_sees_every_trace_of_several_decays():
+    space = spaces.Dict({**htm_space(32).spaces, "trace": spaces.Box(0.0, 1.0, (3 * 32,), np.float32)})
+    ext = HTMFeaturesExtractor(space, sdr_embedding_dim=8)
+    assert ext.sdr_readout[0].in_features == 2 * 32 + 3 * 32
+    obs = batch(space, 2, seed=6)
+    for block in range(3):
+        changed = dict(obs)
+        changed["trace"] = obs["trace"].clone()
+        changed["trace"][:, block * 32:(block + 1) * 32] = 1.0 - changed["trace"][:, block * 32:(block + 1) * 32]
+        assert not th.allclose(ext(obs)[:, :8], ext(changed)[:, :8])
+
+
 def test_make_htm_ppo_with_trace_and_action_learns_a_step():
     model = make_htm_ppo(lambda: TinyEnv(), n_envs=2, seed=0,
                          htm_kwargs=dict(column_count=32, cells_per_column=2, trace_decay=0.5, include_action=True,
@@ -140,6 +152,25 @@ def test_make_htm_ppo_with_trace_and_action_learns_a_step():
     for stream in streams:
         np.testing.assert_array_equal(stream.sp.state_dict()["perm"], before)
         assert stream.tm.num_segments() > 0
+
+
+def test_make_htm_ppo_can_normalize_the_original_observation_only():
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    model = make_htm_ppo(lambda: TinyEnv(), n_envs=2, seed=0, normalize_original=True,
+                         htm_kwargs=dict(column_count=32, cells_per_column=2, trace_decay=0.5),
+                         ppo_kwargs=dict(n_steps=16, batch_size=16, n_epochs=1))
+    env = model.get_env()
+    assert isinstance(env, VecNormalize) and sorted(env.obs_rms) == ["original"]
+    model.learn(64)
+    obs = env.reset()
+    raw = env.get_original_obs()
+    # The bits reach the policy untouched; only the raw observation is standardized.
+    for key in ("sdr", "predicted", "trace", "anomaly"):
+        np.testing.assert_array_equal(obs[key], raw[key])
+    assert env.obs_rms["original"].count > 64
+    with pytest.raises(TypeError, match="normalize_original"):
+        make_htm_ppo(lambda: TinyEnv(), normalize_original=1)
 
 
 def test_wrong_space_type_names_the_likely_mistake():

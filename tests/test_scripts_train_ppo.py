@@ -71,8 +71,41 @@ def test_trace_arm_and_count_curiosity_with_options(tmp_path, capsys):
     for arm in ("htm-trace", "curiosity"):
         run = json.loads((out / f"mountaincar__{arm}__seed1.json").read_text())
         assert run["source"] == "count" and run["resolution"] == [0.1, 0.01] and run["gamma"] == 0.995
-        assert run["trace_decay"] == 0.6 and run["normalize_obs"] and run["include_action"]
+        assert run["trace_decay"] == [0.6] and run["normalize_obs"] and run["include_action"]
         assert f"| {arm} | 1 | 512 |" in printed
+
+
+def test_recurrent_reference_and_two_traces_with_end_reasons(tmp_path, capsys):
+    pytest.importorskip("sb3_contrib")
+    script = load_script()
+    out = tmp_path / "runs"
+    assert script.main([
+        "--task", "masked-cartpole", "--arms", "recurrent", "htm-trace", "--seeds", "0", "--total-timesteps", "256",
+        "--n-envs", "2", "--eval-episodes", "1", "--column-count", "64", "--cells-per-column", "2",
+        "--out-dir", str(out), "--progress", "false", "--trace-decay", "0.5", "0.9", "--normalize-obs", "true",
+    ]) == 0
+    printed = capsys.readouterr().out
+    for arm in ("recurrent", "htm-trace"):
+        run = json.loads((out / f"masked-cartpole__{arm}__seed0.json").read_text())
+        assert f"| {arm} | 0 | 256 |" in printed
+        # An untrained policy drops the pole within 256 steps; every episode says how it ended.
+        assert len(run["end_reasons"]) == len(run["episodes"]) > 0
+        assert set(run["end_reasons"]) <= {"cart", "pole", "time"} and "pole" in run["end_reasons"]
+    assert json.loads((out / "masked-cartpole__htm-trace__seed0.json").read_text())["trace_decay"] == [0.5, 0.9]
+
+
+def test_end_reason_tells_the_cart_from_the_pole():
+    script = load_script()
+    env = script.make_task("cartpole").make()
+    env.reset(seed=0)
+    env.unwrapped.state = np.array([2.39, 1.0, 0.0, 0.0])
+    info = env.step(1)[4]
+    assert info["end_reason"] == "cart"
+    env.reset(seed=0)
+    env.unwrapped.state = np.array([0.0, 0.0, 0.2, 1.0])
+    assert env.step(1)[4]["end_reason"] == "pole"
+    env.reset(seed=0)
+    assert "end_reason" not in env.step(1)[4]
 
 
 def test_masked_cartpole_hides_the_velocities():

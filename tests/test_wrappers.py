@@ -484,8 +484,36 @@ def test_trace_is_a_decaying_union_of_recent_minicolumns():
     assert "trace" not in HTMObservation(box_cycle(), seed=0, **SMALL).observation_space.spaces
 
 
+def test_several_trace_decays_keep_one_trace_per_time_scale(tmp_path):
+    env = HTMObservation(box_cycle(episode_length=6), trace_decay=(0.5, 0.9), seed=0, **SMALL)
+    assert env.observation_space["trace"] == spaces.Box(0.0, 1.0, (256,), np.float32)
+    assert env.htm.trace_decays == (0.5, 0.9) and env.htm.trace_decay == 0.5
+    single = HTMObservation(box_cycle(episode_length=6), trace_decay=0.9, seed=0, **SMALL)
+    obs, _ = env.reset(seed=0)
+    other, _ = single.reset(seed=0)
+    fast, slow = 0.5 * obs["sdr"].astype(np.float64), 0.1 * obs["sdr"].astype(np.float64)
+    for t in range(5):
+        obs, other = env.step(t % 2)[0], single.step(t % 2)[0]
+        fast = 0.5 * fast + 0.5 * obs["sdr"]
+        slow = 0.9 * slow + 0.1 * obs["sdr"]
+        np.testing.assert_allclose(obs["trace"][:128], fast, rtol=1e-6)
+        np.testing.assert_allclose(obs["trace"][128:], slow, rtol=1e-6)
+        # The slow block is exactly what a wrapper with that one decay emits.
+        np.testing.assert_allclose(obs["trace"][128:], other["trace"], rtol=1e-6)
+    # The slow trace remembers longer: it still holds columns the fast one has all but forgotten.
+    assert (obs["trace"][128:] > 0.05).sum() >= (obs["trace"][:128] > 0.05).sum()
+    env.save_htm(tmp_path / "htm.npz")
+    copy = HTMObservation(box_cycle(episode_length=6), trace_decay=(0.5, 0.9), seed=1, **SMALL)
+    copy.load_htm(tmp_path / "htm.npz")
+    np.testing.assert_array_equal(copy.htm.trace, env.htm.trace)
+    wrong = HTMObservation(box_cycle(episode_length=6), trace_decay=0.5, seed=1, **SMALL)
+    with pytest.raises(ValueError, match="trace"):
+        wrong.load_htm(tmp_path / "htm.npz")
+
+
 @pytest.mark.parametrize("decay, error", [(1.0, ValueError), (-0.1, ValueError), ("0.5", TypeError),
-                                          (True, TypeError)])
+                                          (True, TypeError), ((), ValueError), ((0.5, 1.0), ValueError),
+                                          ((0.0,), ValueError), ((0.5, "0.9"), TypeError), ((False,), TypeError)])
 def test_trace_decay_is_checked(decay, error):
     with pytest.raises(error, match="trace_decay"):
         HTMObservation(box_cycle(), trace_decay=decay, seed=0, **SMALL)
