@@ -138,6 +138,13 @@ class SpaceEncoder:
                 for n in nvec
             ]
             self.size = self.size_per_dim * len(nvec)
+            # One lookup table of every element's codes (row i, category v -> bits of block i), so that encoding a
+            # long vector (a MiniGrid view has 148 elements) is one gather instead of a Python loop.
+            self._nvec = nvec.astype(np.int64)
+            self._code_table = np.zeros((len(nvec), int(nvec.max()), self.active_bits), dtype=np.int32)
+            for i, (enc, n) in enumerate(zip(self._categories, nvec)):
+                for v in range(int(n)):
+                    self._code_table[i, v] = enc.encode(v).sparse + i * self.size_per_dim
         elif self.kind == "multibinary":
             self.size = int(np.prod(space.shape))
         else:
@@ -192,10 +199,19 @@ class SpaceEncoder:
         if self.kind == "discrete":
             return self._category.encode(int(value) - int(self.space.start))
         if self.kind == "multidiscrete":
-            values = np.asarray(value).ravel() - np.asarray(self.space.start).ravel()
-            rows = [enc.encode(int(v)).sparse + i * self.size_per_dim for i, (enc, v) in
-                    enumerate(zip(self._categories, values))]
-            return SDR._trusted(self.size, np.concatenate(rows).astype(np.int32))
+            values = np.asarray(value).ravel()
+            if values.shape != self._nvec.shape:
+                raise ValueError(f"observation must have {self._nvec.size} elements, got shape {np.shape(value)}")
+            values = values - np.asarray(self.space.start).ravel()
+            if not np.issubdtype(values.dtype, np.integer):
+                raise ValueError(f"observation must hold integers, got dtype {values.dtype}")
+            bad = (values < 0) | (values >= self._nvec)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"observation element {i} must be in [0, {self._nvec[i]}) (after the space's start), "
+                                 f"got {values[i]}")
+            bits = self._code_table[np.arange(self._nvec.size), values].ravel()
+            return SDR._trusted(self.size, bits)
         if self.kind == "multibinary":
             arr = np.asarray(value)
             if arr.size != self.size:

@@ -14,7 +14,8 @@ Arms (same step budget each):
                  its likelihood, or the rarity of the minicolumn code with ``--source count``).
 
 Tasks: ``masked-cartpole`` (CartPole-v1 with the two velocities removed: a POMDP), ``cartpole``, ``mountaincar``
-(MountainCar-v0, sparse reward).
+(MountainCar-v0, sparse reward), ``doorkey`` (MiniGrid-DoorKey-8x8-v0, sparse reward; needs the ``minigrid`` package:
+``pip install htmagent[minigrid]``; the egocentric 7x7 view is given as symbols, see :class:`MiniGridSymbols`).
 
 Each (arm, seed) run writes ``<out_dir>/<task>__<arm>__seed<seed>.json``; the table and the figure are built from
 every JSON file of the task in ``out_dir``, so arms and seeds can run in separate processes (``--report-only``
@@ -45,7 +46,7 @@ import gymnasium as gym
 import numpy as np
 
 ARMS = ("ppo", "stack", "recurrent", "htm", "htm-cells", "htm-trace", "curiosity")
-TASKS = ("masked-cartpole", "cartpole", "mountaincar")
+TASKS = ("masked-cartpole", "cartpole", "mountaincar", "doorkey")
 
 
 @dataclass
@@ -137,6 +138,37 @@ class CartPoleEndReason(gym.Wrapper):
         return observation, reward, terminated, truncated, info
 
 
+class MiniGridSymbols(gym.ObservationWrapper):
+    """MiniGrid's egocentric view as a ``MultiDiscrete`` vector of symbols: what policies and the HTM can read.
+
+    Each cell of the agent's view contributes its object type, colour and state (MiniGrid's own symbolic encoding;
+    the agent's own cell shows what it carries), followed by the agent's direction. The mission string is dropped
+    (fixed in DoorKey). SB3 one-hot encodes the vector for ``MlpPolicy``; the HTM encodes each element as a category.
+    """
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX, STATE_TO_IDX
+
+        height, width, channels = env.observation_space["image"].shape
+        cells = height * width
+        sizes = [len(OBJECT_TO_IDX)] * cells + [len(COLOR_TO_IDX)] * cells + [len(STATE_TO_IDX)] * cells
+        self.observation_space = gym.spaces.MultiDiscrete(sizes + [env.observation_space["direction"].n])
+
+    def observation(self, observation: dict) -> np.ndarray:
+        image = np.asarray(observation["image"], dtype=np.int64)
+        return np.concatenate([image[..., 0].ravel(), image[..., 1].ravel(), image[..., 2].ravel(),
+                               [int(observation["direction"])]])
+
+
+def _make_doorkey() -> gym.Env:
+    try:
+        import minigrid  # noqa: F401  (registers the MiniGrid ids)
+    except ImportError as exc:
+        raise SystemExit("task 'doorkey' needs the minigrid package: pip install htmagent[minigrid]") from exc
+    return MiniGridSymbols(gym.make("MiniGrid-DoorKey-8x8-v0"))
+
+
 @dataclass(frozen=True)
 class Task:
     """A task: env factory, PPO hyperparameters, and what counts as a success."""
@@ -163,6 +195,11 @@ def make_task(name: str) -> Task:
         return Task(lambda: gym.make("MountainCar-v0"),
                     dict(n_steps=256, batch_size=256, gae_lambda=0.98, gamma=0.99, n_epochs=4, ent_coef=0.01),
                     -199.5)
+    if name == "doorkey":
+        # Success = reaching the goal (reward 1 - 0.9 * steps / 640 > 0) before the 640-step limit.
+        return Task(_make_doorkey,
+                    dict(n_steps=256, batch_size=256, gae_lambda=0.95, gamma=0.99, n_epochs=4, ent_coef=0.01,
+                         learning_rate=2.5e-4), 1e-9)
     raise ValueError(f"task must be one of {TASKS}, got {name!r}")
 
 
@@ -280,7 +317,7 @@ def run_one(args: Args, arm: str, seed: int) -> dict:
         "n_envs": args.n_envs, "column_count": args.column_count, "cells_per_column": args.cells_per_column,
         "beta": args.beta, "episodic": args.episodic, "source": args.source, "trace_decay": list(args.trace_decay),
         "include_action": args.include_action, "resolution": list(args.resolution), "gamma": args.gamma,
-        "normalize_obs": args.normalize_obs, "learn_sp": args.learn_sp,
+        "normalize_obs": args.normalize_obs or arm == "recurrent", "learn_sp": args.learn_sp,
         "episodes": episodes, "end_reasons": end_reasons, "train_seconds": train_seconds,
         "final_return": float(np.mean(tail)),
         "final_success": float(np.mean(tail >= task.success_return)),
@@ -359,7 +396,8 @@ def plot_curves(runs: list[dict], path: str, title: str) -> None:
     ax.set_ylabel("episode return (20-episode moving average)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.lines:  # runs too short to finish an episode draw no curve
+        ax.legend()
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=110)

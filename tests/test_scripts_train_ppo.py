@@ -108,6 +108,26 @@ def test_end_reason_tells_the_cart_from_the_pole():
     assert "end_reason" not in env.step(1)[4]
 
 
+def test_doorkey_symbols_and_a_tiny_curiosity_run(tmp_path, capsys):
+    pytest.importorskip("minigrid")
+    script = load_script()
+    env = script.make_task("doorkey").make()
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.shape == (7 * 7 * 3 + 1,) and env.observation_space.contains(obs)
+    image = env.unwrapped.gen_obs()["image"]
+    np.testing.assert_array_equal(obs[:49], image[..., 0].ravel())  # object types, then colours, states, direction
+    np.testing.assert_array_equal(obs[49:98], image[..., 1].ravel())
+    assert obs[-1] == env.unwrapped.agent_dir
+    out = tmp_path / "runs"
+    assert script.main([
+        "--task", "doorkey", "--arms", "curiosity", "--seeds", "0", "--total-timesteps", "512", "--n-envs", "2",
+        "--eval-episodes", "1", "--column-count", "64", "--cells-per-column", "2", "--out-dir", str(out),
+        "--progress", "false", "--source", "count", "--episodic", "false",
+    ]) == 0
+    run = json.loads((out / "doorkey__curiosity__seed0.json").read_text())
+    assert run["total_timesteps"] == 512 and "| curiosity | 0 | 512 |" in capsys.readouterr().out
+
+
 def test_masked_cartpole_hides_the_velocities():
     script = load_script()
     env = script.make_task("masked-cartpole").make()

@@ -190,6 +190,20 @@ def test_default_encoder_for_every_space_kind(space, observations):
     assert len({o["sdr"].tobytes() for o in seen[:3]}) == 3
 
 
+def test_multidiscrete_codes_are_each_elements_category_code():
+    space = spaces.MultiDiscrete([3, 5, 2, 4], start=[1, 0, 0, -2])
+    enc = SpaceEncoder(space, size_per_dim=40, active_bits=4, seed=3)
+    value = np.array([3, 0, 1, 1])
+    expected = np.concatenate([c.encode(int(v)).sparse + 40 * i for i, (c, v) in
+                               enumerate(zip(enc._categories, value - space.start))])
+    assert enc.encode(value) == SDR(160, expected)
+    assert enc.encode(value).num_active == 16
+    for bad, match in ((np.array([0, 0, 0, 0]), "element 0 must be in"), (np.array([1, 5, 0, 0]), "element 1"),
+                       (np.array([1, 0, 0]), "4 elements"), (np.array([1.0, 0, 0, 0]), "integers")):
+        with pytest.raises(ValueError, match=match):
+            enc.encode(bad)
+
+
 def test_space_encoder_codes():
     enc = SpaceEncoder(spaces.MultiBinary(10), seed=0)
     assert enc.encode(np.array([0, 1, 0, 0, 1, 0, 0, 0, 0, 1])) == SDR(10, [1, 4, 9])
