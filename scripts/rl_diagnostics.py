@@ -71,13 +71,6 @@ VARIANTS: dict[str, dict] = {
     "htm, fine + trace 0.5 + action, fixed SP": dict(
         htm=dict(trace_decay=0.5, include_action=True, learn_sp=False, encoder_params=dict(resolution=[0.02, 0.004])),
         keys=TRACE_KEYS),
-    "htm, fine + trace 0.8 + action, fixed SP": dict(
-        htm=dict(trace_decay=0.8, include_action=True, learn_sp=False, encoder_params=dict(resolution=[0.02, 0.004])),
-        keys=TRACE_KEYS),
-    "htm 2048 columns, fine + trace 0.8 + action, fixed SP": dict(
-        htm=dict(column_count=2048, trace_decay=0.8, include_action=True, learn_sp=False,
-                 encoder_params=dict(resolution=[0.02, 0.004])),
-        keys=TRACE_KEYS),
 }
 
 

@@ -69,12 +69,20 @@ class Args:
     include_action: bool = field(default=False, metadata={"help": "htm arms: encode the last action too"})
     learn_sp: bool = field(default=True, metadata={
         "help": "htm arms: let the spatial pooler learn (false: a fixed code the policy reads; the TM still learns)"})
+    size_per_dim: int = field(default=0, metadata={"help": "HTM encoder bits per element (0: the encoder's 128)"})
+    active_bits: int = field(default=0, metadata={"help": "HTM encoder active bits per element (0: the encoder's 8)"})
+    potential_radius: int = field(default=0, metadata={
+        "help": "spatial pooler potential radius in input bits (0: the whole input; smaller: columns with "
+                "topology, each sampling 80%% of a window of the input, e.g. one element's block)"})
     resolution: tuple[float, ...] = field(default=(), metadata={
         "help": "HTM encoder bucket width per observation element (default: from the bounds)"})
     gamma: float = field(default=0.0, metadata={"help": "discount; 0 = the task's default"})
     normalize_obs: bool = field(default=False, metadata={
         "help": "the policy sees running-normalized observations (VecNormalize; htm arms: the 'original' key only; "
                 "the HTM still sees the raw ones; the recurrent arm always normalizes)"})
+    label: str = field(default="", metadata={
+        "help": "name of this setting in tables, figures and file names (default: the arm); lets variants of one "
+                "arm sit side by side in one out_dir"})
     out_dir: str = field(default="runs/train_ppo", metadata={"help": "where run JSONs, table and figure go"})
     figure: str = field(default="", metadata={"help": "PNG path of the learning curves (default out_dir/<task>.png)"})
     report_only: bool = field(default=False, metadata={"help": "only rebuild the table and figure from out_dir"})
@@ -104,6 +112,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
     args = Args(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in vars(ns).items()})
     if args.task not in TASKS:
         raise SystemExit(f"--task must be one of {TASKS}, got {args.task!r}")
+    if args.label and len(args.arms) != 1:
+        raise SystemExit(f"--label names one arm's setting; give one arm, got {list(args.arms)}")
     bad = [a for a in args.arms if a not in ARMS]
     if bad:
         raise SystemExit(f"--arms must be among {ARMS}, got {bad}")
@@ -214,8 +224,15 @@ def build_model(args: Args, task: Task, arm: str, seed: int):
     from htmagent.sb3 import make_htm_ppo
 
     htm: dict = dict(column_count=args.column_count, cells_per_column=args.cells_per_column)
-    if args.resolution:
-        htm["encoder_params"] = dict(resolution=list(args.resolution))
+    encoder_params = dict(resolution=list(args.resolution)) if args.resolution else {}
+    if args.size_per_dim:
+        encoder_params["size_per_dim"] = args.size_per_dim
+    if args.active_bits:
+        encoder_params["active_bits"] = args.active_bits
+    if encoder_params:
+        htm["encoder_params"] = encoder_params
+    if args.potential_radius:
+        htm["sp_params"] = dict(potential_radius=args.potential_radius, potential_pct=0.8)
     ppo = dict(task.ppo)
     if args.gamma > 0:
         ppo["gamma"] = args.gamma
@@ -316,10 +333,11 @@ def run_one(args: Args, arm: str, seed: int) -> dict:
             solved_at = episodes[i][0]
             break
     return {
-        "task": args.task, "arm": arm, "seed": seed, "total_timesteps": args.total_timesteps,
+        "task": args.task, "arm": arm, "label": args.label or arm, "seed": seed, "total_timesteps": args.total_timesteps,
         "n_envs": args.n_envs, "column_count": args.column_count, "cells_per_column": args.cells_per_column,
         "beta": args.beta, "episodic": args.episodic, "source": args.source, "trace_decay": list(args.trace_decay),
         "include_action": args.include_action, "resolution": list(args.resolution), "gamma": args.gamma,
+        "size_per_dim": args.size_per_dim, "active_bits": args.active_bits, "potential_radius": args.potential_radius,
         "normalize_obs": args.normalize_obs or arm == "recurrent", "learn_sp": args.learn_sp,
         "episodes": episodes, "end_reasons": end_reasons, "train_seconds": train_seconds,
         "final_return": float(np.mean(tail)),
@@ -348,10 +366,7 @@ def results_table(runs: list[dict]) -> str:
         + (" last 10% ended by cart / pole / time |" if with_ends else ""),
         "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if with_ends else ""),
     ]
-    for arm in ARMS:
-        rows = [r for r in runs if r["arm"] == arm]
-        if not rows:
-            continue
+    for arm, rows in _groups(runs):
         fin = np.array([r["final_return"] for r in rows])
         ev = np.array([r["eval_return"] for r in rows])
         solved = [r["solved_at"] for r in rows if r["solved_at"] is not None]
@@ -365,6 +380,14 @@ def results_table(runs: list[dict]) -> str:
             + (f" {_end_fractions(rows)} |" if with_ends else "")
         )
     return "\n".join(lines)
+
+
+def _groups(runs: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Runs grouped by label (the arm's name unless ``--label`` was given), in arm order, then label order."""
+    labels = sorted({r.get("label") or r["arm"] for r in runs},
+                    key=lambda lab: (min(ARMS.index(r["arm"]) for r in runs if (r.get("label") or r["arm"]) == lab),
+                                     lab))
+    return [(lab, [r for r in runs if (r.get("label") or r["arm"]) == lab]) for lab in labels]
 
 
 def _end_fractions(rows: list[dict]) -> str:
@@ -384,8 +407,8 @@ def plot_curves(runs: list[dict], path: str, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for arm in ARMS:
-        rows = [r for r in runs if r["arm"] == arm and r["episodes"]]
+    for arm, rows in _groups(runs):
+        rows = [r for r in rows if r["episodes"]]
         if not rows:
             continue
         budget = max(r["total_timesteps"] for r in rows)
@@ -460,7 +483,8 @@ def main(argv: list[str] | None = None) -> int:
         for arm in args.arms:
             for seed in args.seeds:
                 result = run_one(args, arm, seed)
-                path = os.path.join(args.out_dir, f"{args.task}__{arm}__seed{seed}.json")
+                name = "".join(c if c.isalnum() or c in "-_." else "_" for c in (args.label or arm))
+                path = os.path.join(args.out_dir, f"{args.task}__{name}__seed{seed}.json")
                 with open(path, "w") as handle:
                     json.dump(result, handle)
                 print(f"{arm} seed {seed}: final return {result['final_return']:.1f}, "

@@ -92,6 +92,19 @@ def test_recurrent_reference_and_two_traces_with_end_reasons(tmp_path, capsys):
         assert len(run["end_reasons"]) == len(run["episodes"]) > 0
         assert set(run["end_reasons"]) <= {"cart", "pole", "time"} and "pole" in run["end_reasons"]
     assert json.loads((out / "masked-cartpole__htm-trace__seed0.json").read_text())["trace_decay"] == [0.5, 0.9]
+    # A labelled variant of an arm gets its own file and its own row beside the arm's.
+    assert script.main([
+        "--task", "masked-cartpole", "--arms", "htm-trace", "--label", "htm-trace, topology", "--seeds", "0",
+        "--total-timesteps", "128", "--n-envs", "2", "--eval-episodes", "1", "--column-count", "64",
+        "--cells-per-column", "2", "--out-dir", str(out), "--progress", "false", "--size-per-dim", "64",
+        "--active-bits", "8", "--potential-radius", "32",
+    ]) == 0
+    printed = capsys.readouterr().out
+    run = json.loads((out / "masked-cartpole__htm-trace__topology__seed0.json").read_text())
+    assert run["label"] == "htm-trace, topology" and run["potential_radius"] == 32 and run["size_per_dim"] == 64
+    assert "| htm-trace | 0 | 256 |" in printed and "| htm-trace, topology | 0 | 128 |" in printed
+    with pytest.raises(SystemExit):
+        script.parse_args(["--arms", "ppo", "stack", "--label", "x"])
 
 
 def test_end_reason_tells_the_cart_from_the_pole():
