@@ -359,7 +359,7 @@ def load_runs(out_dir: str, task: str) -> list[dict]:
 
 def results_table(runs: list[dict]) -> str:
     """Markdown table: one row per arm, mean +- std over seeds."""
-    with_ends = any(r.get("end_reasons") for r in runs)
+    with_ends = any(any(r.get("end_reasons") or ()) for r in runs)  # CartPole tasks only
     lines = [
         "| arm | seeds | steps/run | final return (last 10% of episodes) | final success | eval return (det.) "
         "| eval success | runs solved (20-ep mean >= goal) | median steps to solve | wall s/run |"
@@ -373,13 +373,19 @@ def results_table(runs: list[dict]) -> str:
         budgets = sorted({r["total_timesteps"] for r in rows})
         lines.append(
             f"| {arm} | {','.join(str(r['seed']) for r in rows)} | {'/'.join(map(str, budgets))} "
-            f"| {fin.mean():.1f} ± {fin.std():.1f} | {np.mean([r['final_success'] for r in rows]):.2f} "
-            f"| {ev.mean():.1f} ± {ev.std():.1f} | {np.mean([r['eval_success'] for r in rows]):.2f} "
+            f"| {_mean_std(fin)} | {np.mean([r['final_success'] for r in rows]):.2f} "
+            f"| {_mean_std(ev)} | {np.mean([r['eval_success'] for r in rows]):.2f} "
             f"| {len(solved)}/{len(rows)} | {int(np.median(solved)) if solved else '-'} "
             f"| {np.mean([r['train_seconds'] for r in rows]):.0f} |"
             + (f" {_end_fractions(rows)} |" if with_ends else "")
         )
     return "\n".join(lines)
+
+
+def _mean_std(values: np.ndarray) -> str:
+    """'mean ± std': one decimal for returns like CartPole's (hundreds), three for returns below 10 (MiniGrid's)."""
+    digits = 1 if abs(values.mean()) >= 10 else 3
+    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
 def _groups(runs: list[dict]) -> list[tuple[str, list[dict]]]:
