@@ -22,9 +22,12 @@ every JSON file of the task in ``out_dir``, so arms and seeds can run in separat
 rebuilds them).
 
 Examples (the settings of docs/results_rl.md):
-    python scripts/train_ppo.py --task masked-cartpole --arms ppo stack htm --seeds 0 1 2 --total-timesteps 200000
-    python scripts/train_ppo.py --task masked-cartpole --arms htm-trace --seeds 0 1 2 --trace-decay 0.5 \
-        --include-action true --resolution 0.02 0.004 --learn-sp false
+    python scripts/train_ppo.py --task masked-cartpole --arms ppo stack recurrent --seeds 0 1 2 3 4 --normalize-obs true
+    python scripts/train_ppo.py --task masked-cartpole --arms htm-trace --label "htm-trace, topology" --seeds 0 1 2 \
+        --trace-decay 0.8 --include-action true --resolution 0.005 0.004 --size-per-dim 512 --active-bits 32 \
+        --potential-radius 256 --learn-sp false --normalize-obs true
+    python scripts/train_ppo.py --task doorkey --arms curiosity --seeds 0 --total-timesteps 300000 --source count \
+        --episodic false --beta 0.002 --learn-sp false
     python scripts/train_ppo.py --task mountaincar --arms curiosity ppo --seeds 0 1 2 --source count \
         --episodic false --beta 0.5 --resolution 0.05 0.005 --normalize-obs true
 """
