@@ -64,11 +64,12 @@ class HTMFeaturesExtractor(BaseFeaturesExtractor):
     """Features for a policy that observes an HTM: linear embeddings of the SDR bits plus the raw observation.
 
     The active columns (``sdr``), the columns predicted for the next step (``predicted``) and, if the wrapper emits
-    it (``trace_decay > 0``), the decaying ``trace`` (or traces) of recent minicolumns are concatenated and passed through one
-    linear layer with a ReLU (a learned readout of the minicolumn population, as a downstream area would read it;
-    reading the trace next to the current columns is what lets the policy see motion); the optional ``cells`` key (active cells, which carry the temporal context) gets its own
-    linear readout. The anomaly score and the flattened original observation are appended unchanged. The module is
-    stateless: the HTM learns in the wrapper, never here.
+    it (``trace_decay > 0``), the decaying ``trace`` (one block per decay) of recent minicolumns are concatenated and
+    passed through one linear layer with a ReLU (a learned readout of the minicolumn population, as a downstream area
+    would read it; reading the trace next to the current columns is what lets the policy see motion); the optional
+    ``cells`` key (active cells, which carry the temporal context) gets its own linear readout. The anomaly score and
+    the flattened original observation are appended unchanged (with ``make_htm_ppo(normalize_original=True)`` the
+    latter arrives standardized). The module is stateless: the HTM learns in the wrapper, never here.
 
     Args:
         observation_space: the ``Dict`` space of an :class:`~htmagent.envs.wrappers.HTMObservation` env.

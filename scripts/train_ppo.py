@@ -336,7 +336,8 @@ def run_one(args: Args, arm: str, seed: int) -> dict:
             solved_at = episodes[i][0]
             break
     return {
-        "task": args.task, "arm": arm, "label": args.label or arm, "seed": seed, "total_timesteps": args.total_timesteps,
+        "task": args.task, "arm": arm, "label": args.label or arm, "seed": seed,
+        "total_timesteps": args.total_timesteps,
         "n_envs": args.n_envs, "column_count": args.column_count, "cells_per_column": args.cells_per_column,
         "beta": args.beta, "episodic": args.episodic, "source": args.source, "trace_decay": list(args.trace_decay),
         "include_action": args.include_action, "resolution": list(args.resolution), "gamma": args.gamma,
