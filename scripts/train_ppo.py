@@ -115,6 +115,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
     args = Args(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in vars(ns).items()})
     if args.task not in TASKS:
         raise SystemExit(f"--task must be one of {TASKS}, got {args.task!r}")
+    if not args.trace_decay:
+        raise SystemExit("--trace-decay needs at least one value")
     if args.label and len(args.arms) != 1:
         raise SystemExit(f"--label names one arm's setting; give one arm, got {list(args.arms)}")
     bad = [a for a in args.arms if a not in ARMS]
@@ -269,8 +271,6 @@ def build_model(args: Args, task: Task, arm: str, seed: int):
 
 def _trace_decay(args: Args) -> float | tuple[float, ...]:
     """``--trace-decay`` as ``HTMObservation`` takes it: one float, or a tuple for several traces."""
-    if not args.trace_decay:
-        raise SystemExit("--trace-decay needs at least one value")
     return args.trace_decay[0] if len(args.trace_decay) == 1 else tuple(args.trace_decay)
 
 

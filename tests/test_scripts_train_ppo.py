@@ -105,6 +105,8 @@ def test_recurrent_reference_and_two_traces_with_end_reasons(tmp_path, capsys):
     assert "| htm-trace | 0 | 256 |" in printed and "| htm-trace, topology | 0 | 128 |" in printed
     with pytest.raises(SystemExit):
         script.parse_args(["--arms", "ppo", "stack", "--label", "x"])
+    with pytest.raises(SystemExit):  # refused before any arm trains, not when the htm-trace arm is built
+        script.parse_args(["--arms", "ppo", "htm-trace", "--trace-decay"])
 
 
 def test_end_reason_tells_the_cart_from_the_pole():
