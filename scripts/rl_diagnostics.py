@@ -9,6 +9,8 @@ reference (they solve the POMDP in principle).
 
 Example:
     python scripts/rl_diagnostics.py --warmup-steps 4000 --steps 8000
+    python scripts/rl_diagnostics.py --policy balance --steps 30000 --variants "2 stacked raw frames + previous action" \
+        "htm topology, 8 of 512 bits + trace 0.8 + action"
 """
 
 from __future__ import annotations
@@ -54,11 +56,22 @@ def parse_args(argv: list[str] | None = None) -> Args:
 
 
 TRACE_KEYS = ("sdr", "predicted", "anomaly", "trace")
+
+
+def _topology(x_resolution: float, active_bits: int) -> dict:
+    """``HTMObservation`` arguments of train_ppo.py's htm-trace arm with ``--potential-radius 256 --size-per-dim
+    512``: each minicolumn samples 80% of a 513-bit window of the input, about one element's block."""
+    return dict(trace_decay=0.8, include_action=True, learn_sp=False,
+                sp_params=dict(potential_radius=256, potential_pct=0.8),
+                encoder_params=dict(resolution=[x_resolution, 0.004], size_per_dim=512, active_bits=active_bits))
+
+
 # name -> HTMObservation keyword arguments (None = raw frames only); "keys" says which observation keys are read.
 VARIANTS: dict[str, dict] = {
     "raw (x, theta)": dict(htm=None, stack=1),
     "2 stacked raw frames": dict(htm=None, stack=2),
     "4 stacked raw frames": dict(htm=None, stack=4),
+    "2 stacked raw frames + previous action": dict(htm=None, stack=2, action=True),
     "htm default (sdr, predicted, anomaly)": dict(htm={}, keys=("sdr", "predicted", "anomaly")),
     "htm + prediction error": dict(htm={}, keys=("sdr", "predicted", "anomaly", "error")),
     "htm + action": dict(htm=dict(include_action=True), keys=("sdr", "predicted", "anomaly")),
@@ -71,6 +84,13 @@ VARIANTS: dict[str, dict] = {
     "htm, fine + trace 0.5 + action, fixed SP": dict(
         htm=dict(trace_decay=0.5, include_action=True, learn_sp=False, encoder_params=dict(resolution=[0.02, 0.004])),
         keys=TRACE_KEYS),
+    # The settings of train_ppo.py's htm-trace arm on masked CartPole (docs/results_rl.md), with the previous action
+    # in the readout as the policy has it through the efference copy.
+    "htm topology (x 0.005, 32 of 512 bits, radius 256) + trace 0.8 + action": dict(
+        htm=_topology(0.005, 32), keys=TRACE_KEYS, action=True),
+    "htm topology, 8 of 512 bits + trace 0.8 + action": dict(htm=_topology(0.005, 8), keys=TRACE_KEYS, action=True),
+    "htm topology, x 0.002, 8 of 512 bits + trace 0.8 + action": dict(
+        htm=_topology(0.002, 8), keys=TRACE_KEYS, action=True),
 }
 
 
@@ -91,6 +111,7 @@ def record(variant: dict, warmup: int, steps: int, seed: int, policy: str = "the
     obs, _ = env.reset(seed=seed)
     history: list[np.ndarray] = []
     prev_predicted = None
+    prev_action = 0.0  # the previous step's action; 0 after a reset
     feats, targets = [], []
     for t in range(warmup + steps):
         raw = obs["original"] if isinstance(obs, dict) else obs
@@ -104,10 +125,11 @@ def record(variant: dict, warmup: int, steps: int, seed: int, policy: str = "the
                         parts.append((obs["sdr"] & (1 - pred)).astype(np.float64))
                     else:
                         parts.append(np.asarray(obs[key], dtype=np.float64).ravel())
-                feats.append(np.concatenate(parts))
             else:
-                pad = [history[0]] * (variant["stack"] - len(history))
-                feats.append(np.concatenate(pad + history))
+                parts = [history[0]] * (variant["stack"] - len(history)) + history
+            if variant.get("action"):
+                parts.append(np.array([prev_action]))
+            feats.append(np.concatenate(parts))
             state = base.unwrapped.state
             targets.append([state[1], state[3]])
         if isinstance(obs, dict):
@@ -119,9 +141,10 @@ def record(variant: dict, warmup: int, steps: int, seed: int, policy: str = "the
         else:
             action = int(raw[1] > 0) if rng.random() < 0.5 else int(rng.integers(2))
         obs, _, terminated, truncated, _ = env.step(action)
+        prev_action = float(action)
         if terminated or truncated:
             obs, _ = env.reset()
-            history, prev_predicted = [], None
+            history, prev_predicted, prev_action = [], None, 0.0
     return np.array(feats), np.array(targets)
 
 
