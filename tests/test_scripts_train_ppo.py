@@ -109,6 +109,19 @@ def test_recurrent_reference_and_two_traces_with_end_reasons(tmp_path, capsys):
         script.parse_args(["--arms", "ppo", "htm-trace", "--trace-decay"])
 
 
+def test_solved_step_is_where_a_window_mean_first_reaches_the_goal():
+    script = load_script()
+    episodes = [(100 * (i + 1), r) for i, r in enumerate([10.0, 500.0, 450.0, 500.0, 500.0, 20.0])]
+    assert script.first_mean_at(episodes, 2, 475.0) == 300  # episodes 2-3 average exactly 475
+    assert script.first_mean_at(episodes, 3, 475.0) == 400  # episodes 2-4: 483
+    assert script.first_mean_at(episodes, 6, 475.0) is None
+    assert script.first_mean_at(episodes[:1], 2, 0.0) is None  # fewer episodes than the window
+    table = script.results_table([dict(task="cartpole", arm="ppo", label="ppo", seed=0, total_timesteps=600,
+                                       final_return=1.0, final_success=0.0, eval_return=1.0, eval_success=0.0,
+                                       solved_at=400, train_seconds=1.0, episodes=episodes)])
+    assert "| 1/1 | 400 | 0/1 |" in table  # solved by 20 episodes' reading, not by 100's
+
+
 def test_end_reason_tells_the_cart_from_the_pole():
     script = load_script()
     env = script.make_task("cartpole").make()
@@ -193,3 +206,18 @@ def test_diagnostics_tiny_run_prints_the_table(capsys):
     assert r2("2 stacked raw frames") > r2("raw (x, theta)") + 0.5
     with pytest.raises(SystemExit):
         diag.main(["--variants", "nonsense"])
+
+
+def test_diagnostics_previous_action_completes_the_velocities_near_balance(capsys):
+    # Near the upright state the last push moves the velocities as much as they vary, so two frames recover them
+    # only with the action that was taken between the frames (a near-unpenalized fit: the velocity is a small
+    # difference of two large, correlated inputs).
+    diag = load_diagnostics()
+    assert diag.main(["--warmup-steps", "20", "--steps", "600", "--ridge", "1e-6", "--policy", "balance", "--variants",
+                      "2 stacked raw frames", "2 stacked raw frames + previous action"]) == 0
+    rows = {line.split("|")[1].strip(): line.split("|") for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| 2 stacked")}
+    assert rows["2 stacked raw frames + previous action"][2].strip() == "5"
+    with_action = [float(v) for v in rows["2 stacked raw frames + previous action"][3:5]]
+    without = [float(v) for v in rows["2 stacked raw frames"][3:5]]
+    assert min(with_action) > 0.95 and max(without) < 0.8
