@@ -293,6 +293,13 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     deterministic function of the episode, as Gymnasium's ``check_env`` expects. The HTM state (encoder statistics,
     pooler, memory) saves with :meth:`save_htm` and loads with :meth:`load_htm`; a loaded wrapper resumes exactly.
 
+    For a policy that must infer motion from positions (a partially observed control task), what worked on CartPole
+    with its velocities hidden (docs/results_rl.md) was: a trace (``trace_decay=0.8``), the action as input, a fixed
+    pooler (``learn_sp=False``), buckets as fine as one step's typical change, and few active bits per element
+    (``encoder_params=dict(size_per_dim=512, active_bits=8)``): a one-bucket move then replaces 1/8 of an element's
+    code, which the trace makes visible; with 32 active bits it replaced 1/32 and the motion hardly showed.
+    Finer codes cost speed: the memory grows more segments.
+
     Args:
         env: the environment to wrap.
         encoder: an object with ``size`` and ``encode(observation) -> SDR``; ``None`` picks a :class:`SpaceEncoder`
