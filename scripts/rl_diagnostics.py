@@ -25,6 +25,11 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 import numpy as np
 
+_SCRIPTS_DIR = os.path.dirname(os.path.abspath(__file__))
+if _SCRIPTS_DIR not in sys.path:  # train_ppo.py sits next to this script
+    sys.path.insert(0, _SCRIPTS_DIR)
+from train_ppo import TOPOLOGY_POTENTIAL_PCT, MaskVelocity  # noqa: E402
+
 
 @dataclass
 class Args:
@@ -62,7 +67,7 @@ def _topology(x_resolution: float, active_bits: int) -> dict:
     """``HTMObservation`` arguments of train_ppo.py's htm-trace arm with ``--potential-radius 256 --size-per-dim
     512``: each minicolumn samples 80% of a 513-bit window of the input, about one element's block."""
     return dict(trace_decay=0.8, include_action=True, learn_sp=False,
-                sp_params=dict(potential_radius=256, potential_pct=0.8),
+                sp_params=dict(potential_radius=256, potential_pct=TOPOLOGY_POTENTIAL_PCT),
                 encoder_params=dict(resolution=[x_resolution, 0.004], size_per_dim=512, active_bits=active_bits))
 
 
@@ -97,11 +102,6 @@ VARIANTS: dict[str, dict] = {
 def record(variant: dict, warmup: int, steps: int, seed: int, policy: str = "theta") -> tuple[np.ndarray, np.ndarray]:
     """Run the behaviour policy; return per-step features (with the raw masked observation) and hidden velocities."""
     from htmagent.envs.wrappers import HTMObservation
-
-    scripts_dir = os.path.dirname(os.path.abspath(__file__))
-    if scripts_dir not in sys.path:  # train_ppo.py sits next to this script
-        sys.path.insert(0, scripts_dir)
-    from train_ppo import MaskVelocity
 
     base = gym.make("CartPole-v1")
     env: gym.Env = MaskVelocity(base)

@@ -50,6 +50,8 @@ import numpy as np
 
 ARMS = ("ppo", "stack", "recurrent", "htm", "htm-cells", "htm-trace", "curiosity")
 TASKS = ("masked-cartpole", "cartpole", "mountaincar", "doorkey")
+# With --potential-radius, each minicolumn samples this share of its window of the input (rl_diagnostics.py reuses it).
+TOPOLOGY_POTENTIAL_PCT = 0.8
 
 
 @dataclass
@@ -242,7 +244,7 @@ def build_model(args: Args, task: Task, arm: str, seed: int):
     if encoder_params:
         htm["encoder_params"] = encoder_params
     if args.potential_radius:
-        htm["sp_params"] = dict(potential_radius=args.potential_radius, potential_pct=0.8)
+        htm["sp_params"] = dict(potential_radius=args.potential_radius, potential_pct=TOPOLOGY_POTENTIAL_PCT)
     ppo = dict(task.ppo)
     if args.gamma > 0:
         ppo["gamma"] = args.gamma
