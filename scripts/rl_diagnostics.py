@@ -36,7 +36,7 @@ class Args:
     """Command-line arguments (``--field-name value``)."""
 
     warmup_steps: int = field(default=4000, metadata={"help": "HTM learning steps before recording"})
-    steps: int = field(default=8000, metadata={"help": "recorded steps (70% fit, 30% held out)"})
+    steps: int = field(default=8000, metadata={"help": "recorded steps (70%% fit, 30%% held out)"})
     ridge: float = field(default=1.0, metadata={"help": "ridge penalty"})
     seed: int = field(default=0, metadata={"help": "env, policy and HTM seed"})
     policy: str = field(default="theta", metadata={

@@ -221,3 +221,11 @@ def test_diagnostics_previous_action_completes_the_velocities_near_balance(capsy
     with_action = [float(v) for v in rows["2 stacked raw frames + previous action"][3:5]]
     without = [float(v) for v in rows["2 stacked raw frames"][3:5]]
     assert min(with_action) > 0.95 and max(without) < 0.8
+
+
+def test_both_scripts_print_their_help(capsys):
+    for main in (load_script().main, load_diagnostics().main):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--help"])
+        assert exit_info.value.code == 0
+        assert "--seed" in capsys.readouterr().out
