@@ -469,16 +469,24 @@ def plot_curves(runs: list[dict], path: str, title: str) -> None:
 def measure_overhead(steps: int, column_count: int, cells_per_column: int) -> str:
     """Steps per second of CartPole-v1 with random actions, raw and wrapped (learning HTM), as a table.
 
-    Both wall-clock and CPU time (``time.process_time``) are reported: on a shared machine the CPU-time figure is
-    what the process would reach on one free core.
+    The last row is masked CartPole wrapped with the settings that solve it in docs/results_rl.md (8 active bits
+    per element, pooler topology, trace, action input): its memory grows more segments, so its rate falls as
+    ``steps`` grows. Both wall-clock and CPU time (``time.process_time``) are reported: on a shared machine the
+    CPU-time figure is what the process would reach on one free core.
     """
     from htmagent.envs.wrappers import HTMObservation
 
     rows = []
-    variants = (("CartPole-v1", None), ("HTMObservation(CartPole-v1)", {}),
-                ("HTMObservation(CartPole-v1, trace_decay=0.5)", dict(trace_decay=0.5)))
-    for label, extra in variants:
+    solving = dict(trace_decay=0.8, include_action=True, learn_sp=False,
+                   sp_params=dict(potential_radius=256, potential_pct=TOPOLOGY_POTENTIAL_PCT),
+                   encoder_params=dict(resolution=[0.005, 0.004], size_per_dim=512, active_bits=8))
+    variants = (("CartPole-v1", False, None), ("HTMObservation(CartPole-v1)", False, {}),
+                ("HTMObservation(CartPole-v1, trace_decay=0.5)", False, dict(trace_decay=0.5)),
+                ("HTMObservation(masked CartPole, 8 active bits, topology, trace 0.8, action)", True, solving))
+    for label, masked, extra in variants:
         env = gym.make("CartPole-v1")
+        if masked:
+            env = MaskVelocity(env)
         if extra is not None:
             env = HTMObservation(env, column_count=column_count, cells_per_column=cells_per_column, seed=0, **extra)
         env.action_space.seed(0)

@@ -229,3 +229,10 @@ def test_both_scripts_print_their_help(capsys):
             main(["--help"])
         assert exit_info.value.code == 0
         assert "--seed" in capsys.readouterr().out
+
+
+def test_overhead_table_times_raw_wrapped_and_solving_settings():
+    table = load_script().measure_overhead(50, 64, 4)
+    rows = [line.split("|") for line in table.splitlines()[2:]]
+    assert [r[1].strip() for r in rows][0] == "CartPole-v1" and "masked CartPole, 8 active bits" in rows[3][1]
+    assert len(rows) == 4 and all(float(r[3].replace(",", "")) > 0 for r in rows)
