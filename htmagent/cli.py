@@ -14,7 +14,9 @@ import sys
 from typing import Sequence
 
 # Modules that contribute subcommands, in the order they appear in ``htmagent --help``.
-_SUBCOMMAND_MODULES: tuple[str, ...] = ("htmagent.demo", "htmagent.recognize", "htmagent.agent", "htmagent.bench")
+_SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "htmagent.demo.cli", "htmagent.experiments.hawkins2017", "htmagent.agent.htm_agent", "htmagent.experiments.bench",
+)
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -43,7 +43,7 @@ Example (grid-cell anchoring style: module cells learn to recognise L4 activity)
     >>> conn.segment_cells(act.segments[act.connected >= 2]).tolist()
     [7]
 
-The numba kernels live in :mod:`htmagent._connections_kernels`; :class:`~htmagent.temporal_memory.TemporalMemory`
+The numba kernels live in :mod:`htmagent.kernels.connections`; :class:`~htmagent.temporal_memory.TemporalMemory`
 calls them directly on this object's arrays inside its own step kernels.
 """
 
@@ -56,7 +56,7 @@ from typing import Sequence
 
 import numpy as np
 
-from htmagent import _connections_kernels as K
+from htmagent.kernels import connections as K
 from htmagent._rng import make_rng, restore_rng, rng_state
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state

@@ -17,7 +17,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from htmagent.objects import SensoryObject
+from htmagent.cortex.objects import SensoryObject
 
 __all__ = ["NetworkState", "Policy", "RandomPolicy", "HypothesisPolicy", "make_policy"]
 

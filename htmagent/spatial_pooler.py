@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from htmagent import _sp_kernels as K
+from htmagent.kernels import spatial_pooler as K
 from htmagent._rng import make_rng, restore_rng, rng_state
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state

@@ -15,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from htmagent import _tm_kernels as TK
-from htmagent._connections_kernels import EPSILON
+from htmagent.kernels import temporal_memory as TK
+from htmagent.kernels.connections import EPSILON
 from htmagent._rng import make_rng, restore_rng, rng_state
 from htmagent.connections import Connections
 from htmagent.sdr import SDR, as_sdr

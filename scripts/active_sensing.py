@@ -2,7 +2,7 @@
 the object of ``ObjectTouch-v0`` in few sensations; compared with random jumps, the hypothesis-testing policy and the
 ideal observer on the same episodes.
 
-Arms, all on :class:`htmagent.active_sensing.ActiveSensingEnv` (one pretrained ``Network(location="grid")``, the same
+Arms, all on :class:`htmagent.experiments.active_sensing.ActiveSensingEnv` (one pretrained ``Network(location="grid")``, the same
 for every arm; the network declares for every policy):
 
 - ``random``      uniformly random jumps.
@@ -34,14 +34,14 @@ from pathlib import Path
 import numpy as np
 
 from htmagent._progress import progress
-from htmagent.active_sensing import (
+from htmagent.experiments.active_sensing import (
     ActiveSensingEnv,
     EvaluationSummary,
     HypothesisJumpPolicy,
     RandomJumpPolicy,
     evaluate,
 )
-from htmagent.network import Network
+from htmagent.cortex.network import Network
 from htmagent.script_args import parse_dataclass_args
 
 
@@ -124,7 +124,7 @@ def pretrain(args: Args) -> tuple[Network, float]:
 
 
 class SB3Policy:
-    """A trained SB3 model as a :class:`~htmagent.active_sensing.MotorPolicy`, stacking the last ``frames``
+    """A trained SB3 model as a :class:`~htmagent.experiments.active_sensing.MotorPolicy`, stacking the last ``frames``
     observations the way ``VecFrameStack`` did in training (zeros before the episode's first observation)."""
 
     def __init__(self, model, frames: int, deterministic: bool):

@@ -9,7 +9,7 @@ Same as ``htmagent bench``. Examples::
 
 import sys
 
-from htmagent.bench import main
+from htmagent.experiments.bench import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from htmagent import demo
+from htmagent.demo import cli as demo
 
 
 def main(argv: Sequence[str] | None = None) -> int:

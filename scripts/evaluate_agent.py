@@ -3,7 +3,7 @@
 For every environment and sensor count the agent learns the library once (learning episodes), then plays
 ``--episodes`` episodes with each motor policy. Beside it, on the same episodes:
 
-- the **ideal observer** (:class:`htmagent.baselines.IdealObserver`, displacement mode) moved by the same random-jump
+- the **ideal observer** (:class:`htmagent.cortex.baselines.IdealObserver`, displacement mode) moved by the same random-jump
   policy with the same per-episode seeds, so its paths are the random-policy agent's paths (one is a prefix of the
   other): it declares as soon as one object is consistent with everything sensed, i.e. the fewest sensations possible
   on those sequences. Two versions: *sensor frames* (``shared_origin=False``) knows each sensor's own path only, as
@@ -31,7 +31,7 @@ import numpy as np
 import htmagent.envs  # noqa: F401  (registers the ids)
 from htmagent._progress import progress
 from htmagent.agent import HTMAgent, RandomJumps
-from htmagent.baselines import IdealObserver
+from htmagent.cortex.baselines import IdealObserver
 from htmagent.script_args import parse_dataclass_args
 
 ENV_IDS = {"touch": "htmagent/ObjectTouch-v0", "saccade": "htmagent/ObjectSaccade-v0"}

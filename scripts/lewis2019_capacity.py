@@ -1,7 +1,7 @@
 """Lewis, Purdy, Ahmad & Hawkins 2019, Figs 8A/8B/8C — capacity of the grid-cell column vs modules, cells per module
 and feature pool (capacity = the most objects of which at least 90% are recognized).
 
-Every flag is a field of :class:`htmagent.recognize_grid.CapacityArgs` (run with ``--help``); ``--quick`` runs tiny
+Every flag is a field of :class:`htmagent.experiments.lewis2019.CapacityArgs` (run with ``--help``); ``--quick`` runs tiny
 sizes. Prints a "published vs ours" table and saves a PNG.
 
 Examples:
@@ -11,7 +11,7 @@ Examples:
     python scripts/lewis2019_capacity.py --sweep pool --values 10 50 100 200 400
 """
 
-from htmagent.recognize_grid import CapacityArgs, main_capacity, parse_args
+from htmagent.experiments.lewis2019 import CapacityArgs, main_capacity, parse_args
 
 if __name__ == "__main__":
     raise SystemExit(main_capacity(parse_args(CapacityArgs)))

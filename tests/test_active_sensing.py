@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from htmagent.active_sensing import (
+from htmagent.experiments.active_sensing import (
     ActiveSensingEnv,
     HypothesisJumpPolicy,
     RandomJumpPolicy,
     evaluate,
 )
-from htmagent.network import Network
+from htmagent.cortex.network import Network
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "active_sensing.py"
 LIBRARY = dict(num_objects=5, num_features=5, library_seed=3)

@@ -13,7 +13,7 @@ import pytest
 import htmagent.envs  # noqa: F401  (registers the ids)
 from htmagent.agent import HTMAgent, HypothesisJumps, RandomJumps
 from htmagent.envs import ObjectTouchEnv
-from htmagent.objects import ObjectSet
+from htmagent.cortex.objects import ObjectSet
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 TOUCH = "htmagent/ObjectTouch-v0"

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from htmagent.baselines import BagOfFeatures, IdealObserver, observations_from_points, recognition_curve
-from htmagent.objects import ObjectSet
+from htmagent.cortex.baselines import BagOfFeatures, IdealObserver, observations_from_points, recognition_curve
+from htmagent.cortex.objects import ObjectSet
 
 
 def _random_walk(obj, num_sensors, length, rng):
@@ -113,7 +113,7 @@ def test_bad_observations_raise_and_leave_state_unchanged():
         IdealObserver(objects, mode="bag")
     with pytest.raises(TypeError, match="unique_origin must be a bool"):
         IdealObserver(objects, mode="displacement", unique_origin=1)
-    with pytest.raises(TypeError, match="object_set must be an htmagent.objects.ObjectSet"):
+    with pytest.raises(TypeError, match="object_set must be an htmagent.cortex.objects.ObjectSet"):
         BagOfFeatures([{(0, 0): 1}])
 
 

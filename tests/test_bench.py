@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from htmagent import bench
+from htmagent.experiments import bench
 
 
 def _rows(text: str) -> dict[str, list[str]]:

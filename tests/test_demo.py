@@ -9,14 +9,16 @@ import numpy as np
 import pygame
 import pytest
 
-from htmagent.column import RandomLocationCodes
-from htmagent.demo import (FRAME_SIZE, DemoApp, DemoConfig, RecognitionDemo, display_available, find_grid_layer,
-                           main, register, render_recognition, run_headless, run_window)
-from htmagent.demo_sequence import SIZE as SEQUENCE_SIZE
-from htmagent.demo_sequence import SequenceApp, SequenceDemo, run_sequence_headless
+from htmagent.cortex.column import RandomLocationCodes
+from htmagent.demo.app import display_available, run_window
+from htmagent.demo.cli import main, register
+from htmagent.demo.recognition import (FRAME_SIZE, DemoApp, DemoConfig, RecognitionDemo, find_grid_layer,
+                                       render_recognition, run_headless)
+from htmagent.demo.sequence import SIZE as SEQUENCE_SIZE
+from htmagent.demo.sequence import SequenceApp, SequenceDemo, run_sequence_headless
 from htmagent.envs import rendering as R
 from htmagent.gridcells import LocationLayer
-from htmagent.network import Network
+from htmagent.cortex.network import Network
 
 SMALL = dict(num_objects=6, num_features=4, seed=3)
 
@@ -283,7 +285,7 @@ def test_headless_without_pillow_writes_png_frames_only(tmp_path, monkeypatch):
 
 
 def test_cli_falls_back_to_frames_when_no_screen_can_be_opened(tmp_path, capsys, monkeypatch):
-    import htmagent.demo as demo_module
+    import htmagent.demo.cli as demo_module
 
     monkeypatch.setattr(demo_module, "display_available", lambda: True)  # a display is set, but SDL is off-screen
     parser = argparse.ArgumentParser()
@@ -298,7 +300,7 @@ def test_cli_falls_back_to_frames_when_no_screen_can_be_opened(tmp_path, capsys,
 
 
 def test_grid_location_option_draws_the_columns_grid_modules():
-    pytest.importorskip("htmagent.grid_source")
+    pytest.importorskip("htmagent.cortex.grid_source")
     demo = RecognitionDemo(DemoConfig(num_columns=2, location="grid", num_objects=4, num_features=4, seed=1))
     demo.learn_all()
     assert demo.sense()

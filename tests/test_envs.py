@@ -11,10 +11,10 @@ from gymnasium.utils.env_checker import check_env
 
 import htmagent.envs  # noqa: F401  (registers the ids)
 from htmagent._numba import kernel
-from htmagent.baselines import IdealObserver
+from htmagent.cortex.baselines import IdealObserver
 from htmagent.envs import ObjectSaccadeEnv, ObjectTouchEnv
 from htmagent.envs.shapes import GlyphLibrary, anchor_lattice, draw_strokes
-from htmagent.objects import ObjectSet
+from htmagent.cortex.objects import ObjectSet
 
 IDS = ["htmagent/ObjectTouch-v0", "htmagent/ObjectSaccade-v0"]
 SMALL = {

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htmagent.baselines import IdealObserver, observations_from_points
-from htmagent.network import Network
-from htmagent.objects import ObjectSet
-from htmagent.recognize_columns import ColumnsArgs, columns_table, run_columns
+from htmagent.cortex.baselines import IdealObserver, observations_from_points
+from htmagent.cortex.network import Network
+from htmagent.cortex.objects import ObjectSet
+from htmagent.experiments.grid_columns import ColumnsArgs, columns_table, run_columns
 
 OBJECTS = ObjectSet.lewis2019(20, num_features=10, seed=0)
 

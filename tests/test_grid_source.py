@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from htmagent.column import LocationSource
-from htmagent.grid_source import GridLocationSource, grid_sources
-from htmagent.location_column import lewis2019_l4_params
-from htmagent.network import Network
-from htmagent.objects import ObjectSet
+from htmagent.cortex.column import LocationSource
+from htmagent.cortex.grid_source import GridLocationSource, grid_sources
+from htmagent.cortex.location_column import lewis2019_l4_params
+from htmagent.cortex.network import Network
+from htmagent.cortex.objects import ObjectSet
 from htmagent.sdr import SDR
 
 

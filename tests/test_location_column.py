@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htmagent.baselines import IdealObserver, observations_from_points
-from htmagent.location_column import (
+from htmagent.cortex.baselines import IdealObserver, observations_from_points
+from htmagent.cortex.location_column import (
     PAPER_PARAMS,
     LocationColumn,
     LocationColumnParams,
@@ -14,7 +14,7 @@ from htmagent.location_column import (
     lewis2019_l4_params,
     random_traversals,
 )
-from htmagent.objects import ObjectSet, SensoryObject
+from htmagent.cortex.objects import ObjectSet, SensoryObject
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htmagent.baselines import IdealObserver
-from htmagent.column import CorticalColumn, LocationSource, RandomLocationCodes
-from htmagent.network import InferenceResult, Network, add_noise
-from htmagent.objects import ObjectSet
+from htmagent.cortex.baselines import IdealObserver
+from htmagent.cortex.column import CorticalColumn, LocationSource, RandomLocationCodes
+from htmagent.cortex.network import InferenceResult, Network, add_noise
+from htmagent.cortex.objects import ObjectSet
 from htmagent.policies import HypothesisPolicy, NetworkState, Policy, RandomPolicy
 from htmagent.sdr import SDR
 

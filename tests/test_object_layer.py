@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htmagent import _object_layer_kernels as K
-from htmagent.object_layer import ObjectLayer, ObjectLayerParams
+from htmagent.kernels import object_layer as K
+from htmagent.cortex.object_layer import ObjectLayer, ObjectLayerParams
 from htmagent.sdr import SDR
 from tests.reference import object_layer_twins as T
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htmagent.objects import ObjectSet, SensoryObject, random_codes
+from htmagent.cortex.objects import ObjectSet, SensoryObject, random_codes
 from htmagent.serialization import load_state, save_state
 
 

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from htmagent.predictor import Predictor, ScalarPredictor, predictor_infer, predictor_learn
+from htmagent.kernels.predictor import predictor_infer, predictor_learn
+from htmagent.predictor import Predictor, ScalarPredictor
 from htmagent.sdr import SDR
 from tests.reference import predictor_twins as T
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from htmagent import recognize
+from htmagent.experiments import hawkins2017 as recognize
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 

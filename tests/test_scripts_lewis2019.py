@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from htmagent import recognize_grid
+from htmagent.experiments import lewis2019 as recognize_grid
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 

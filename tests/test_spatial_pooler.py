@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from htmagent import _sp_kernels as K
+from htmagent.kernels import spatial_pooler as K
 from htmagent.sdr import SDR, SDRMetrics
 from htmagent.spatial_pooler import SpatialPooler
 from tests.reference import sp_twins as T

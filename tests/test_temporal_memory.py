@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htmagent import _tm_kernels as TK
+from htmagent.kernels import temporal_memory as TK
 from htmagent.sdr import SDR
 from htmagent.temporal_memory import TemporalMemory
 from tests.reference import connections_twins as ct

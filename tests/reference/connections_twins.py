@@ -1,4 +1,4 @@
-"""Slow, obvious twins of the segment-store kernels (:mod:`htmagent._connections_kernels`).
+"""Slow, obvious twins of the segment-store kernels (:mod:`htmagent.kernels.connections`).
 
 The twins work on a plain model of the store: ``{segment id: Segment}``, where a :class:`Segment` holds its cell,
 its last-used iteration and a dict ``{presynaptic cell: float32 permanence}``. No linked list, no index, no chunk:

@@ -1,4 +1,4 @@
-"""Slow, obvious NumPy twins of ``htmagent._object_layer_kernels`` (the kernels must agree with these)."""
+"""Slow, obvious NumPy twins of ``htmagent.kernels.object_layer`` (the kernels must agree with these)."""
 
 from __future__ import annotations
 

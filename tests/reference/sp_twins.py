@@ -1,4 +1,4 @@
-"""Slow, obvious NumPy twins of the spatial pooler kernels (``htmagent._sp_kernels``).
+"""Slow, obvious NumPy twins of the spatial pooler kernels (``htmagent.kernels.spatial_pooler``).
 
 Each twin takes the same arguments and returns / mutates the same way as its kernel, written for clarity rather than
 speed, so the tests can check the kernels against them.

@@ -1,4 +1,4 @@
-"""Slow, obvious twins of the temporal-memory kernels (:mod:`htmagent._tm_kernels`).
+"""Slow, obvious twins of the temporal-memory kernels (:mod:`htmagent.kernels.temporal_memory`).
 
 They work on the plain store model of :mod:`tests.reference.connections_twins` and on Python sets, one minicolumn
 at a time, exactly as the rules are written in the TemporalMemory docstring.

@@ -24,7 +24,7 @@ import numpy as np
 from htmagent._rng import make_rng, restore_rng, rng_state
 from htmagent.gridcells import AnchorParams, LocationLayer
 from htmagent.gridcells.anchoring import supported_cells
-from htmagent.objects import ObjectSet, SensoryObject
+from htmagent.cortex.objects import ObjectSet, SensoryObject
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
 from htmagent.temporal_memory import TemporalMemory
@@ -323,7 +323,7 @@ class LocationInferenceResult:
         sensation: 1-based sensation at which ``label`` was recognized (``None``).
         points: per sensation, the (x, y) the sensor touched (a 1-tuple, as :class:`htmagent.Network` gives one point
             per column).
-        sensations: per sensation, ``[((x, y), feature)]`` — feed :func:`htmagent.baselines.observations_from_points`
+        sensations: per sensation, ``[((x, y), feature)]`` — feed :func:`htmagent.cortex.baselines.observations_from_points`
             or a baseline observer.
         recognized: per sensation, the label the location code named after it (or ``None``).
         num_hypotheses: per sensation, location hypotheses left (most bumps in any module).
@@ -356,7 +356,7 @@ class LocationNetwork:
     network names object ``k`` when ``S`` is non-empty and every learned (object, point) location code holding all of
     ``S`` belongs to ``k``. With exact path integration every location consistent with the sensations so far stays in
     the union, so the network does not name an object before the evidence rules the others out (compare with
-    :class:`htmagent.baselines.IdealObserver` in ``"displacement"`` mode on the same sequence). A sensation that L4
+    :class:`htmagent.cortex.baselines.IdealObserver` in ``"displacement"`` mode on the same sequence). A sensation that L4
     did not predict anywhere bursts and recalls every location of its feature, dropping the history: far above
     capacity, or on an object never learned, the readout can then name a wrong object.
 
@@ -426,7 +426,7 @@ class LocationNetwork:
         An object already learned (same points) is skipped. Feature ids get random codes on first use.
 
         Raises:
-            TypeError / ValueError: an element that is not a :class:`~htmagent.objects.SensoryObject`, or an empty
+            TypeError / ValueError: an element that is not a :class:`~htmagent.cortex.objects.SensoryObject`, or an empty
                 set (nothing is learned).
         """
         objects = list(object_set)

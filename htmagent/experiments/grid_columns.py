@@ -1,7 +1,7 @@
 """Several grid-cell columns voting: sensations to recognize, capacity and speed vs the number of columns.
 
 No published figure covers this experiment (issue 6): ``N`` columns, each with its own sensor moving over the same
-object, each with L6a grid-cell modules (:class:`~htmagent.grid_source.GridLocationSource`), L4 and L2/3, voting
+object, each with L6a grid-cell modules (:class:`~htmagent.cortex.grid_source.GridLocationSource`), L4 and L2/3, voting
 through L2/3 (``Network(location="grid")``). Each column knows only its own sensor's movements; no column is told
 where the other sensors are. ``scripts/grid_columns.py`` and ``htmagent recognize grid-columns`` call
 :func:`main_columns`.
@@ -18,10 +18,10 @@ import numpy as np
 
 from htmagent._experiment_cli import arg, finish
 from htmagent._progress import progress
-from htmagent.baselines import IdealObserver, observations_from_points
-from htmagent.network import Network
-from htmagent.objects import ObjectSet
-from htmagent.recognize_grid import early_stop_accuracy, search_capacity
+from htmagent.cortex.baselines import IdealObserver, observations_from_points
+from htmagent.cortex.network import Network
+from htmagent.cortex.objects import ObjectSet
+from htmagent.experiments.lewis2019 import early_stop_accuracy, search_capacity
 
 __all__ = ["ColumnsArgs", "run_columns", "columns_table", "plot_columns", "main_columns"]
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from htmagent._rng import restore_rng, rng_state
-from htmagent.objects import _is_int
+from htmagent.cortex.objects import _is_int
 
 __all__ = ["HypothesisJumps", "RandomJumps"]
 

@@ -8,7 +8,7 @@ from typing import Mapping, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent.object_layer import ObjectLayer, ObjectLayerParams
+from htmagent.cortex.object_layer import ObjectLayer, ObjectLayerParams
 from htmagent.sdr import SDR, as_sdr
 
 __all__ = ["LocationSource", "RandomLocationCodes", "CorticalColumn", "hawkins2017_l4_params"]
@@ -140,7 +140,7 @@ class CorticalColumn:
     minicolumns), the location on their basal dendrites (a cell predicted by the location fires alone in its
     minicolumn, so the active cells mean "this feature at this location"), and this column's previous L2/3 activity
     on their apical dendrites (the object hypothesis breaks ties between location-predicted cells). L2/3
-    (:class:`~htmagent.object_layer.ObjectLayer`) pools L4's cells into an object code and takes the other columns'
+    (:class:`~htmagent.cortex.object_layer.ObjectLayer`) pools L4's cells into an object code and takes the other columns'
     previous L2/3 activity as lateral votes.
 
     What it does not decide: where the sensor goes, which point it is at, or when an object ends (call :meth:`reset`).

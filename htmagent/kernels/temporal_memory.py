@@ -5,7 +5,7 @@ Three kernels make a step: :func:`segment_activity` (which segments the basal or
 and the dendrite learning; :func:`activate_learn_basal` is the same for a memory without apical dendrites, with fewer
 arguments to dispatch). In sequence mode without apical dendrites, :func:`activate_learn_depolarize_basal` runs the
 three in one call (one Python round trip per step). They call the segment-store primitives of
-:mod:`htmagent._connections_kernels` on the arrays of the basal and apical :class:`~htmagent.connections.Connections`.
+:mod:`htmagent.kernels.connections` on the arrays of the basal and apical :class:`~htmagent.connections.Connections`.
 
 Segment lists handed between kernels are sorted by (cell, segment id) so that a minicolumn's segments form one run.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from htmagent._connections_kernels import (
+from htmagent.kernels.connections import (
     EPSILON,
     S_CELL,
     C_NSEG,

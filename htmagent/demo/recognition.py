@@ -1,4 +1,4 @@
-"""``htmagent demo``: watch cortical columns recognize an object, in a pygame window or as PNG frames.
+"""The object-recognition demo: watch cortical columns recognize an object, in a pygame window or as PNG frames.
 
 The demo learns a small built-in library of objects (features on a 4x4 grid, a few seconds), then plays recognition
 episodes: at every sensation each column's sensor touches one point of the object, L4 pairs the feature with the
@@ -7,31 +7,30 @@ set of objects each column's L2/3 still represents shrinks to one. Beside the ne
 same points and shows the best any model could do.
 
 Structure: :class:`RecognitionDemo` is the model (plain Python state, one sensation or one learned object per call);
-:meth:`RecognitionDemo.scene` turns it into plain data and :func:`~htmagent.demo_view.render_recognition` draws that
+:meth:`RecognitionDemo.scene` turns it into plain data and :func:`~htmagent.demo.view.render_recognition` draws that
 with the shared drawing functions of :mod:`htmagent.envs.rendering` (the same ones the environments' ``human`` and
-``rgb_array`` modes use). :class:`DemoApp` maps keys to actions; :func:`run_window` and :func:`run_headless` drive
-any app (this one and the sequence demo of :mod:`htmagent.demo_sequence`).
+``rgb_array`` modes use). :class:`DemoApp` maps keys to actions for :func:`~htmagent.demo.app.run_window`; :func:`run_headless` plays
+episodes off-screen and writes PNG frames and a GIF.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Protocol, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from htmagent._rng import make_rng
-from htmagent.baselines import IdealObserver
-from htmagent.demo_view import FRAME_SIZE, KEY_HELP, ColumnView, RecognitionScene, render_recognition
+from htmagent.cortex.baselines import IdealObserver
+from htmagent.demo.app import write_gif
+from htmagent.demo.view import FRAME_SIZE, KEY_HELP, ColumnView, RecognitionScene, render_recognition
 from htmagent.envs import rendering as R
-from htmagent.network import Network
-from htmagent.objects import ObjectSet, SensoryObject
+from htmagent.cortex.network import Network
+from htmagent.cortex.objects import ObjectSet, SensoryObject
 from htmagent.policies import NetworkState, make_policy
 
 __all__ = [
@@ -45,11 +44,8 @@ __all__ = [
     "EpisodeSummary",
     "render_recognition",
     "find_grid_layer",
-    "run_window",
     "run_headless",
-    "display_available",
-    "register",
-    "main",
+    "format_summary",
 ]
 
 POLICIES = ("random", "hypothesis")
@@ -379,23 +375,7 @@ class RecognitionDemo:
         return tuple(lines)
 
 
-# ---------------------------------------------------------------------------------------------------- apps
-class App(Protocol):
-    """What :func:`run_window` drives (:class:`DemoApp`, :class:`~htmagent.demo_sequence.SequenceApp`)."""
-
-    title: str
-    playing: bool
-
-    def handle_event(self, event: Any) -> bool:
-        """React to one pygame event; False = quit."""
-
-    def update(self, now: float) -> bool:
-        """Do a small piece of work (learning, or a sensation when playing and due); True if the frame changed."""
-
-    def render(self, footer: str = "") -> Any:
-        """The current frame as a pygame Surface."""
-
-
+# ---------------------------------------------------------------------------------------------------- app
 class DemoApp:
     """The interactive object-recognition demo: key handling, play timing and screenshots around a
     :class:`RecognitionDemo`.
@@ -499,74 +479,7 @@ class DemoApp:
         return render_recognition(self.demo.scene(self.playing, footer))
 
 
-# ---------------------------------------------------------------------------------------------------- drivers
-def display_available() -> bool:
-    """Whether a window can be opened (a display is set and SDL is not forced off-screen)."""
-    if os.environ.get("SDL_VIDEODRIVER", "") in ("dummy", "offscreen"):
-        return False
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
-
-
-def run_window(app: Any, fps: float = 30.0, max_seconds: Optional[float] = None) -> float:
-    """Show ``app`` in a window until it quits; returns the seconds from the call to the first frame on screen.
-
-    Work happens between frames in small pieces (``app.update``), the frame is redrawn only when a key was pressed
-    or the app's state changed, and the measured frame rate is printed in a corner (what the window really achieves).
-
-    Args:
-        app: a :class:`DemoApp` or any object with ``title``, ``handle_event``, ``update`` and ``render``.
-        fps: frames per second to aim for.
-        max_seconds: close the window after this long (None: when the user quits).
-    """
-    pygame = R.require_pygame()
-    start = time.perf_counter()
-    pygame.display.init()
-    pygame.display.set_caption(app.title)
-    frame = app.render()
-    window = pygame.display.set_mode(frame.get_size())
-    window.blit(frame, (0, 0))
-    pygame.display.flip()
-    first_frame = time.perf_counter() - start
-    clock = pygame.time.Clock()
-    running = True
-    while running:
-        changed = False
-        for event in pygame.event.get():
-            running = running and app.handle_event(event)
-            changed = changed or event.type == pygame.KEYDOWN
-        if not running:
-            break
-        changed = app.update(time.perf_counter()) or changed
-        if changed:
-            frame = app.render()
-        window.blit(frame, (0, 0))
-        R.draw_text(window, f"{clock.get_fps():4.1f} fps", (window.get_width() - 20, 40), 15, R.MUTED,
-                    anchor="topright")
-        pygame.display.flip()
-        clock.tick(fps)
-        if max_seconds is not None and time.perf_counter() - start > max_seconds:
-            break
-    pygame.display.quit()
-    return first_frame
-
-
-def write_gif(frames: Sequence[Path], path: Path, durations: Sequence[int]) -> bool:
-    """Write an animated GIF from PNG ``frames`` with Pillow; False (and nothing written) without Pillow."""
-    try:
-        from PIL import Image
-    except ImportError:
-        return False
-    images = [Image.open(p).convert("RGB") for p in frames]
-    if not images:
-        return False
-    palette = [im.quantize(colors=128, method=Image.Quantize.MEDIANCUT) for im in images]
-    palette[0].save(path, save_all=True, append_images=palette[1:], duration=list(durations), loop=0,
-                    optimize=False)
-    return True
-
-
+# ---------------------------------------------------------------------------------------------------- headless
 def run_headless(demo: RecognitionDemo, episodes: int, out_dir: str | os.PathLike, gif: bool = True,
                  log: Callable[[str], None] = print) -> list[Path]:
     """Play ``episodes`` episodes off-screen, writing one PNG per sensation (and an animated GIF with Pillow).
@@ -622,79 +535,3 @@ def format_summary(summaries: Sequence[EpisodeSummary]) -> str:
                      f"{np.mean(net) if net else float('nan'):.2f}, ideal observer "
                      f"{np.mean(ideal) if ideal else float('nan'):.2f}")
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------------- command line
-def register(subparsers: Any) -> None:
-    """Add ``htmagent demo [objects|sequence]`` to the command line."""
-    parser = subparsers.add_parser(
-        "demo", help="watch object recognition (or sequence learning) in a pygame window, or write frames",
-        description="Watch cortical columns recognize objects by touch (default), or, with 'sequence', a temporal "
-                    "memory learn a melody or a sine wave. Without a display (or with --headless) the same episodes "
-                    "run off-screen and PNG frames (and an animated GIF) go to --out.")
-    parser.add_argument("mode", nargs="?", choices=("objects", "sequence"), default="objects",
-                        help="objects (default): object recognition; sequence: temporal memory on a melody/sine")
-    parser.add_argument("--headless", action="store_true", help="no window: write frames to --out")
-    parser.add_argument("--out", default="demo_frames", help="folder for frames and screenshots")
-    parser.add_argument("--episodes", type=int, default=3, help="headless: recognition episodes to play")
-    parser.add_argument("--columns", type=int, default=3, help="columns (sensors) at start, 1-5")
-    parser.add_argument("--policy", choices=POLICIES, default="random", help="motor policy at start")
-    parser.add_argument("--objects", type=int, default=DemoConfig.num_objects, help="objects in the built-in library")
-    parser.add_argument("--features", type=int, default=DemoConfig.num_features, help="feature pool of the library")
-    parser.add_argument("--location", choices=("grid", "random"), default=DemoConfig.location,
-                        help="location signal: grid cells that path-integrate movements (2019) or random codes (2017)")
-    parser.add_argument("--signal", choices=("melody", "sine"), default="melody", help="sequence: input stream")
-    parser.add_argument("--steps", type=int, default=120, help="sequence, headless: time steps to run")
-    parser.add_argument("--fps", type=float, default=30.0, help="window frame rate")
-    parser.add_argument("--interval", type=float, default=0.7, help="seconds between steps while playing")
-    parser.add_argument("--no-gif", action="store_true", help="headless: PNG frames only")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the library, networks and episodes")
-    parser.set_defaults(func=main)
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run the demo chosen by ``args`` (see :func:`register`); returns the exit code."""
-    start = time.perf_counter()
-    headless = args.headless or not display_available()
-    if args.mode == "sequence":
-        from htmagent.demo_sequence import SequenceApp, run_sequence_headless
-
-        app = SequenceApp(signal=args.signal, seed=args.seed, out_dir=args.out, interval=args.interval / 4)
-        if not headless and _window(app, args.fps):
-            return 0
-        try:
-            run_sequence_headless(app, args.steps, args.out, gif=not args.no_gif)
-        except ValueError as error:
-            print(f"htmagent demo: {error}", file=sys.stderr)
-            return 2
-        return 0
-    try:
-        config = DemoConfig(num_objects=args.objects, num_features=args.features, num_columns=args.columns,
-                            policy=args.policy, location=args.location, seed=args.seed)
-        demo = RecognitionDemo(config)
-        if not headless and _window(DemoApp(demo, out_dir=args.out, interval=args.interval, warm_up=True), args.fps):
-            print(format_summary(demo.summaries))
-            return 0
-        run_headless(demo, args.episodes, args.out, gif=not args.no_gif)
-    except ValueError as error:
-        print(f"htmagent demo: {error}", file=sys.stderr)
-        return 2
-    print(f"wall time {time.perf_counter() - start:.1f} s")
-    return 0
-
-
-def _window(app: Any, fps: float) -> bool:
-    """Run ``app`` in a window; False (after a message) if no window can be opened, so the caller goes headless."""
-    pygame = R.require_pygame()
-    try:
-        pygame.display.init()
-        driver = pygame.display.get_driver()
-        if driver in ("dummy", "offscreen"):  # SDL falls back to these when the display cannot be reached
-            raise pygame.error(f"SDL video driver {driver!r} has no screen")
-        first = run_window(app, fps)
-    except pygame.error as error:
-        pygame.display.quit()
-        print(f"htmagent demo: cannot open a window ({error}); writing frames instead", file=sys.stderr)
-        return False
-    print(f"first frame on screen {first:.1f} s after the window was requested")
-    return True

@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from htmagent import _object_layer_kernels as K
+from htmagent.kernels import object_layer as K
 from htmagent._rng import make_rng, restore_rng, rng_state
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
@@ -45,7 +45,7 @@ class SynapseStore:
     def learn(self, rng: np.random.Generator, active_cells: np.ndarray, active_input: np.ndarray,
               candidates: np.ndarray, sample_size: int, initial_permanence: float, increment: float,
               decrement: float) -> None:
-        """Hebbian update of ``active_cells`` (see :func:`htmagent._object_layer_kernels.learn_synapses`)."""
+        """Hebbian update of ``active_cells`` (see :func:`htmagent.kernels.object_layer.learn_synapses`)."""
         if active_cells.size == 0:
             return
         need = int(self.count[active_cells].max()) + sample_size

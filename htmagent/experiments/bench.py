@@ -238,8 +238,8 @@ _COLD_START = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import numpy as np
-from htmagent import bench
-from htmagent import _sp_kernels
+from htmagent.experiments import bench
+from htmagent.kernels import spatial_pooler as _sp_kernels
 from htmagent.spatial_pooler import SpatialPooler
 from htmagent.temporal_memory import TemporalMemory
 t1 = time.perf_counter()
@@ -330,7 +330,7 @@ def register(subparsers: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark as a standalone program (``python -m htmagent.bench`` or ``scripts/bench.py``)."""
+    """Run the benchmark as a standalone program (``python -m htmagent.experiments.bench`` or ``scripts/bench.py``)."""
     parser = argparse.ArgumentParser(prog="htmagent bench", description=__doc__.splitlines()[0])
     _add_arguments(parser)
     return _run(parser.parse_args(argv))

@@ -19,9 +19,9 @@ import numpy as np
 
 from htmagent._experiment_cli import add_dataclass_arguments, arg, finish, help_text, parse_args
 from htmagent._progress import progress
-from htmagent.baselines import BagOfFeatures, IdealObserver, observations_from_points
-from htmagent.location_column import LocationColumnParams, LocationNetwork, random_traversals
-from htmagent.objects import ObjectSet
+from htmagent.cortex.baselines import BagOfFeatures, IdealObserver, observations_from_points
+from htmagent.cortex.location_column import LocationColumnParams, LocationNetwork, random_traversals
+from htmagent.cortex.objects import ObjectSet
 
 __all__ = [
     "PUBLISHED", "CapacityArgs", "SensationsArgs", "SpeedArgs", "find_capacity", "run_capacity", "run_sensations",
@@ -443,7 +443,7 @@ _COMMANDS = {
 def add_experiments(sub) -> None:
     """Add ``lewis-capacity``, ``lewis-sensations``, ``lewis-speed`` and ``grid-columns`` to an ``add_subparsers()``
     object (that of ``htmagent recognize``)."""
-    from htmagent.recognize_columns import ColumnsArgs, main_columns
+    from htmagent.experiments.grid_columns import ColumnsArgs, main_columns
 
     for name, (cls, runner) in {**_COMMANDS, "grid-columns": (ColumnsArgs, main_columns)}.items():
         p = sub.add_parser(name, help=help_text(cls.__doc__.splitlines()[0]), description=help_text(cls.__doc__))

@@ -11,7 +11,7 @@ observations, one per sensor, each ``(position, feature)``:
   sensor over empty space); ``None`` is evidence too, for the ideal observer.
 
 Example:
-    >>> from htmagent.objects import ObjectSet
+    >>> from htmagent.cortex.objects import ObjectSet
     >>> objects = ObjectSet.from_dicts([{(0, 0): 0, (1, 0): 1}, {(0, 0): 0, (1, 0): 0}])
     >>> observer = IdealObserver(objects, mode="location")
     >>> observer.step([((0, 0), 0)]) is None, observer.candidates
@@ -29,7 +29,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from htmagent.objects import ObjectSet, SensoryObject, _is_int
+from htmagent.cortex.objects import ObjectSet, SensoryObject, _is_int
 
 __all__ = [
     "IdealObserver",
@@ -92,7 +92,7 @@ class _Observer(abc.ABC):
 
     def __init__(self, object_set: ObjectSet):
         if not isinstance(object_set, ObjectSet):
-            raise TypeError(f"object_set must be an htmagent.objects.ObjectSet, got {type(object_set).__name__}")
+            raise TypeError(f"object_set must be an htmagent.cortex.objects.ObjectSet, got {type(object_set).__name__}")
         self.object_set = object_set
 
     @property

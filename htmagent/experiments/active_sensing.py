@@ -1,7 +1,7 @@
 """Active sensing: an RL policy chooses where the sensors jump, a pretrained column network recognizes the object.
 
 :class:`ActiveSensingEnv` turns ``htmagent/ObjectTouch-v0`` into a pure motor task. The policy picks only the sensor
-jumps; the environment feeds every sensation to a :class:`~htmagent.network.Network` with grid-cell location
+jumps; the environment feeds every sensation to a :class:`~htmagent.cortex.network.Network` with grid-cell location
 (``location="grid"``), whose columns path-integrate the observed displacements, and declares the object for the
 policy as soon as the network recognizes one. What the policy sees is the network's state (how much its L2/3
 activity overlaps each learned object, how many objects are still backed), never the sensor's location or the label.
@@ -9,11 +9,11 @@ A good policy is one that makes the network recognize the object in few sensatio
 
 The module also holds the motor baselines that act in the same action space (:class:`RandomJumpPolicy`,
 :class:`HypothesisJumpPolicy`) and :func:`evaluate`, which plays any policy on fixed episode seeds and runs the ideal
-observer (:class:`~htmagent.baselines.IdealObserver`, per-sensor origins: exactly the network's information) on the
+observer (:class:`~htmagent.cortex.baselines.IdealObserver`, per-sensor origins: exactly the network's information) on the
 very sensations each episode produced.
 
 Example:
-    >>> from htmagent.active_sensing import ActiveSensingEnv, HypothesisJumpPolicy, evaluate
+    >>> from htmagent.experiments.active_sensing import ActiveSensingEnv, HypothesisJumpPolicy, evaluate
     >>> env = ActiveSensingEnv(num_objects=10, network_seed=0)
     >>> summary = evaluate(env, HypothesisJumpPolicy(), episodes=20, seed=0)
     >>> summary.accuracy, summary.mean_sensations  # doctest: +SKIP
@@ -30,9 +30,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from htmagent.baselines import IdealObserver
-from htmagent.network import Network
-from htmagent.objects import _is_int
+from htmagent.cortex.baselines import IdealObserver
+from htmagent.cortex.network import Network
+from htmagent.cortex.objects import _is_int
 
 __all__ = [
     "ActiveSensingEnv",
@@ -55,7 +55,7 @@ class ActiveSensingEnv(gym.Env):
 
     Each episode the inner ``ObjectTouch-v0`` draws an object and puts every sensor on one of its features. Every
     sensation (the first one at ``reset``, then one after each jump) goes to a pretrained
-    :class:`~htmagent.network.Network` with grid-cell location: each column's grid cells path-integrate its sensor's
+    :class:`~htmagent.cortex.network.Network` with grid-cell location: each column's grid cells path-integrate its sensor's
     observed displacements (sensor positions are accumulated from the displacements only, so they are ego-centric and
     start at ``(0, 0)``), L4 pairs feature and location, L2/3 narrows the set of objects and the columns vote. A sensor
     over empty space senses nothing; its grid cells still move. As soon as the network recognizes an object (every
@@ -279,7 +279,7 @@ class ActiveSensingEnv(gym.Env):
     @property
     def history(self) -> list[list[tuple[tuple[int, int], int | None]]]:
         """This episode's sensations so far: per sensation, per sensor, ``(ego-centric position, feature or None)``
-        (the input format of :class:`~htmagent.baselines.IdealObserver`)."""
+        (the input format of :class:`~htmagent.cortex.baselines.IdealObserver`)."""
         return [[((int(x), int(y)), None if f < 0 else int(f)) for (x, y), f in zip(pos, feats)]
                 for pos, feats in zip(self._path, self._features)]
 

@@ -3,7 +3,7 @@
 :class:`HTMAgent` learns the object library of ``htmagent/ObjectTouch-v0`` or ``htmagent/ObjectSaccade-v0`` through
 the environment itself (learning episodes), then plays: each step every sensor senses, its column path-integrates the
 sensor's own movements (grid cells), the columns vote, and the agent declares an object once the network has
-recognized one. Where the sensors go next is decided by a motor policy of :mod:`htmagent.motor` (:class:`RandomJumps` or
+recognized one. Where the sensors go next is decided by a motor policy of :mod:`htmagent.agent.motor` (:class:`RandomJumps` or
 :class:`HypothesisJumps`), which sees only what the agent itself knows.
 
 Example:
@@ -29,9 +29,9 @@ import numpy as np
 from gymnasium import spaces
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent.motor import EMPTY, UNKNOWN, HypothesisJumps, RandomJumps
-from htmagent.network import Network
-from htmagent.objects import SensoryObject, _is_int
+from htmagent.agent.motor import EMPTY, UNKNOWN, HypothesisJumps, RandomJumps
+from htmagent.cortex.network import Network
+from htmagent.cortex.objects import SensoryObject, _is_int
 from htmagent.serialization import load_state, save_state
 
 __all__ = ["Evaluation", "HTMAgent", "HypothesisJumps", "RandomJumps"]
@@ -82,7 +82,7 @@ class Evaluation:
 class HTMAgent:
     """Plays a sensorimotor environment with a network of voting cortical columns, one column per sensor.
 
-    Neural rule. Each sensor feeds one cortical column (:class:`~htmagent.network.Network`): L4 pairs the sensed
+    Neural rule. Each sensor feeds one cortical column (:class:`~htmagent.cortex.network.Network`): L4 pairs the sensed
     feature with the column's location, which grid cells (L6a) path-integrate from the sensor's own movements (so each
     column works in its own ego-centric frame, whose origin is where its sensor started); L2/3 pools L4 into an object
     code and the columns' L2/3 layers vote laterally. The agent declares object ``k`` as soon as every column's L2/3
@@ -123,7 +123,7 @@ class HTMAgent:
             column recognizes it and no column recognizes another. A column recognizes object ``k`` when its L2/3
             overlaps ``k``'s code by at least the recognition threshold and more than any other code.
         seed: seed or Generator of the agent (network and motor policy).
-        **network_kwargs: passed to :class:`~htmagent.network.Network` (e.g. ``l2_cell_count``).
+        **network_kwargs: passed to :class:`~htmagent.cortex.network.Network` (e.g. ``l2_cell_count``).
     """
 
     def __init__(self, num_sensors: int, sensation_key: str, sensation_shape: Sequence[int], sensation_dtype: str,

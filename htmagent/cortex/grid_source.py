@@ -1,6 +1,6 @@
 """A grid-cell location source for :class:`htmagent.Network`: the column's location comes from its own movements.
 
-:class:`GridLocationSource` implements :class:`htmagent.column.LocationSource` on top of a
+:class:`GridLocationSource` implements :class:`htmagent.cortex.column.LocationSource` on top of a
 :class:`~htmagent.gridcells.LocationLayer` (L6a), so the 2017 network (L4 + L2/3 columns that vote) runs with the
 2019 paper's location layer instead of given location codes: the source sees only the movement between consecutive
 points, path-integrates it, and lets L4 anchor it.
@@ -26,7 +26,7 @@ _FORMAT = "htmagent.GridLocationSource/1"
 class GridLocationSource:
     """Location signal from grid cells (L6a) that integrate the sensor's movements.
 
-    Per sensation (the :class:`~htmagent.column.LocationSource` protocol):
+    Per sensation (the :class:`~htmagent.cortex.column.LocationSource` protocol):
 
     - :meth:`locate`: the first point after :meth:`reset` starts the location — a fresh random location per object
       when learning, no location at all when inferring (L4 then bursts and the first sensation recalls every place
@@ -36,7 +36,7 @@ class GridLocationSource:
     - :meth:`anchor`: L4's activity anchors the location (union narrowing); when learning, the learning cells grow
       segments onto L4's winner cells.
 
-    L4 should use the paper's basal parameters (:func:`htmagent.location_column.lewis2019_l4_params`).
+    L4 should use the paper's basal parameters (:func:`htmagent.cortex.location_column.lewis2019_l4_params`).
 
     Args:
         num_modules, cells_per_axis, scale: the location layer (paper: 10 modules of 10 x 10 cells, scale 40).

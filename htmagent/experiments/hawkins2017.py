@@ -149,13 +149,13 @@ class SpeedArgs:
 
 # --------------------------------------------------------------------------------------------------- helpers
 def _network(num_columns: int, seed: int, **kw):
-    from htmagent.network import Network
+    from htmagent.cortex.network import Network
 
     return Network(num_columns=num_columns, seed=seed, **kw)
 
 
 def _mean_touches(net, learned, tested, trial_seed: int, settling: int, max_sensations: int) -> dict:
-    from htmagent.baselines import IdealObserver
+    from htmagent.cortex.baselines import IdealObserver
 
     ideal = IdealObserver(learned, mode="location")
     conv, rec, bound, correct = [], [], [], 0
@@ -182,7 +182,7 @@ def run_convergence(args: ConvergenceArgs) -> dict:
     for good), ``recognition`` (our stricter one: sensations until the target is recognized for good, 11 if never) and
     ``accuracy`` (fraction recognized correctly after the last sensation).
     """
-    from htmagent.objects import ObjectSet
+    from htmagent.cortex.objects import ObjectSet
 
     if args.figure not in ("4a", "4b"):
         raise ValueError(f"figure must be '4a' or '4b', got {args.figure!r}")
@@ -266,8 +266,8 @@ def plot_convergence(out: dict, path: str) -> None:
 def run_sensations(args: SensationsArgs) -> dict:
     """Cumulative fraction recognized by sensation k: network (strict recognition and paper convergence), ideal
     observer (location mode) and bag of features stepping on the network's own sequences."""
-    from htmagent.baselines import BagOfFeatures, IdealObserver, recognition_curve
-    from htmagent.objects import ObjectSet
+    from htmagent.cortex.baselines import BagOfFeatures, IdealObserver, recognition_curve
+    from htmagent.cortex.objects import ObjectSet
 
     n_obj, trials = args.num_objects, args.trials
     if args.quick:
@@ -360,8 +360,8 @@ def run_capacity(args: CapacityArgs) -> dict:
     (one step each, random order); success iff the target is the unique object of maximal L2/3 overlap in every
     column (the paper's criterion). ``converged`` additionally requires every column to hold at most 1.5 x sdr_size
     active cells (the 2017 code's classification rule), i.e. the union has really narrowed to one object."""
-    from htmagent.column import hawkins2017_l4_params
-    from htmagent.objects import ObjectSet
+    from htmagent.cortex.column import hawkins2017_l4_params
+    from htmagent.cortex.objects import ObjectSet
 
     configs, counts, n_targets = list(args.configs), sorted(args.objects), args.num_targets
     if args.quick:
@@ -454,7 +454,7 @@ def run_noise(args: NoiseArgs) -> dict:
     """Accuracy after ``max_sensations * settling_steps`` touches vs noise; accuracy = the paper's classification
     (every column overlaps the target code by >= 30 with <= 60 active cells) after the last touch; our strict
     recognition is reported beside it."""
-    from htmagent.objects import ObjectSet
+    from htmagent.cortex.objects import ObjectSet
 
     n_obj, trials, levels = args.num_objects, args.trials, list(args.levels)
     if args.quick:
@@ -527,7 +527,7 @@ def run_speed(args: SpeedArgs) -> dict:
     and without L2/3 -> L4 feedback, and the L2/3 layer alone. Rates are given per wall-clock second and per second
     of this process's CPU time (the latter is what a dedicated core would give on a shared machine); best of
     ``repeats``."""
-    from htmagent.objects import ObjectSet
+    from htmagent.cortex.objects import ObjectSet
 
     n_obj = 10 if args.quick else args.num_objects
     objects = ObjectSet.hawkins2017(n_obj, num_features=args.num_features, seed=args.seed)
@@ -679,7 +679,7 @@ def register(subparsers) -> None:
             return runner(cls(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(cls)}))
 
         p.set_defaults(func=func)
-    from htmagent.recognize_grid import add_experiments
+    from htmagent.experiments.lewis2019 import add_experiments
 
     add_experiments(sub)
     parser.set_defaults(func=lambda ns: (parser.print_help(), 0)[1])

@@ -11,9 +11,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent.column import CorticalColumn, LocationSource, RandomLocationCodes, hawkins2017_l4_params
-from htmagent.object_layer import ObjectLayerParams
-from htmagent.objects import ObjectSet, SensoryObject
+from htmagent.cortex.column import CorticalColumn, LocationSource, RandomLocationCodes, hawkins2017_l4_params
+from htmagent.cortex.object_layer import ObjectLayerParams
+from htmagent.cortex.objects import ObjectSet, SensoryObject
 from htmagent.policies import NetworkState, Policy, make_policy
 from htmagent.sdr import SDR
 from htmagent.serialization import load_state, save_state
@@ -90,7 +90,7 @@ class Network:
     """N cortical columns, each with its own sensor on the same object, voting through L2/3.
 
     Neural rule. Every column pairs the sensed feature with the sensor's location in L4 and pools L4 into an object
-    code in L2/3 (:class:`~htmagent.column.CorticalColumn`). Each column's L2/3 cells have one distal dendrite per
+    code in L2/3 (:class:`~htmagent.cortex.column.CorticalColumn`). Each column's L2/3 cells have one distal dendrite per
     other column, fed with that column's L2/3 activity of the previous time step (all-to-all): cells supported by more
     columns win, so the columns agree on one object faster than any of them alone — the vote. Because a vote takes
     one time step to arrive, a network of several columns holds each sensation for
@@ -111,14 +111,14 @@ class Network:
         l2_sdr_size: active L2/3 cells per object code.
         l2_params: L2/3 parameter overrides (mapping or :class:`ObjectLayerParams`; defaults
             :func:`hawkins2017_l2_params` for ``feature_active_bits``).
-        l4_params: L4 ``TemporalMemory`` overrides (defaults :func:`~htmagent.column.hawkins2017_l4_params`).
+        l4_params: L4 ``TemporalMemory`` overrides (defaults :func:`~htmagent.cortex.column.hawkins2017_l4_params`).
         enable_feedback: L2/3 -> L4 apical feedback.
         recognition_threshold: overlap (cells) needed for recognition (30 of 40 in the paper).
-        location_sources: one :class:`~htmagent.column.LocationSource` per column; overrides ``location``.
+        location_sources: one :class:`~htmagent.cortex.column.LocationSource` per column; overrides ``location``.
         location: where each column's location comes from when ``location_sources`` is not given: ``"random"``
             (a fixed random code per point, the 2017 paper's input) or ``"grid"`` (grid-cell modules that
             path-integrate the sensor's own movements and anchor on L4, the 2019 paper's L6a; L4 then uses
-            :func:`~htmagent.location_column.lewis2019_l4_params`, and ``location_size`` / ``location_active_bits``
+            :func:`~htmagent.cortex.location_column.lewis2019_l4_params`, and ``location_size`` / ``location_active_bits``
             are unused). With ``"grid"``, learn with ``repetitions >= 2``: L2/3 learns only on L4 cells that were
             predicted.
         grid_modules: grid-cell modules per column (``location="grid"``; the paper's 10).
@@ -168,7 +168,7 @@ class Network:
         l2_overrides.update(cell_count=int(l2_cell_count), sdr_size=int(l2_sdr_size))
         self.l2_params = hawkins2017_l2_params(int(feature_active_bits), **l2_overrides)
         if location == "grid":
-            from htmagent.location_column import lewis2019_l4_params
+            from htmagent.cortex.location_column import lewis2019_l4_params
 
             self.l4_params = lewis2019_l4_params(int(grid_modules))
         else:
@@ -179,7 +179,7 @@ class Network:
         self._rng = make_rng(seed)
         n = int(num_columns)
         if location_sources is None and location == "grid":
-            from htmagent.grid_source import grid_sources
+            from htmagent.cortex.grid_source import grid_sources
 
             location_sources = grid_sources(n, int(grid_modules), int(grid_cells_per_axis),
                                             l4_cells=int(l4_column_count) * int(cells_per_column),

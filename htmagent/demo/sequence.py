@@ -8,7 +8,7 @@ melody repeats notes in different contexts ("C C G G A A G, F F E E D D C"), so 
 not just the current note: a first-order model could not.
 
 :class:`SequenceDemo` is the model, :func:`render_sequence` draws it with the shared drawing functions of
-:mod:`htmagent.envs.rendering`, :class:`SequenceApp` maps keys to actions for :func:`htmagent.demo.run_window`.
+:mod:`htmagent.envs.rendering`, :class:`SequenceApp` maps keys to actions for :func:`htmagent.demo.app.run_window`.
 """
 
 from __future__ import annotations
@@ -288,7 +288,7 @@ def run_sequence_headless(app: SequenceApp, steps: int, out_dir: str | os.PathLi
     Returns:
         The PNG frames written.
     """
-    from htmagent.demo import write_gif
+    from htmagent.demo.app import write_gif
 
     pygame = R.require_pygame()
     for name, value in (("steps", steps), ("every", every)):
