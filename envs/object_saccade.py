@@ -10,7 +10,7 @@ from gymnasium import spaces
 from htmagent.envs import rendering
 from htmagent.envs.object_touch import SensorGridEnv, _check_int
 from htmagent.envs.shapes import GlyphLibrary
-from htmagent.objects import ObjectSet
+from htmagent.cortex.objects import ObjectSet
 
 __all__ = ["ObjectSaccadeEnv"]
 
@@ -49,7 +49,7 @@ class ObjectSaccadeEnv(SensorGridEnv):
 
     ``env.unwrapped.object_set`` describes the library as features at locations (fixation cells with ink; feature
     ``k`` = the ``k``-th distinct patch of the library) and ``env.unwrapped.feature_id(patch)`` maps an observed
-    patch to its feature, so the baselines of :mod:`htmagent.baselines` play this game too.
+    patch to its feature, so the baselines of :mod:`htmagent.cortex.baselines` play this game too.
 
     Stable-Baselines3 takes any 3-D uint8 ``Box`` in ``[0, 255]`` for an image and builds its ``NatureCNN``, whose
     8 x 8 kernel does not fit a 7 x 7 patch: wrap the environment with ``gymnasium.wrappers.FlattenObservation``
@@ -168,7 +168,7 @@ class ObjectSaccadeEnv(SensorGridEnv):
 
         ``object_set`` describes the library as the touch environment's objects are described: locations are fixation
         cells ``(fx, fy)`` whose patch has ink, and feature ``k`` is the ``k``-th distinct patch over the whole
-        library, so an :class:`~htmagent.baselines.IdealObserver` can play this environment too.
+        library, so an :class:`~htmagent.cortex.baselines.IdealObserver` can play this environment too.
 
         Raises:
             ValueError: if ``patch`` has the wrong shape or is not a patch of this library.

@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from htmagent.envs import rendering
-from htmagent.objects import ObjectSet, _is_int, random_codes
+from htmagent.cortex.objects import ObjectSet, _is_int, random_codes
 from htmagent.sdr import SDR
 
 __all__ = ["ObjectTouchEnv", "SensorGridEnv"]
@@ -333,7 +333,7 @@ class ObjectTouchEnv(SensorGridEnv):
     env = gym.make("htmagent/ObjectTouch-v0", num_sensors=3, render_mode="rgb_array")
     ```
 
-    - ``object_set``: an :class:`~htmagent.objects.ObjectSet`, or a list of ``{(x, y): feature}`` dicts (validated
+    - ``object_set``: an :class:`~htmagent.cortex.objects.ObjectSet`, or a list of ``{(x, y): feature}`` dicts (validated
       against ``num_features``: a feature outside the pool raises ``ValueError``). Default: ``ObjectSet.lewis2019``.
       The next four arguments only shape the default library and are ignored when an ``ObjectSet`` is given.
     - ``num_objects`` (20), ``num_features`` (10), ``grid_size`` (4), ``features_per_object`` (10): the default
