@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import abc
 import math
-import numbers
 from typing import Any, Iterable
 
 import numpy as np
 
 from htmagent._numba import kernel
+from htmagent._validation import is_int, is_real
 from htmagent.sdr import SDR
 
 __all__ = ["Encoder", "mix64", "seed_hash", "check_seed", "check_finite_real", "check_positive_int"]
@@ -57,7 +57,7 @@ def check_seed(seed: Any, name: str = "seed") -> int:
         return int(seed.integers(0, 2**63 - 1))
     if seed is None:
         return int(np.random.default_rng().integers(0, 2**63 - 1))
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+    if not is_int(seed):
         raise TypeError(f"{name} must be an int, a numpy.random.Generator or None, got {type(seed).__name__}")
     if not 0 <= int(seed) < 2**64:
         raise ValueError(f"{name} must be an integer in [0, 2**64), got {seed}")
@@ -66,7 +66,7 @@ def check_seed(seed: Any, name: str = "seed") -> int:
 
 def check_finite_real(value: Any, name: str) -> float:
     """Return ``value`` as a float, raising ``TypeError`` for non-numbers and ``ValueError`` for NaN or inf."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
             value = value.item()
         else:
@@ -82,7 +82,7 @@ def check_finite_real(value: Any, name: str) -> float:
 
 def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     """Return ``value`` as an int >= ``minimum``, raising ``TypeError``/``ValueError`` naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if not is_int(value):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if int(value) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")

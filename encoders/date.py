@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from htmagent._validation import is_real
 from htmagent.sdr import SDR
 
 from .base import Encoder, check_positive_int
@@ -39,7 +40,7 @@ def to_datetime(value: Any, name: str = "value") -> _dt.datetime:
             return _dt.datetime(1970, 1, 1) + _dt.timedelta(microseconds=int(micros))
         except OverflowError:
             raise ValueError(f"{name} must lie within years 1-9999, got {value}") from None
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+    if is_real(value):
         ts = float(value)
         if not math.isfinite(ts):
             raise ValueError(f"{name} must be a finite POSIX timestamp, got {ts}")

@@ -10,7 +10,14 @@ import numpy as np
 from htmagent._numba import kernel
 from htmagent.sdr import SDR
 
-from .base import Encoder, check_finite_real, check_positive_int, check_seed, mix64, seed_hash
+from .base import (
+    Encoder,
+    check_finite_real,
+    check_positive_int,
+    check_seed,
+    mix64,
+    seed_hash,
+)
 
 __all__ = ["RDSE", "rdse_kernel"]
 

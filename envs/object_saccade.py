@@ -7,10 +7,11 @@ from typing import Any, Optional
 import numpy as np
 from gymnasium import spaces
 
-from htmagent.envs import rendering
-from htmagent.envs.object_touch import SensorGridEnv, _check_int
-from htmagent.envs.shapes import GlyphLibrary
+from htmagent._validation import check_int
 from htmagent.cortex.objects import ObjectSet
+from htmagent.envs import rendering
+from htmagent.envs.object_touch import SensorGridEnv
+from htmagent.envs.shapes import GlyphLibrary
 
 __all__ = ["ObjectSaccadeEnv"]
 
@@ -107,10 +108,10 @@ class ObjectSaccadeEnv(SensorGridEnv):
         observe_step: bool = False,
         render_mode: Optional[str] = None,
     ):
-        library_seed = _check_int(library_seed, "library_seed", 0)
-        num_objects = _check_int(num_objects, "num_objects", 1)
+        library_seed = check_int(library_seed, "library_seed", 0)
+        num_objects = check_int(num_objects, "num_objects", 1)
         if glyphs is None:
-            glyphs = GlyphLibrary.generate(num_objects, _check_int(image_size, "image_size", 8), seed=library_seed)
+            glyphs = GlyphLibrary.generate(num_objects, check_int(image_size, "image_size", 8), seed=library_seed)
         self.names = list(glyphs.names) if isinstance(glyphs, GlyphLibrary) else []
         images = glyphs.images if isinstance(glyphs, GlyphLibrary) else np.asarray(glyphs)
         if images.ndim != 3 or images.shape[1] != images.shape[2] or images.shape[0] < 1:
@@ -121,11 +122,11 @@ class ObjectSaccadeEnv(SensorGridEnv):
             self.names = [f"glyph {i}" for i in range(images.shape[0])]
         self.images = images
         size = images.shape[1]
-        patch_size = _check_int(patch_size, "patch_size", 1)
+        patch_size = check_int(patch_size, "patch_size", 1)
         if patch_size % 2 == 0 or patch_size > size:
             raise ValueError(f"patch_size must be odd and <= the image size ({size}), got {patch_size}")
         self.patch_size = patch_size
-        self.fixation_spacing = _check_int(fixation_spacing, "fixation_spacing", 1)
+        self.fixation_spacing = check_int(fixation_spacing, "fixation_spacing", 1)
         n = size // self.fixation_spacing
         if n < 1:
             raise ValueError(f"fixation_spacing must be <= the image size ({size}), got {fixation_spacing}")
@@ -139,7 +140,7 @@ class ObjectSaccadeEnv(SensorGridEnv):
         )
         self.object_set, self._patch_ids = self._patch_objects()
         self._sensation_space = spaces.Box(
-            0, 255, shape=(_check_int(num_sensors, "num_sensors", 1), patch_size, patch_size), dtype=np.uint8
+            0, 255, shape=(check_int(num_sensors, "num_sensors", 1), patch_size, patch_size), dtype=np.uint8
         )
         self._setup_game(images.shape[0], (0, 0, n - 1, n - 1), num_sensors, max_jump, move_cost, observe_step,
                          render_mode)

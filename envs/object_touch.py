@@ -14,22 +14,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from htmagent._validation import check_int, is_int
+from htmagent.cortex.objects import ObjectSet, random_codes
 from htmagent.envs import rendering
-from htmagent.cortex.objects import ObjectSet, _is_int, random_codes
 from htmagent.sdr import SDR
 
 __all__ = ["ObjectTouchEnv", "SensorGridEnv"]
 
 _OPTION_KEYS = ("learn", "label")
 _STEP_CAP = 2**24  # the observed step count saturates here (the largest integer float32 counts exactly to)
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if not _is_int(value):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 class SensorGridEnv(gym.Env, abc.ABC):
@@ -54,9 +47,9 @@ class SensorGridEnv(gym.Env, abc.ABC):
         observe_step: bool,
         render_mode: Optional[str],
     ) -> None:
-        self.num_sensors = _check_int(num_sensors, "num_sensors", 1)
+        self.num_sensors = check_int(num_sensors, "num_sensors", 1)
         span = max(grid_bounds[2] - grid_bounds[0], grid_bounds[3] - grid_bounds[1])
-        self.max_jump = max(span, 1) if max_jump is None else _check_int(max_jump, "max_jump", 1)
+        self.max_jump = max(span, 1) if max_jump is None else check_int(max_jump, "max_jump", 1)
         move_cost = float(move_cost)
         if not np.isfinite(move_cost) or move_cost < 0:
             raise ValueError(f"move_cost must be a finite number >= 0, got {move_cost}")
@@ -125,7 +118,7 @@ class SensorGridEnv(gym.Env, abc.ABC):
         if not isinstance(learn, (bool, np.bool_)):
             raise TypeError(f"options['learn'] must be a bool, got {type(learn).__name__}")
         label = options.get("label")
-        if label is not None and (not _is_int(label) or not 0 <= label < self.num_objects):
+        if label is not None and (not is_int(label) or not 0 <= label < self.num_objects):
             raise ValueError(f"options['label'] must be an object label in [0, {self.num_objects}), got {label!r}")
         return bool(learn), None if label is None else int(label)
 
@@ -371,7 +364,7 @@ class ObjectTouchEnv(SensorGridEnv):
         observe_step: bool = False,
         render_mode: Optional[str] = None,
     ):
-        library_seed = _check_int(library_seed, "library_seed", 0)
+        library_seed = check_int(library_seed, "library_seed", 0)
         if object_set is None:
             object_set = ObjectSet.lewis2019(
                 num_objects, num_features, features_per_object, grid_size, seed=library_seed
@@ -379,8 +372,8 @@ class ObjectTouchEnv(SensorGridEnv):
         elif not isinstance(object_set, ObjectSet):
             object_set = ObjectSet.from_dicts(object_set, num_features=num_features)
         self.object_set = object_set
-        sdr_size = _check_int(sdr_size, "sdr_size", 1)
-        sdr_active_bits = _check_int(sdr_active_bits, "sdr_active_bits", 1)
+        sdr_size = check_int(sdr_size, "sdr_size", 1)
+        sdr_active_bits = check_int(sdr_active_bits, "sdr_active_bits", 1)
         if sdr_active_bits > sdr_size:
             raise ValueError(f"sdr_active_bits must be <= sdr_size ({sdr_size}), got {sdr_active_bits}")
         # Feature codes come from their own stream so that they do not depend on how the library was made.
@@ -397,7 +390,7 @@ class ObjectTouchEnv(SensorGridEnv):
         for obj in object_set:
             for (x, y), feature in obj.points.items():
                 self._features[obj.label, x - bounds[0], y - bounds[1]] = feature
-        self._sensation_space = spaces.MultiBinary([_check_int(num_sensors, "num_sensors", 1), sdr_size])
+        self._sensation_space = spaces.MultiBinary([check_int(num_sensors, "num_sensors", 1), sdr_size])
         self._setup_game(len(object_set), bounds, num_sensors, max_jump, move_cost, observe_step, render_mode)
 
     def _sense(self, label: int, positions: np.ndarray) -> np.ndarray:

@@ -7,16 +7,15 @@ is what a user-given encoder must provide. Used by :mod:`htmagent.envs.wrappers`
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Protocol, Sequence
 
 import numpy as np
 from gymnasium import spaces
 
 from htmagent._rng import make_rng
+from htmagent._validation import check_int, is_int
 from htmagent.encoders.category import CategoryEncoder
 from htmagent.encoders.rdse import RDSE
-from htmagent.envs.object_touch import _check_int
 from htmagent.sdr import SDR
 
 __all__ = ["ObservationEncoder", "SpaceEncoder"]
@@ -35,12 +34,6 @@ class ObservationEncoder(Protocol):
     def encode(self, value: Any) -> SDR:
         """The SDR of one observation (``size`` bits)."""
         ...
-
-
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
-    return bool(value)
 
 
 def _seed_int(rng: np.random.Generator) -> int:
@@ -93,16 +86,16 @@ class SpaceEncoder:
     ):
         if not isinstance(space, spaces.Space):
             raise TypeError(f"space must be a gymnasium.spaces.Space, got {type(space).__name__}")
-        self.size_per_dim = _check_int(size_per_dim, "size_per_dim", 1)
-        self.active_bits = _check_int(active_bits, "active_bits", 1)
+        self.size_per_dim = check_int(size_per_dim, "size_per_dim", 1)
+        self.active_bits = check_int(active_bits, "active_bits", 1)
         if self.active_bits > self.size_per_dim:
             raise ValueError(f"active_bits must be <= size_per_dim ({self.size_per_dim}), got {self.active_bits}")
-        self.num_buckets = _check_int(num_buckets, "num_buckets", 1)
-        self.stats_warmup = _check_int(stats_warmup, "stats_warmup", 2)
-        self.image_grid = _check_int(image_grid, "image_grid", 1)
-        self.image_levels = _check_int(image_levels, "image_levels", 2)
+        self.num_buckets = check_int(num_buckets, "num_buckets", 1)
+        self.stats_warmup = check_int(stats_warmup, "stats_warmup", 2)
+        self.image_grid = check_int(image_grid, "image_grid", 1)
+        self.image_levels = check_int(image_levels, "image_levels", 2)
         # The codes are a function of one int seed, kept in the state so that a loaded encoder codes alike.
-        if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
+        if is_int(seed):
             if seed < 0:
                 raise ValueError(f"seed must be a non-negative integer, got {seed}")
             self.seed = int(seed)

@@ -22,7 +22,8 @@ import numpy as np
 from gymnasium import spaces
 
 from htmagent._rng import make_rng
-from htmagent.envs.space_encoder import ObservationEncoder, SpaceEncoder, _check_bool, _check_int, _seed_int
+from htmagent._validation import check_bool, check_int, is_real
+from htmagent.envs.space_encoder import ObservationEncoder, SpaceEncoder, _seed_int
 from htmagent.sdr import SDR
 from htmagent.serialization import load_state, save_state
 
@@ -43,7 +44,7 @@ _ACTIVE_COLUMNS = 20
 def _check_trace_decay(trace_decay: Any) -> tuple[float, ...]:
     """``trace_decay`` as a tuple of decays: () for 0, (d,) for one decay in (0, 1), or several in (0, 1)."""
     def real(value: Any) -> bool:
-        return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+        return is_real(value)
 
     if real(trace_decay):
         if not 0.0 <= trace_decay < 1.0:
@@ -122,8 +123,8 @@ class HTMStream:
         from htmagent.spatial_pooler import SpatialPooler
         from htmagent.temporal_memory import TemporalMemory
 
-        self.column_count = _check_int(column_count, "column_count", 1)
-        self.cells_per_column = _check_int(cells_per_column, "cells_per_column", 1)
+        self.column_count = check_int(column_count, "column_count", 1)
+        self.cells_per_column = check_int(cells_per_column, "cells_per_column", 1)
         for name, value in (("sp_params", sp_params), ("tm_params", tm_params), ("encoder_params", encoder_params)):
             if value is not None and not isinstance(value, dict):
                 raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
@@ -132,7 +133,7 @@ class HTMStream:
         if action_space is not None and not isinstance(action_space, spaces.Space):
             raise TypeError(f"action_space must be a gymnasium.spaces.Space or None, got {type(action_space).__name__}")
         self.trace_decays = _check_trace_decay(trace_decay)
-        self.learn_sp = _check_bool(learn_sp, "learn_sp")
+        self.learn_sp = check_bool(learn_sp, "learn_sp")
         rng = make_rng(seed)
         if encoder is None:
             encoder = SpaceEncoder(observation_space, seed=_seed_int(rng), **(encoder_params or {}))
@@ -350,9 +351,9 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
             learn_sp=learn_sp, seed=seed,
         )
         gym.ObservationWrapper.__init__(self, env)
-        self._learn = _check_bool(learn, "learn")
-        self.include_cells = _check_bool(include_cells, "include_cells")
-        self.include_action = _check_bool(include_action, "include_action")
+        self._learn = check_bool(learn, "learn")
+        self.include_cells = check_bool(include_cells, "include_cells")
+        self.include_action = check_bool(include_action, "include_action")
         self.htm = HTMStream(
             env.observation_space, encoder, column_count, cells_per_column, sp_params, tm_params,
             encoder_params=encoder_params, action_space=env.action_space if self.include_action else None,
@@ -379,7 +380,7 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
 
     @learn.setter
     def learn(self, value: bool) -> None:
-        self._learn = _check_bool(value, "learn")
+        self._learn = check_bool(value, "learn")
 
     @property
     def anomaly(self) -> float:
@@ -499,14 +500,14 @@ class HTMCuriosity(gym.Wrapper, gym.utils.RecordConstructorArgs):
     ):
         if not isinstance(env, gym.Env):
             raise TypeError(f"env must be a gymnasium.Env, got {type(env).__name__}")
-        count_table_size = _check_int(count_table_size, "count_table_size", 1)
-        if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, numbers.Real):
+        count_table_size = check_int(count_table_size, "count_table_size", 1)
+        if not is_real(beta):
             raise TypeError(f"beta must be a real number, got {type(beta).__name__} {beta!r}")
         if not (np.isfinite(beta) and beta >= 0):
             raise ValueError(f"beta must be a finite number >= 0, got {beta}")
         if source not in ("anomaly", "likelihood", "count"):
             raise ValueError(f"source must be 'anomaly', 'likelihood' or 'count', got {source!r}")
-        episodic = _check_bool(episodic, "episodic")
+        episodic = check_bool(episodic, "episodic")
         for name, value in (("htm_kwargs", htm_kwargs), ("likelihood_params", likelihood_params)):
             if value is not None and not isinstance(value, dict):
                 raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")

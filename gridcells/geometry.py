@@ -9,9 +9,10 @@ world locations, as entorhinal grid cells do; ``square`` tiling uses a square ti
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
+
+from htmagent._validation import is_int, is_real
 
 __all__ = [
     "TILINGS",
@@ -36,7 +37,7 @@ RAT_BUMP_SIGMA = 0.18172
 def check_real(value: object, name: str, low: float | None = None, high: float | None = None,
                low_open: bool = False) -> float:
     """Return ``value`` as a finite float in range, or raise ``TypeError``/``ValueError`` naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     x = float(value)
     if not math.isfinite(x):
@@ -50,7 +51,7 @@ def check_real(value: object, name: str, low: float | None = None, high: float |
 
 def check_int(value: object, name: str, low: int) -> int:
     """Return ``value`` as an int >= ``low``, or raise ``TypeError``/``ValueError`` naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if not is_int(value):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if int(value) < low:
         raise ValueError(f"{name} must be >= {low}, got {value}")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from htmagent._validation import is_int
 
 SeedLike = "int | np.random.Generator | None"
 
@@ -28,7 +28,7 @@ def make_rng(seed: int | np.random.Generator | None, name: str = "seed") -> np.r
         return seed
     if seed is None:
         return np.random.default_rng()
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+    if not is_int(seed):
         raise TypeError(f"{name} must be an int, a numpy.random.Generator or None, got {type(seed).__name__}")
     if seed < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {seed}")

@@ -13,13 +13,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import math
-import numbers
 import os
 from typing import Any, Sequence
 
 import numpy as np
 
 from htmagent._rng import make_rng
+from htmagent._validation import check_int, check_real
 from htmagent.sdr import SDR
 from htmagent.serialization import load_state, save_state
 
@@ -78,23 +78,6 @@ def log_likelihood(likelihood: float) -> float:
     return min(1.0, max(0.0, value))
 
 
-def _check_count(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
-
-
-def _finite(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
 class AnomalyLikelihood:
     """Anomaly likelihood: how improbable the recent average raw anomaly score is, given the scores seen so far.
 
@@ -134,11 +117,11 @@ class AnomalyLikelihood:
         reestimation_period: int = 100,
         averaging_window: int = 10,
     ):
-        self.learning_period = _check_count(learning_period, "learning_period", 0)
-        self.estimation_samples = _check_count(estimation_samples, "estimation_samples", 1)
-        self.historic_window_size = _check_count(historic_window_size, "historic_window_size", 1)
-        self.reestimation_period = _check_count(reestimation_period, "reestimation_period", 1)
-        self.averaging_window = _check_count(averaging_window, "averaging_window", 1)
+        self.learning_period = check_int(learning_period, "learning_period", 0)
+        self.estimation_samples = check_int(estimation_samples, "estimation_samples", 1)
+        self.historic_window_size = check_int(historic_window_size, "historic_window_size", 1)
+        self.reestimation_period = check_int(reestimation_period, "reestimation_period", 1)
+        self.averaging_window = check_int(averaging_window, "averaging_window", 1)
         if self.historic_window_size < self.estimation_samples:
             raise ValueError(
                 f"historic_window_size must be >= estimation_samples ({self.estimation_samples}), "
@@ -178,7 +161,7 @@ class AnomalyLikelihood:
         Raises:
             ValueError: if ``raw_score`` is NaN, infinite or outside [0, 1] (nothing is updated).
         """
-        score = _finite(raw_score, "raw_score")
+        score = check_real(raw_score, "raw_score")
         if not 0.0 <= score <= 1.0:
             raise ValueError(f"raw_score must be in [0, 1], got {score}")
         self._recent[self._iteration % self.averaging_window] = score
@@ -373,18 +356,18 @@ class AnomalyDetector:
         if (min_value is None) != (max_value is None):
             raise ValueError(f"give both min_value and max_value or neither, got {min_value!r} and {max_value!r}")
         if min_value is not None:
-            lo, hi = _finite(min_value, "min_value"), _finite(max_value, "max_value")
+            lo, hi = check_real(min_value, "min_value"), check_real(max_value, "max_value")
             if not hi > lo:
                 raise ValueError(f"max_value must be > min_value ({lo}), got {hi}")
-        self.num_buckets = _check_count(num_buckets, "num_buckets", 1)
-        self.calibration_steps = _check_count(calibration_steps, "calibration_steps", 1)
+        self.num_buckets = check_int(num_buckets, "num_buckets", 1)
+        self.calibration_steps = check_int(calibration_steps, "calibration_steps", 1)
         rng = make_rng(seed)
         self._config = {
             "min_value": None if min_value is None else float(min_value),
             "max_value": None if max_value is None else float(max_value),
             "num_buckets": self.num_buckets,
-            "encoder_size": _check_count(encoder_size, "encoder_size", 1),
-            "encoder_active_bits": _check_count(encoder_active_bits, "encoder_active_bits", 1),
+            "encoder_size": check_int(encoder_size, "encoder_size", 1),
+            "encoder_active_bits": check_int(encoder_active_bits, "encoder_active_bits", 1),
             "time_of_day": [int(time_of_day[0]), float(time_of_day[1])],
             "calibration_steps": self.calibration_steps,
             "sp_params": dict(sp_params or {}),
@@ -478,7 +461,7 @@ class AnomalyDetector:
         """
         from htmagent.encoders import to_datetime
 
-        x = _finite(value, "value")
+        x = check_real(value, "value")
         stamp = None if timestamp is None else to_datetime(timestamp, "timestamp")
         if self._use_time is not None and self._use_time != (stamp is not None):
             expected = "a timestamp" if self._use_time else "no timestamp"

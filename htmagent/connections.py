@@ -49,15 +49,15 @@ calls them directly on this object's arrays inside its own step kernels.
 
 from __future__ import annotations
 
-import numbers
 import os
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-from htmagent.kernels import connections as K
 from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent._validation import check_int, check_real
+from htmagent.kernels import connections as K
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
 
@@ -79,24 +79,6 @@ class SegmentActivity:
     segments: np.ndarray
     connected: np.ndarray
     potential: np.ndarray
-
-
-def _check_int(value: object, name: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        expected = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {expected}, got {value}")
-    return value
-
-
-def _check_permanence(value: object, name: str) -> np.float32:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a float, got {type(value).__name__}")
-    if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}")
-    return np.float32(value)
 
 
 class Connections:
@@ -124,11 +106,11 @@ class Connections:
         max_synapses_per_segment: int = 255,
         seed: int | np.random.Generator | None = None,
     ):
-        self.num_cells = _check_int(num_cells, "num_cells", 1)
-        self.num_presynaptic = _check_int(num_presynaptic, "num_presynaptic", 1)
-        self.max_segments_per_cell = _check_int(max_segments_per_cell, "max_segments_per_cell", 1)
+        self.num_cells = check_int(num_cells, "num_cells", 1)
+        self.num_presynaptic = check_int(num_presynaptic, "num_presynaptic", 1)
+        self.max_segments_per_cell = check_int(max_segments_per_cell, "max_segments_per_cell", 1)
         # compute_activity packs two per-segment counts into one int32 (15 bits for the connected one)
-        self.max_synapses_per_segment = _check_int(max_synapses_per_segment, "max_synapses_per_segment", 1, 32_767)
+        self.max_synapses_per_segment = check_int(max_synapses_per_segment, "max_synapses_per_segment", 1, 32_767)
         self._rng = make_rng(seed)
         self.iteration = 0
         self._allocate(segment_capacity=64, block_capacity=64, chunk_capacity=64)
@@ -235,10 +217,10 @@ class Connections:
 
     # ------------------------------------------------------------------ validation helpers
     def _check_cell(self, cell: object) -> int:
-        return _check_int(cell, "cell", 0, self.num_cells - 1)
+        return check_int(cell, "cell", 0, self.num_cells - 1)
 
     def _check_segment(self, segment: object) -> int:
-        seg = _check_int(segment, "segment", 0)
+        seg = check_int(segment, "segment", 0)
         if seg >= self.segment_capacity or self.seg_i32[K.S_CELL, seg] < 0:
             raise ValueError(f"segment must be the id of an existing segment, got {seg}")
         return seg
@@ -309,7 +291,7 @@ class Connections:
             :class:`SegmentActivity` over the segments with at least one synapse onto an active cell.
         """
         active = self._presynaptic(active_presynaptic, "active_presynaptic")
-        threshold = np.float32(_check_permanence(connected_permanence, "connected_permanence") - K.EPSILON)
+        threshold = np.float32(np.float32(check_real(connected_permanence, "connected_permanence", 0.0, 1.0)) - K.EPSILON)
         self.n_touched = K.compute_activity(self.counts, self.touched, self.pre_i32, self.chunk_i32, self.chunk_perm,
                                             self.chunk_link, self.n_touched, active, threshold)
         segs = np.sort(self.touched[: self.n_touched])
@@ -345,8 +327,8 @@ class Connections:
         """
         seg = self._check_segment(segment)
         cand = self._presynaptic(candidates, "candidates")
-        n = _check_int(max_new, "max_new", 0)
-        perm = _check_permanence(initial_permanence, "initial_permanence")
+        n = check_int(max_new, "max_new", 0)
+        perm = np.float32(check_real(initial_permanence, "initial_permanence", 0.0, 1.0))
         if perm <= K.EPSILON:
             raise ValueError(f"initial_permanence must be > {float(K.EPSILON)}, got {initial_permanence}")
         n = min(n, cand.size)
@@ -387,8 +369,8 @@ class Connections:
         """
         seg = self._check_segment(segment)
         active = self._presynaptic(active_presynaptic, "active_presynaptic")
-        inc = _check_permanence(increment, "increment")
-        dec = _check_permanence(decrement, "decrement")
+        inc = np.float32(check_real(increment, "increment", 0.0, 1.0))
+        dec = np.float32(check_real(decrement, "decrement", 0.0, 1.0))
         return self._adapt(seg, active, inc, dec)
 
     def punish_segment(
@@ -401,7 +383,7 @@ class Connections:
         """
         seg = self._check_segment(segment)
         active = self._presynaptic(active_presynaptic, "active_presynaptic")
-        dec = _check_permanence(decrement, "decrement")
+        dec = np.float32(check_real(decrement, "decrement", 0.0, 1.0))
         return self._adapt(seg, active, np.float32(-dec), np.float32(0.0))
 
     # ------------------------------------------------------------------ persistence

@@ -10,13 +10,13 @@ SDRClassifier). :class:`ScalarPredictor` adds the bucketing of a scalar and the 
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from collections import deque
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from htmagent._validation import is_int, is_real
 from htmagent.kernels.predictor import predictor_infer, predictor_learn
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
@@ -29,7 +29,7 @@ def _check_steps(steps: Iterable[int]) -> tuple[int, ...]:
         values = tuple(steps)
     except TypeError:
         raise TypeError(f"steps must be a sequence of ints, got {steps!r}") from None
-    if not values or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in values):
+    if not values or any(not is_int(s) or s < 0 for s in values):
         raise ValueError(f"steps must be a non-empty sequence of ints >= 0, got {steps!r}")
     if len(set(values)) != len(values):
         raise ValueError(f"steps must not repeat, got {values}")
@@ -56,11 +56,11 @@ class Predictor:
 
     def __init__(self, steps: Sequence[int] = (1,), alpha: float = 0.001, input_size: int | None = None):
         self.steps = _check_steps(steps)
-        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 < float(alpha) <= 1.0:
+        if not is_real(alpha) or not 0.0 < float(alpha) <= 1.0:
             raise ValueError(f"alpha must be a number in (0, 1], got {alpha!r}")
         self.alpha = float(alpha)
         if input_size is not None and (
-            isinstance(input_size, bool) or not isinstance(input_size, numbers.Integral) or input_size < 1
+            not is_int(input_size) or input_size < 1
         ):
             raise ValueError(f"input_size must be a positive int or None, got {input_size!r}")
         self.input_size = None if input_size is None else int(input_size)
@@ -112,7 +112,7 @@ class Predictor:
         Raises:
             ValueError: for a record number that does not increase, a wrong pattern, or a negative bucket.
         """
-        if isinstance(record_num, bool) or not isinstance(record_num, numbers.Integral):
+        if not is_int(record_num):
             raise TypeError(f"record_num must be an int, got {record_num!r}")
         if self._history and record_num <= self._history[-1][0]:
             raise ValueError(f"record_num must be > the previous one ({self._history[-1][0]}), got {record_num}")
@@ -223,7 +223,7 @@ class ScalarPredictor:
 
     def __init__(self, steps: Sequence[int] = (1,), alpha: float = 0.001, resolution: float = 1.0,
                  input_size: int | None = None):
-        if isinstance(resolution, bool) or not isinstance(resolution, numbers.Real) or not (
+        if not is_real(resolution) or not (
             math.isfinite(resolution) and resolution > 0
         ):
             raise ValueError(f"resolution must be a finite number > 0, got {resolution!r}")
@@ -245,7 +245,7 @@ class ScalarPredictor:
 
     def learn(self, record_num: int, pattern: SDR | np.ndarray | Sequence[int], value: float) -> None:
         """Learn that record ``record_num`` has ``value`` (finite), with ``pattern`` as its SDR."""
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        if not is_real(value) or not math.isfinite(value):
             raise ValueError(f"value must be a finite number, got {value!r}")
         key = math.floor(float(value) / self.resolution)
         category = self._category.get(key, len(self._keys))

@@ -7,11 +7,12 @@ only embeds the bits that the wrapper already emitted. It needs the ``rl`` extra
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Callable
 
 import gymnasium as gym
 from gymnasium import spaces
+
+from htmagent._validation import is_int
 
 try:
     import torch as th
@@ -95,7 +96,7 @@ class HTMFeaturesExtractor(BaseFeaturesExtractor):
     ):
         _check_htm_space(observation_space)
         for name, value in (("sdr_embedding_dim", sdr_embedding_dim), ("cells_embedding_dim", cells_embedding_dim)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            if not is_int(value):
                 raise TypeError(f"{name} must be an int, got {type(value).__name__}")
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
@@ -183,7 +184,7 @@ def make_htm_ppo(
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    if isinstance(n_envs, bool) or not isinstance(n_envs, numbers.Integral) or n_envs < 1:
+    if not is_int(n_envs) or n_envs < 1:
         raise ValueError(f"n_envs must be an int >= 1, got {n_envs!r}")
     for name, flag in (("same_htm_seed", same_htm_seed), ("normalize_original", normalize_original)):
         if not isinstance(flag, bool):

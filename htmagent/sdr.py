@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from htmagent._rng import make_rng
+from htmagent._validation import is_int
 
 __all__ = ["SDR", "SDRMetrics", "as_sdr"]
 
@@ -21,10 +22,10 @@ _MAX_SIZE = 2**31 - 1
 
 
 def _normalise_shape(size: int | Sequence[int], name: str = "size") -> tuple[int, ...]:
-    if isinstance(size, numbers.Integral) and not isinstance(size, (bool, np.bool_)):
+    if is_int(size):
         shape = (int(size),)
     elif isinstance(size, (tuple, list)) and size and all(
-        isinstance(d, numbers.Integral) and not isinstance(d, (bool, np.bool_)) for d in size
+        is_int(d) for d in size
     ):
         shape = tuple(int(d) for d in size)
     else:

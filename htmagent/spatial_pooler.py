@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import os
 from typing import Sequence
 
 import numpy as np
 
-from htmagent.kernels import spatial_pooler as K
 from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent._validation import check_bool, check_int, check_real, is_int
+from htmagent.kernels import spatial_pooler as K
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
 
@@ -39,10 +39,10 @@ _TIE_BREAK_SCALE = 1e-6
 
 
 def _dims(value: int | Sequence[int], name: str) -> tuple[int, ...]:
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if is_int(value):
         dims = (int(value),)
     elif isinstance(value, (tuple, list)) and value and all(
-        isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in value
+        is_int(d) for d in value
     ):
         dims = tuple(int(d) for d in value)
     else:
@@ -116,8 +116,8 @@ class SpatialPoolerParams:
                 "input_dimensions and column_dimensions must have the same number of dimensions, got "
                 f"{self.input_dimensions} and {self.column_dimensions}"
             )
-        _check_int(self.potential_radius, "potential_radius", 0)
-        _check_real(self.potential_pct, "potential_pct", 0.0, 1.0, low_open=True)
+        check_int(self.potential_radius, "potential_radius", 0)
+        check_real(self.potential_pct, "potential_pct", 0.0, 1.0, low_open=True)
         if (self.local_area_density is None) == (self.num_active_columns_per_inh_area is None):
             raise ValueError(
                 "exactly one of local_area_density and num_active_columns_per_inh_area must be given, got "
@@ -125,23 +125,22 @@ class SpatialPoolerParams:
                 f"num_active_columns_per_inh_area={self.num_active_columns_per_inh_area!r}"
             )
         if self.local_area_density is not None:
-            _check_real(self.local_area_density, "local_area_density", 0.0, 0.5, low_open=True)
+            check_real(self.local_area_density, "local_area_density", 0.0, 0.5, low_open=True)
         else:
-            _check_int(self.num_active_columns_per_inh_area, "num_active_columns_per_inh_area", 1)
-        _check_real(self.stimulus_threshold, "stimulus_threshold", 0.0, math.inf)
-        _check_real(self.syn_perm_inactive_dec, "syn_perm_inactive_dec", 0.0, 1.0)
-        _check_real(self.syn_perm_active_inc, "syn_perm_active_inc", 0.0, 1.0)
-        _check_real(self.syn_perm_connected, "syn_perm_connected", 0.0, 1.0, low_open=True)
+            check_int(self.num_active_columns_per_inh_area, "num_active_columns_per_inh_area", 1)
+        check_real(self.stimulus_threshold, "stimulus_threshold", 0.0, math.inf, finite=False)
+        check_real(self.syn_perm_inactive_dec, "syn_perm_inactive_dec", 0.0, 1.0)
+        check_real(self.syn_perm_active_inc, "syn_perm_active_inc", 0.0, 1.0)
+        check_real(self.syn_perm_connected, "syn_perm_connected", 0.0, 1.0, low_open=True)
         if self.syn_perm_below_stimulus_inc is None:
             object.__setattr__(self, "syn_perm_below_stimulus_inc", self.syn_perm_connected / 10.0)
-        _check_real(self.syn_perm_below_stimulus_inc, "syn_perm_below_stimulus_inc", 0.0, 1.0)
-        _check_real(self.min_pct_overlap_duty_cycles, "min_pct_overlap_duty_cycles", 0.0, 1.0)
-        _check_int(self.duty_cycle_period, "duty_cycle_period", 1)
-        _check_real(self.boost_strength, "boost_strength", 0.0, math.inf)
-        _check_int(self.update_period, "update_period", 1)
+        check_real(self.syn_perm_below_stimulus_inc, "syn_perm_below_stimulus_inc", 0.0, 1.0)
+        check_real(self.min_pct_overlap_duty_cycles, "min_pct_overlap_duty_cycles", 0.0, 1.0)
+        check_int(self.duty_cycle_period, "duty_cycle_period", 1)
+        check_real(self.boost_strength, "boost_strength", 0.0, math.inf, finite=False)
+        check_int(self.update_period, "update_period", 1)
         for name in ("global_inhibition", "wrap_around"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+            check_bool(getattr(self, name), name)
 
     @property
     def num_inputs(self) -> int:
@@ -152,23 +151,6 @@ class SpatialPoolerParams:
     def num_columns(self) -> int:
         """Number of minicolumns."""
         return int(np.prod(self.column_dimensions))
-
-
-def _check_int(value, name: str, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-
-
-def _check_real(value, name: str, low: float, high: float, low_open: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    bad_low = value <= low if low_open else value < low
-    if math.isnan(value) or bad_low or value > high:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {bracket}{low}, {high}], got {value}")
 
 
 def _box(center: np.ndarray, radius: int, dims: tuple[int, ...], wrap: bool) -> np.ndarray:
@@ -447,7 +429,7 @@ class SpatialPooler:
 
     def permanences(self, column: int) -> tuple[np.ndarray, np.ndarray]:
         """The potential pool of ``column``: (input bit indices, float32 permanences), both copies."""
-        if isinstance(column, bool) or not isinstance(column, numbers.Integral) or not 0 <= column < self.num_columns:
+        if not is_int(column) or not 0 <= column < self.num_columns:
             raise ValueError(f"column must be an int in [0, {self.num_columns}), got {column!r}")
         row = self._perm[column]
         pool = np.flatnonzero(row >= 0.0).astype(np.int32)

@@ -8,17 +8,17 @@ given in the same step (a location), which makes the layer the L4 input layer of
 
 from __future__ import annotations
 
-import numbers
 import os
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import numpy as np
 
+from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent._validation import check_int, is_int, is_real
+from htmagent.connections import Connections
 from htmagent.kernels import temporal_memory as TK
 from htmagent.kernels.connections import EPSILON
-from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent.connections import Connections
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
 
@@ -80,14 +80,14 @@ class DendriteParameters:
         for name in ("activation_threshold", "min_threshold", "max_new_synapse_count", "max_segments_per_cell",
                      "max_synapses_per_segment"):
             value = getattr(self, name)
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            if not is_int(value):
                 raise TypeError(f"{name} must be an int, got {type(value).__name__}")
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
         for name in ("initial_permanence", "connected_permanence", "permanence_increment", "permanence_decrement",
                      "predicted_segment_decrement"):
             value = getattr(self, name)
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            if not is_real(value):
                 raise TypeError(f"{name} must be a float, got {type(value).__name__}")
             if not 0.0 <= float(value) <= 1.0 or value != value:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
@@ -101,14 +101,6 @@ class DendriteParameters:
     def _iparams(self) -> np.ndarray:
         return np.array([self.min_threshold, self.max_new_synapse_count, self.max_segments_per_cell,
                          self.max_synapses_per_segment], dtype=np.int64)
-
-
-def _check_size(value: object, name: str, low: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
 
 
 class TemporalMemory:
@@ -205,8 +197,8 @@ class TemporalMemory:
         reduced_basal_threshold: int | None = None,
         seed: int | np.random.Generator | None = None,
     ):
-        self.column_count = _check_size(column_count, "column_count", 1)
-        self.cells_per_column = _check_size(cells_per_column, "cells_per_column", 1)
+        self.column_count = check_int(column_count, "column_count", 1)
+        self.cells_per_column = check_int(cells_per_column, "cells_per_column", 1)
         if mode not in ("sequence", "pair"):
             raise ValueError(f"mode must be 'sequence' or 'pair', got {mode!r}")
         self.mode = mode
@@ -214,13 +206,13 @@ class TemporalMemory:
         if mode == "pair":
             if basal_input_size is None:
                 raise ValueError("basal_input_size must be given in pair mode, got None")
-            self.basal_input_size = _check_size(basal_input_size, "basal_input_size", 1)
+            self.basal_input_size = check_int(basal_input_size, "basal_input_size", 1)
         else:
             if basal_input_size is not None and basal_input_size != num_cells:
                 raise ValueError(f"basal_input_size must be None or {num_cells} (the cell count) in sequence mode, "
                                  f"got {basal_input_size}")
             self.basal_input_size = num_cells
-        self.apical_input_size = _check_size(apical_input_size, "apical_input_size", 0)
+        self.apical_input_size = check_int(apical_input_size, "apical_input_size", 0)
         self.basal = DendriteParameters(
             activation_threshold, min_threshold, initial_permanence, connected_permanence, permanence_increment,
             permanence_decrement, predicted_segment_decrement, max_new_synapse_count, max_segments_per_cell,
@@ -240,7 +232,7 @@ class TemporalMemory:
                 max_synapses_per_segment)
         except (TypeError, ValueError) as error:  # name the apical argument the caller actually passed
             raise type(error)(f"apical_{error}") from None
-        self.reduced_basal_threshold = _check_size(pick(reduced_basal_threshold, activation_threshold),
+        self.reduced_basal_threshold = check_int(pick(reduced_basal_threshold, activation_threshold),
                                                    "reduced_basal_threshold", 1)
         self._rng = make_rng(seed)
         self.basal_connections = Connections(num_cells, self.basal_input_size, max_segments_per_cell,

@@ -29,9 +29,10 @@ import numpy as np
 from gymnasium import spaces
 
 from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent._validation import is_int
 from htmagent.agent.motor import EMPTY, UNKNOWN, HypothesisJumps, RandomJumps
 from htmagent.cortex.network import Network
-from htmagent.cortex.objects import SensoryObject, _is_int
+from htmagent.cortex.objects import SensoryObject
 from htmagent.serialization import load_state, save_state
 
 __all__ = ["Evaluation", "HTMAgent", "HypothesisJumps", "RandomJumps"]
@@ -131,9 +132,9 @@ class HTMAgent:
                  policy: str = "random", declare: str = "all", seed: int | np.random.Generator | None = None,
                  **network_kwargs: Any):
         for name, value in (("num_sensors", num_sensors), ("num_objects", num_objects), ("max_jump", max_jump)):
-            if not _is_int(value) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        if max_steps is not None and (not _is_int(max_steps) or max_steps < 1):
+        if max_steps is not None and (not is_int(max_steps) or max_steps < 1):
             raise ValueError(f"max_steps must be None or an int >= 1, got {max_steps!r}")
         if policy not in _POLICIES:
             raise ValueError(f"policy must be one of {_POLICIES}, got {policy!r}")
@@ -261,7 +262,7 @@ class HTMAgent:
                 changes), or a grid whose extent differs from the one learned before (the network learns nothing).
         """
         self._check_env(env)
-        if not _is_int(repetitions) or repetitions < 2:
+        if not is_int(repetitions) or repetitions < 2:
             raise ValueError(f"repetitions must be an int >= 2, got {repetitions!r}")
         session = _LearningSession(self, env, seed)
         low, high = session.find_edges()
@@ -442,9 +443,9 @@ class HTMAgent:
         from htmagent._progress import progress
 
         self._check_env(env)
-        if not _is_int(episodes) or episodes < 1:
+        if not is_int(episodes) or episodes < 1:
             raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
-        if seed is not None and (not _is_int(seed) or seed < 0):
+        if seed is not None and (not is_int(seed) or seed < 0):
             raise ValueError(f"seed must be None or an int >= 0, got {seed!r}")
         if self._extent is None:
             raise RuntimeError("the agent has learned no object yet: call agent.learn(env) first")

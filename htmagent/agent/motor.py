@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from htmagent._rng import restore_rng, rng_state
-from htmagent.cortex.objects import _is_int
+from htmagent._validation import is_int
 
 __all__ = ["HypothesisJumps", "RandomJumps"]
 
@@ -41,7 +41,7 @@ class RandomJumps:
     def __init__(self, extent: tuple[int, int], max_jump: int, num_sensors: int):
         for name, value in (("extent[0]", extent[0]), ("extent[1]", extent[1]), ("max_jump", max_jump),
                             ("num_sensors", num_sensors)):
-            if not _is_int(value) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         self.extent = (int(extent[0]), int(extent[1]))
         self.max_jump = int(max_jump)

@@ -29,7 +29,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from htmagent.cortex.objects import ObjectSet, SensoryObject, _is_int
+from htmagent._validation import is_int
+from htmagent.cortex.objects import ObjectSet, SensoryObject
 
 __all__ = [
     "IdealObserver",
@@ -56,10 +57,10 @@ def _validate_observations(observations: Any, num_features: int) -> list[tuple[L
     first, second = observations[0], observations[-1]
     if (
         len(observations) == 2
-        and (second is None or _is_int(second))
+        and (second is None or is_int(second))
         and isinstance(first, (tuple, list))
         and len(first) == 2
-        and all(_is_int(c) for c in first)
+        and all(is_int(c) for c in first)
     ):
         raise ValueError(
             f"observations must be a list of (position, feature) pairs, got the bare pair {tuple(observations)!r} "
@@ -76,10 +77,10 @@ def _validate_observations(observations: Any, num_features: int) -> list[tuple[L
         if (
             not isinstance(position, (tuple, list, np.ndarray))
             or len(position) != 2
-            or not all(_is_int(c) for c in position)
+            or not all(is_int(c) for c in position)
         ):
             raise ValueError(f"observations[{i}] position must be a pair of integers (x, y), got {position!r}")
-        if feature is not None and (not _is_int(feature) or not 0 <= feature < num_features):
+        if feature is not None and (not is_int(feature) or not 0 <= feature < num_features):
             raise ValueError(
                 f"observations[{i}] feature must be None or an integer in [0, {num_features}), got {feature!r}"
             )
@@ -391,7 +392,7 @@ def recognition_curve(
     Returns:
         ``float64`` array of length ``max_sensations``; entry ``k - 1`` is the fraction recognized within ``k``.
     """
-    if not _is_int(max_sensations) or max_sensations < 1:
+    if not is_int(max_sensations) or max_sensations < 1:
         raise ValueError(f"max_sensations must be an integer >= 1, got {max_sensations!r}")
     hits = np.zeros(max_sensations, dtype=np.float64)
     count = 0

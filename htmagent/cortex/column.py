@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent._validation import is_int
 from htmagent.cortex.object_layer import ObjectLayer, ObjectLayerParams
 from htmagent.sdr import SDR, as_sdr
 
@@ -52,7 +52,7 @@ class RandomLocationCodes:
 
     def __init__(self, size: int = 2400, active_bits: int = 20, seed: int | np.random.Generator | None = None):
         for name, value in (("size", size), ("active_bits", active_bits)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if active_bits > size:
             raise ValueError(f"active_bits must be <= size ({size}), got {active_bits}")

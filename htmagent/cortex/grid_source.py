@@ -8,12 +8,12 @@ points, path-integrates it, and lets L4 anchor it.
 
 from __future__ import annotations
 
-import numbers
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from htmagent._rng import make_rng
+from htmagent._validation import is_int, is_real
 from htmagent.gridcells import AnchorParams, LocationLayer
 from htmagent.sdr import SDR, as_sdr
 
@@ -49,7 +49,7 @@ class GridLocationSource:
     def __init__(self, num_modules: int = 10, cells_per_axis: int = 10, scale: float = 40.0, l4_cells: int = 2400,
                  feature_scale: float = 20.0, anchor: AnchorParams | None = None,
                  seed: int | np.random.Generator | None = None):
-        if isinstance(feature_scale, bool) or not isinstance(feature_scale, numbers.Real) or not feature_scale > 0:
+        if not is_real(feature_scale) or not feature_scale > 0:
             raise ValueError(f"feature_scale must be a number > 0, got {feature_scale!r}")
         rng = make_rng(seed)
         self.layer = LocationLayer(num_modules=num_modules, cells_per_axis=cells_per_axis, scale=scale,
@@ -80,7 +80,7 @@ class GridLocationSource:
             ValueError / TypeError: a point that is not a pair of integers, or a non-bool ``learn`` (nothing changes).
         """
         if (not isinstance(point, (tuple, list, np.ndarray)) or len(point) != 2
-                or not all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in point)):
+                or not all(is_int(c) for c in point)):
             raise ValueError(f"point must be a pair of integers (x, y), got {point!r}")
         if not isinstance(learn, (bool, np.bool_)):
             raise TypeError(f"learn must be a bool, got {type(learn).__name__}")
@@ -135,7 +135,7 @@ def grid_sources(num_columns: int, num_modules: int = 10, cells_per_axis: int = 
     Raises:
         ValueError: ``num_columns`` < 1.
     """
-    if isinstance(num_columns, bool) or not isinstance(num_columns, numbers.Integral) or num_columns < 1:
+    if not is_int(num_columns) or num_columns < 1:
         raise ValueError(f"num_columns must be an int >= 1, got {num_columns!r}")
     rng = make_rng(seed)
     return [GridLocationSource(num_modules, cells_per_axis, l4_cells=l4_cells, seed=int(rng.integers(2**63 - 1)),

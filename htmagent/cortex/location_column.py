@@ -14,7 +14,6 @@ Using Cortical Grid Cells", Front. Neural Circuits 13:22 (parameters in ``refere
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Mapping, Sequence
@@ -22,9 +21,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent._validation import check_int, check_real, is_int
+from htmagent.cortex.objects import ObjectSet, SensoryObject
 from htmagent.gridcells import AnchorParams, LocationLayer
 from htmagent.gridcells.anchoring import supported_cells
-from htmagent.cortex.objects import ObjectSet, SensoryObject
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
 from htmagent.temporal_memory import TemporalMemory
@@ -45,23 +45,6 @@ _NETWORK_FORMAT = "htmagent.LocationNetwork/1"
 _EMPTY = np.empty(0, dtype=np.int32)
 
 
-def _check_int(value: object, name: str, low: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
-
-
-def _check_real(value: object, name: str, low_open: float) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    x = float(value)
-    if not math.isfinite(x) or x <= low_open:
-        raise ValueError(f"{name} must be finite and > {low_open}, got {value}")
-    return x
-
-
 def lewis2019_l4_params(num_modules: int = 10, basal_threshold: int | None = None) -> dict:
     """L4 (pair-mode :class:`TemporalMemory`) keyword arguments of Lewis et al. 2019 for ``num_modules`` modules.
 
@@ -69,8 +52,8 @@ def lewis2019_l4_params(num_modules: int = 10, basal_threshold: int | None = Non
     learning cells (initial permanence 1.0: one exposure suffices); it is predicted when ``basal_threshold``
     (default ``ceil(0.8 * num_modules)``) of them are active, so a few modules may disagree.
     """
-    n = _check_int(num_modules, "num_modules", 1)
-    threshold = math.ceil(0.8 * n) if basal_threshold is None else _check_int(basal_threshold, "basal_threshold", 1)
+    n = check_int(num_modules, "num_modules", 1)
+    threshold = math.ceil(0.8 * n) if basal_threshold is None else check_int(basal_threshold, "basal_threshold", 1)
     return {
         "activation_threshold": threshold, "reduced_basal_threshold": threshold, "min_threshold": n,
         "max_new_synapse_count": n, "initial_permanence": 1.0, "connected_permanence": 0.5,
@@ -118,9 +101,9 @@ class LocationColumnParams:
     def __post_init__(self) -> None:
         for name in ("num_modules", "cells_per_axis", "anchor_threshold", "anchor_sample_size", "l4_column_count",
                      "l4_cells_per_column", "feature_active_bits"):
-            _check_int(getattr(self, name), name, 1)
+            check_int(getattr(self, name), name, 1)
         if self.basal_threshold is not None:
-            _check_int(self.basal_threshold, "basal_threshold", 1)
+            check_int(self.basal_threshold, "basal_threshold", 1)
             if self.basal_threshold > self.num_modules:
                 raise ValueError(f"basal_threshold must be <= num_modules ({self.num_modules}), "
                                  f"got {self.basal_threshold}")
@@ -130,8 +113,8 @@ class LocationColumnParams:
         if self.feature_active_bits > self.l4_column_count:
             raise ValueError(f"feature_active_bits must be <= l4_column_count ({self.l4_column_count}), "
                              f"got {self.feature_active_bits}")
-        _check_real(self.scale, "scale", 0.0)
-        _check_real(self.feature_scale, "feature_scale", 0.0)
+        check_real(self.scale, "scale", 0.0, low_open=True)
+        check_real(self.feature_scale, "feature_scale", 0.0, low_open=True)
 
     @property
     def l4_cells(self) -> int:
@@ -528,9 +511,9 @@ class LocationNetwork:
         """
         if not isinstance(obj, SensoryObject):
             raise TypeError(f"obj must be a SensoryObject, got {type(obj).__name__}")
-        max_traversals = _check_int(max_traversals, "max_traversals", 1)
+        max_traversals = check_int(max_traversals, "max_traversals", 1)
         if max_sensations is not None:
-            max_sensations = _check_int(max_sensations, "max_sensations", 1)
+            max_sensations = check_int(max_sensations, "max_sensations", 1)
         if not self._objects:
             raise ValueError("the network has learned no object yet: call learn(object_set) first")
         for point, feature in obj.points.items():
@@ -543,7 +526,7 @@ class LocationNetwork:
             sequence = []
             for i, p in enumerate(points):
                 if (not isinstance(p, (tuple, list, np.ndarray)) or len(p) != 2
-                        or not all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in p)
+                        or not all(is_int(c) for c in p)
                         or not obj.has_point(p)):
                     raise ValueError(f"points[{i}] must be a point of the object ({obj.locations}), got {p!r}")
                 sequence.append((int(p[0]), int(p[1])))
@@ -575,7 +558,7 @@ class LocationNetwork:
 
     # ------------------------------------------------------------ internals
     def _check_feature(self, feature: object, name: str) -> None:
-        if isinstance(feature, (bool, np.bool_)) or not isinstance(feature, numbers.Integral):
+        if not is_int(feature):
             raise TypeError(f"{name} must be an int feature id, got {type(feature).__name__}")
         if not 0 <= feature < self.num_features:
             raise ValueError(f"{name} must be a learned feature id in [0, {self.num_features}), got {feature}")

@@ -11,7 +11,13 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent.cortex.column import CorticalColumn, LocationSource, RandomLocationCodes, hawkins2017_l4_params
+from htmagent._validation import is_int
+from htmagent.cortex.column import (
+    CorticalColumn,
+    LocationSource,
+    RandomLocationCodes,
+    hawkins2017_l4_params,
+)
 from htmagent.cortex.object_layer import ObjectLayerParams
 from htmagent.cortex.objects import ObjectSet, SensoryObject
 from htmagent.policies import NetworkState, Policy, make_policy
@@ -148,7 +154,7 @@ class Network:
                 "location_active_bits": location_active_bits, "l2_cell_count": l2_cell_count,
                 "l2_sdr_size": l2_sdr_size, "recognition_threshold": recognition_threshold}
         for name, value in ints.items():
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if feature_active_bits > l4_column_count:
             raise ValueError(f"feature_active_bits must be <= l4_column_count ({l4_column_count}), "
@@ -156,7 +162,7 @@ class Network:
         if location not in ("random", "grid"):
             raise ValueError(f"location must be 'random' or 'grid', got {location!r}")
         for name, value in (("grid_modules", grid_modules), ("grid_cells_per_axis", grid_cells_per_axis)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if recognition_threshold > l2_sdr_size:
             raise ValueError(f"recognition_threshold must be <= l2_sdr_size ({l2_sdr_size}), "
@@ -298,7 +304,7 @@ class Network:
                              f"got {len(observations)}")
         if settling_steps is None:
             settling_steps = 1 if learn else self.default_settling_steps
-        if isinstance(settling_steps, bool) or not isinstance(settling_steps, numbers.Integral) or settling_steps < 1:
+        if not is_int(settling_steps) or settling_steps < 1:
             raise ValueError(f"settling_steps must be an int >= 1, got {settling_steps!r}")
         for c, (point, feature) in enumerate(observations):
             if feature is not None:
@@ -358,7 +364,7 @@ class Network:
         Raises:
             ValueError: on bad ``repetitions`` or an empty object set.
         """
-        if isinstance(repetitions, bool) or not isinstance(repetitions, numbers.Integral) or repetitions < 1:
+        if not is_int(repetitions) or repetitions < 1:
             raise ValueError(f"repetitions must be an int >= 1, got {repetitions!r}")
         objects = list(object_set)
         if not objects:
@@ -425,7 +431,7 @@ class Network:
         if settling_steps is None:
             settling_steps = self.default_settling_steps
         for name, value in (("max_sensations", max_sensations), ("settling_steps", settling_steps)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         for name, value in (("feature_noise", feature_noise), ("location_noise", location_noise)):
             if not isinstance(value, numbers.Real) or not 0.0 <= float(value) <= 1.0:
@@ -484,11 +490,11 @@ class Network:
 
     # ------------------------------------------------------------- internals
     def _check_column(self, column: int) -> None:
-        if isinstance(column, bool) or not isinstance(column, numbers.Integral) or not 0 <= column < self.num_columns:
+        if not is_int(column) or not 0 <= column < self.num_columns:
             raise ValueError(f"column must be an int in [0, {self.num_columns}), got {column!r}")
 
     def _check_feature(self, feature: int, name: str) -> None:
-        if isinstance(feature, bool) or not isinstance(feature, numbers.Integral):
+        if not is_int(feature):
             raise TypeError(f"{name} must be an int feature id, got {type(feature).__name__}")
         if not 0 <= feature < self._num_features:
             raise ValueError(f"{name} must be a learned feature id in [0, {self._num_features}), got {feature}")

@@ -10,8 +10,9 @@ from typing import Sequence
 
 import numpy as np
 
-from htmagent.kernels import object_layer as K
 from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent._validation import is_int
+from htmagent.kernels import object_layer as K
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
 
@@ -145,13 +146,13 @@ class ObjectLayerParams:
         for name in ("cell_count", "sdr_size", "sample_size_proximal", "min_threshold_proximal",
                      "sample_size_distal", "activation_threshold_distal"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if self.sdr_size > self.cell_count:
             raise ValueError(f"sdr_size must be <= cell_count ({self.cell_count}), got {self.sdr_size}")
         for name in ("min_sdr_size", "max_sdr_size"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+            if value is not None and (not is_int(value) or value < 1):
                 raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
         for name in ("initial_proximal_permanence", "connected_permanence_proximal", "syn_perm_proximal_inc",
                      "syn_perm_proximal_dec", "initial_distal_permanence", "connected_permanence_distal",
@@ -208,11 +209,11 @@ class ObjectLayer:
 
     def __init__(self, input_size: int, lateral_input_sizes: Sequence[int] = (),
                  params: ObjectLayerParams | None = None, seed: int | np.random.Generator | None = None, **overrides):
-        if isinstance(input_size, bool) or not isinstance(input_size, numbers.Integral) or input_size < 1:
+        if not is_int(input_size) or input_size < 1:
             raise ValueError(f"input_size must be an int >= 1, got {input_size!r}")
         sizes = list(lateral_input_sizes)
         for i, s in enumerate(sizes):
-            if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
+            if not is_int(s) or s < 1:
                 raise ValueError(f"lateral_input_sizes[{i}] must be an int >= 1, got {s!r}")
         base = params if params is not None else ObjectLayerParams()
         if not isinstance(base, ObjectLayerParams):

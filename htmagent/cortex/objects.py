@@ -16,7 +16,6 @@ Generators reproduce the object sets of the papers:
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -25,23 +24,12 @@ from typing import Any, Iterator, overload
 import numpy as np
 
 from htmagent._rng import make_rng
+from htmagent._validation import check_int, is_int
 from htmagent.sdr import SDR
 
 __all__ = ["SensoryObject", "ObjectSet", "random_codes"]
 
 Location = tuple[int, int]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_count(value: Any, name: str, minimum: int = 1) -> int:
-    if not _is_int(value):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _normalise_points(points: Any, who: str) -> dict[Location, int]:
@@ -53,11 +41,11 @@ def _normalise_points(points: Any, who: str) -> dict[Location, int]:
         if (
             not isinstance(location, (tuple, list, np.ndarray))
             or len(location) != 2
-            or not all(_is_int(c) for c in location)
+            or not all(is_int(c) for c in location)
         ):
             raise ValueError(f"{who}: location must be a pair of integers (x, y), got {location!r}")
         key = (int(location[0]), int(location[1]))
-        if not _is_int(feature):
+        if not is_int(feature):
             raise ValueError(f"{who}: feature at point {key} must be an integer id, got {feature!r}")
         if feature < 0:
             raise ValueError(f"{who}: feature at point {key} must be >= 0, got {feature}")
@@ -92,7 +80,7 @@ class SensoryObject:
     _locations: tuple[Location, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not _is_int(self.label) or self.label < 0:
+        if not is_int(self.label) or self.label < 0:
             raise ValueError(f"label must be a non-negative integer, got {self.label!r}")
         name = str(self.name) if self.name else f"object {int(self.label)}"
         who = name if name == f"object {int(self.label)}" else f"object {int(self.label)} ({name})"
@@ -170,7 +158,7 @@ class ObjectSet(Sequence[SensoryObject]):
     """
 
     def __init__(self, objects: Sequence[SensoryObject], num_features: int):
-        num_features = _check_count(num_features, "num_features")
+        num_features = check_int(num_features, "num_features", 1)
         objects = tuple(objects)
         if not objects:
             raise ValueError("an ObjectSet needs at least one object, got none")
@@ -245,10 +233,10 @@ class ObjectSet(Sequence[SensoryObject]):
             num_features: feature pool size (the paper uses 5, 10, 20, 30).
             seed: random seed or generator.
         """
-        num_objects = _check_count(num_objects, "num_objects")
-        num_points = _check_count(num_points, "num_points")
-        num_locations = _check_count(num_locations, "num_locations")
-        num_features = _check_count(num_features, "num_features")
+        num_objects = check_int(num_objects, "num_objects", 1)
+        num_points = check_int(num_points, "num_points", 1)
+        num_locations = check_int(num_locations, "num_locations", 1)
+        num_features = check_int(num_features, "num_features", 1)
         if num_points > num_locations:
             raise ValueError(f"num_points must be <= num_locations ({num_locations}), got {num_points}")
         rng = make_rng(seed)
@@ -280,10 +268,10 @@ class ObjectSet(Sequence[SensoryObject]):
             grid_size: side of the object grid.
             seed: random seed or generator.
         """
-        num_objects = _check_count(num_objects, "num_objects")
-        num_features = _check_count(num_features, "num_features")
-        features_per_object = _check_count(features_per_object, "features_per_object")
-        grid_size = _check_count(grid_size, "grid_size")
+        num_objects = check_int(num_objects, "num_objects", 1)
+        num_features = check_int(num_features, "num_features", 1)
+        features_per_object = check_int(features_per_object, "features_per_object", 1)
+        grid_size = check_int(grid_size, "grid_size", 1)
         if features_per_object > grid_size * grid_size:
             raise ValueError(
                 f"features_per_object must be <= grid_size ** 2 ({grid_size * grid_size}), got {features_per_object}"
@@ -318,10 +306,10 @@ class ObjectSet(Sequence[SensoryObject]):
             num_locations: number of locations.
             seed: random seed or generator.
         """
-        num_objects = _check_count(num_objects, "num_objects")
-        num_points = _check_count(num_points, "num_points")
-        num_features = _check_count(num_features, "num_features")
-        num_locations = _check_count(num_locations, "num_locations")
+        num_objects = check_int(num_objects, "num_objects", 1)
+        num_points = check_int(num_points, "num_points", 1)
+        num_features = check_int(num_features, "num_features", 1)
+        num_locations = check_int(num_locations, "num_locations", 1)
         if num_points > num_locations:
             raise ValueError(f"num_points must be <= num_locations ({num_locations}), got {num_points}")
         if num_objects * num_points > num_locations * num_features:
@@ -375,7 +363,7 @@ class ObjectSet(Sequence[SensoryObject]):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return self._objects[index]
-        if not _is_int(index):
+        if not is_int(index):
             raise TypeError(f"ObjectSet index must be an int or a slice, got {type(index).__name__}")
         if not -len(self._objects) <= index < len(self._objects):
             raise IndexError(f"object index must lie in [0, {len(self._objects)}), got {index}")
@@ -489,9 +477,9 @@ def random_codes(
     Returns:
         A list of :class:`~htmagent.sdr.SDR`, code ``i`` for identity ``i``.
     """
-    num_codes = _check_count(num_codes, "num_codes")
-    size = _check_count(size, "size")
-    active_bits = _check_count(active_bits, "active_bits")
+    num_codes = check_int(num_codes, "num_codes", 1)
+    size = check_int(size, "size", 1)
+    active_bits = check_int(active_bits, "active_bits", 1)
     if active_bits > size:
         raise ValueError(f"active_bits must be <= size ({size}), got {active_bits}")
     rng = make_rng(seed)

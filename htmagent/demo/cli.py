@@ -8,7 +8,14 @@ import time
 from typing import Any
 
 from htmagent.demo.app import display_available, open_window
-from htmagent.demo.recognition import POLICIES, DemoApp, DemoConfig, RecognitionDemo, format_summary, run_headless
+from htmagent.demo.recognition import (
+    POLICIES,
+    DemoApp,
+    DemoConfig,
+    RecognitionDemo,
+    format_summary,
+    run_headless,
+)
 
 __all__ = ["register", "main"]
 

@@ -26,11 +26,17 @@ import numpy as np
 
 from htmagent._rng import make_rng
 from htmagent.cortex.baselines import IdealObserver
-from htmagent.demo.app import write_gif
-from htmagent.demo.view import FRAME_SIZE, KEY_HELP, ColumnView, RecognitionScene, render_recognition
-from htmagent.envs import rendering as R
 from htmagent.cortex.network import Network
 from htmagent.cortex.objects import ObjectSet, SensoryObject
+from htmagent.demo.app import write_gif
+from htmagent.demo.view import (
+    FRAME_SIZE,
+    KEY_HELP,
+    ColumnView,
+    RecognitionScene,
+    render_recognition,
+)
+from htmagent.envs import rendering as R
 from htmagent.policies import NetworkState, make_policy
 
 __all__ = [

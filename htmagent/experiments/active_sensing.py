@@ -30,9 +30,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from htmagent._validation import is_int
 from htmagent.cortex.baselines import IdealObserver
 from htmagent.cortex.network import Network
-from htmagent.cortex.objects import _is_int
 
 __all__ = [
     "ActiveSensingEnv",
@@ -145,17 +145,17 @@ class ActiveSensingEnv(gym.Env):
                  max_steps: int = 20, guess_at_limit: bool = True, candidate_threshold: int | None = None,
                  network_seed: int | np.random.Generator | None = 0, network_kwargs: Mapping | None = None,
                  repetitions: int = 3, render_mode: str | None = None, **env_kwargs: Any):
-        if not _is_int(max_steps) or max_steps < 1:
+        if not is_int(max_steps) or max_steps < 1:
             raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
         if not isinstance(guess_at_limit, (bool, np.bool_)):
             raise TypeError(f"guess_at_limit must be a bool, got {type(guess_at_limit).__name__}")
-        if not _is_int(repetitions) or repetitions < 2:
+        if not is_int(repetitions) or repetitions < 2:
             raise ValueError(f"repetitions must be an int >= 2 (grid columns learn on predicted L4 cells), "
                              f"got {repetitions!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         if env is None:
-            if not _is_int(num_sensors) or num_sensors < 1:
+            if not is_int(num_sensors) or num_sensors < 1:
                 raise ValueError(f"num_sensors must be an int >= 1, got {num_sensors!r}")
             import htmagent.envs  # noqa: F401  (registers the ids)
 
@@ -184,7 +184,7 @@ class ActiveSensingEnv(gym.Env):
         sdr_size = network.l2_params.sdr_size
         if candidate_threshold is None:
             candidate_threshold = max(1, sdr_size // 2)
-        if not _is_int(candidate_threshold) or not 1 <= candidate_threshold <= sdr_size:
+        if not is_int(candidate_threshold) or not 1 <= candidate_threshold <= sdr_size:
             raise ValueError(f"candidate_threshold must be an int in [1, {sdr_size}], got {candidate_threshold!r}")
         self.candidate_threshold = int(candidate_threshold)
         self._labels = np.array([obj.label for obj in network.learned_objects], dtype=np.int64)
@@ -596,9 +596,9 @@ def evaluate(env: ActiveSensingEnv, policy: MotorPolicy | Callable[[np.ndarray],
     if not isinstance(policy, MotorPolicy) and not callable(policy):
         raise TypeError(f"policy must have reset(env, rng) and act(env, observation), or be a function "
                         f"observation -> action, got {type(policy).__name__}")
-    if not _is_int(episodes) or episodes < 1:
+    if not is_int(episodes) or episodes < 1:
         raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
-    if not _is_int(seed) or seed < 0:
+    if not is_int(seed) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     observer = IdealObserver(env.object_set, mode="displacement", shared_origin=False)
     records = []

@@ -266,7 +266,11 @@ def plot_convergence(out: dict, path: str) -> None:
 def run_sensations(args: SensationsArgs) -> dict:
     """Cumulative fraction recognized by sensation k: network (strict recognition and paper convergence), ideal
     observer (location mode) and bag of features stepping on the network's own sequences."""
-    from htmagent.cortex.baselines import BagOfFeatures, IdealObserver, recognition_curve
+    from htmagent.cortex.baselines import (
+        BagOfFeatures,
+        IdealObserver,
+        recognition_curve,
+    )
     from htmagent.cortex.objects import ObjectSet
 
     n_obj, trials = args.num_objects, args.trials

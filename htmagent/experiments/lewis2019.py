@@ -17,10 +17,24 @@ from typing import Callable
 
 import numpy as np
 
-from htmagent._experiment_cli import add_dataclass_arguments, arg, finish, help_text, parse_args
+from htmagent._experiment_cli import (
+    add_dataclass_arguments,
+    arg,
+    finish,
+    help_text,
+    parse_args,
+)
 from htmagent._progress import progress
-from htmagent.cortex.baselines import BagOfFeatures, IdealObserver, observations_from_points
-from htmagent.cortex.location_column import LocationColumnParams, LocationNetwork, random_traversals
+from htmagent.cortex.baselines import (
+    BagOfFeatures,
+    IdealObserver,
+    observations_from_points,
+)
+from htmagent.cortex.location_column import (
+    LocationColumnParams,
+    LocationNetwork,
+    random_traversals,
+)
 from htmagent.cortex.objects import ObjectSet
 
 __all__ = [

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from htmagent._numba import kernel
 from htmagent.kernels.connections import (
+    C_NSEG,
     EPSILON,
     S_CELL,
-    C_NSEG,
     adapt_segment,
     compute_activity,
     create_segment,
     grow_synapses,
 )
-from htmagent._numba import kernel
 
 # Layout of the float32 / int64 parameter vectors handed to activate_learn (one per dendrite type).
 P_INIT, P_INC, P_DEC, P_PUNISH = 0, 1, 2, 3
