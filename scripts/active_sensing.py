@@ -42,7 +42,7 @@ from htmagent.experiments.active_sensing import (
     evaluate,
 )
 from htmagent.cortex.network import Network
-from htmagent.script_args import parse_dataclass_args
+from htmagent.experiments.args import parse_args
 
 
 @dataclass
@@ -258,7 +258,7 @@ def draw(path: str, curves: dict[str, list[tuple[int, int, bool]]], rows: Sequen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_dataclass_args(Args, argv)
+    args = parse_args(Args, argv)
     if args.quick:
         args = quick_args(args)
     if not args.seeds:

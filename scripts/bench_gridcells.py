@@ -26,7 +26,7 @@ import numpy as np
 from htmagent.gridcells import GridCellEncoder, LocationLayer
 from htmagent.gridcells._uniqueness import collision_report, layer_codes
 from htmagent.sdr import SDR
-from htmagent.script_args import parse_dataclass_args
+from htmagent.experiments.args import parse_args as parse_dataclass_args
 
 
 @dataclasses.dataclass

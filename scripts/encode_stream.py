@@ -19,7 +19,7 @@ import numpy as np
 
 from htmagent.encoders import RDSE, DateEncoder, MultiEncoder
 from htmagent.sdr import SDRMetrics
-from htmagent.script_args import parse_dataclass_args
+from htmagent.experiments.args import parse_args as parse_dataclass_args
 
 
 @dataclasses.dataclass

@@ -32,7 +32,7 @@ import htmagent.envs  # noqa: F401  (registers the ids)
 from htmagent._progress import progress
 from htmagent.agent import HTMAgent, RandomJumps
 from htmagent.cortex.baselines import IdealObserver
-from htmagent.script_args import parse_dataclass_args
+from htmagent.experiments.args import parse_args
 
 ENV_IDS = {"touch": "htmagent/ObjectTouch-v0", "saccade": "htmagent/ObjectSaccade-v0"}
 
@@ -193,7 +193,7 @@ def plot(out: dict, path: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run, print the table, save the figure and the JSON."""
-    args = parse_dataclass_args(Args, argv)
+    args = parse_args(Args, argv)
     start = time.perf_counter()
     out = run(args)
     out["wall_time_s"] = time.perf_counter() - start

@@ -9,7 +9,7 @@ Examples:
     python scripts/grid_columns.py --columns 1 3 --no-capacity --trials 1
 """
 
-from htmagent._experiment_cli import parse_args
+from htmagent.experiments.args import parse_args
 from htmagent.experiments.grid_columns import ColumnsArgs, main_columns
 
 if __name__ == "__main__":

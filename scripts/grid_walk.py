@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from htmagent.gridcells import LocationLayer
-from htmagent.script_args import parse_dataclass_args
+from htmagent.experiments.args import parse_args as parse_dataclass_args
 
 
 @dataclasses.dataclass

@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from htmagent._experiment_cli import arg, finish
+from htmagent.experiments.args import FigureArgs
+from htmagent.experiments.report import finish, pyplot, save_figure
 from htmagent._progress import progress
 from htmagent.cortex.baselines import IdealObserver, observations_from_points
 from htmagent.cortex.network import Network
@@ -27,26 +28,33 @@ __all__ = ["ColumnsArgs", "run_columns", "columns_table", "plot_columns", "main_
 
 
 @dataclass
-class ColumnsArgs:
+class ColumnsArgs(FigureArgs):
     """Grid-cell columns voting through L2/3: mean sensations to recognize and capacity vs the number of columns."""
 
-    columns: list = arg([1, 2, 3, 5, 8], "numbers of columns (one sensor each)", type=int)
-    num_objects: int = arg(30, "objects learned for the sensations experiment (within one column's capacity)")
-    num_features: int = arg(10, "feature pool (10, as in the 2019 paper's Fig 7B)")
-    max_sensations: int = arg(10, "sensations per recognition attempt")
-    settling_steps: int = arg(3, "time steps per sensation, so that a vote reaches every column (1 column: 1)")
-    trials: int = arg(3, "independent trials (new objects and networks)")
-    capacity: bool = arg(True, "also search the capacity (most objects with >= min_accuracy recognized) per N")
-    capacity_start: int = arg(16, "first object count and first step of the capacity search")
-    capacity_resolution: int = arg(2, "stop the capacity search once the step is below this many objects")
-    capacity_sensations: int = arg(20, "sensations allowed per object in the capacity search (2 passes)")
-    test_objects: int = arg(40, "objects tested per count in the capacity search (0 = all)")
-    min_accuracy: float = arg(0.9, "fraction of objects that must be recognized for a count to pass")
-    seed: int = arg(0, "base seed (trial t uses seed + t)")
-    quick: bool = arg(False, "tiny sizes for tests")
-    out: str = arg("", "PNG path ('' = docs/img/grid_columns.png)")
-    json_out: str = arg("", "optional JSON file for the raw results")
-    progress: bool = arg(True, "show a progress bar")
+    columns: list[int] = field(default_factory=lambda: [1, 2, 3, 5, 8])
+    """numbers of columns (one sensor each)"""
+    num_objects: int = 30
+    """objects learned for the sensations experiment (within one column's capacity)"""
+    num_features: int = 10
+    """feature pool (10, as in the 2019 paper's Fig 7B)"""
+    max_sensations: int = 10
+    """sensations per recognition attempt"""
+    settling_steps: int = 3
+    """time steps per sensation, so that a vote reaches every column (1 column: 1)"""
+    trials: int = 3
+    """independent trials (new objects and networks)"""
+    capacity: bool = True
+    """also search the capacity (most objects with >= min_accuracy recognized) per N"""
+    capacity_start: int = 16
+    """first object count and first step of the capacity search"""
+    capacity_resolution: int = 2
+    """stop the capacity search once the step is below this many objects"""
+    capacity_sensations: int = 20
+    """sensations allowed per object in the capacity search (2 passes)"""
+    test_objects: int = 40
+    """objects tested per count in the capacity search (0 = all)"""
+    min_accuracy: float = 0.9
+    """fraction of objects that must be recognized for a count to pass"""
 
 
 def _network(num_columns: int, seed: int) -> Network:
@@ -183,10 +191,7 @@ def columns_table(out: dict) -> str:
 
 def plot_columns(out: dict, path: str) -> None:
     """Mean sensations (ours and the ideal observer) and capacity vs the number of columns."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ns = [int(n) for n in out["summary"]]
     rows = list(out["summary"].values())
@@ -210,9 +215,7 @@ def plot_columns(out: dict, path: str) -> None:
         ax.set_ylabel(f"capacity (objects, >= {out['settings']['min_accuracy']:.0%} recognized)")
         ax.set_title(f"capacity, pool {out['settings']['num_features']}, "
                      f"{out['settings']['capacity_sensations']} sensations", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main_columns(args: ColumnsArgs) -> int:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from htmagent._experiment_cli import add_dataclass_arguments, arg, finish, parse_args
+from htmagent.experiments.args import ExperimentArgs, FigureArgs, add_experiment_parser, parse_args
+from htmagent.experiments.report import finish, pyplot, save_figure
 from htmagent._progress import progress
 
 __all__ = [
@@ -59,92 +60,99 @@ PUBLISHED = {
 
 
 @dataclass
-class ConvergenceArgs:
+class ConvergenceArgs(FigureArgs):
     """Figs 4A/4B: mean sensations to recognize vs number of objects (1 column) and vs number of columns."""
 
-    figure: str = arg("4a", "which sweep: '4a' (objects, 1 column) or '4b' (columns, fixed objects)")
-    pools: list = arg([5, 10, 20, 30], "feature pool sizes F", type=int)
-    objects: list = arg([10, 20, 30, 40, 50, 60, 80, 100], "numbers of objects (4A)", type=int)
-    columns: list = arg([1, 2, 3, 4, 5, 6, 7, 8], "numbers of columns (4B)", type=int)
-    num_objects: int = arg(100, "objects in the 4B sweep")
-    max_columns_after_one: int = arg(1, "4B: stop a pool's sweep this many column counts after the mean reaches 1.0")
-    trials: int = arg(1, "independent trials (new objects and network each); the paper used 10")
-    test_objects: int = arg(0, "objects tested per condition, a random subset of the learned ones (0 = all)")
-    settling_steps: int = arg(3, "time steps per sensation (3 in the paper)")
-    max_sensations: int = arg(10, "sensations per object")
-    seed: int = arg(0, "base seed (trial t uses seed + t)")
-    quick: bool = arg(False, "tiny sizes for tests")
-    out: str = arg("", "PNG path ('' = docs/img/hawkins2017_fig4a.png or _fig4b.png)")
-    json_out: str = arg("", "optional JSON file for the raw results")
-    progress: bool = arg(True, "show a progress bar")
+    figure: str = '4a'
+    """which sweep: '4a' (objects, 1 column) or '4b' (columns, fixed objects)"""
+    pools: list[int] = field(default_factory=lambda: [5, 10, 20, 30])
+    """feature pool sizes F"""
+    objects: list[int] = field(default_factory=lambda: [10, 20, 30, 40, 50, 60, 80, 100])
+    """numbers of objects (4A)"""
+    columns: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7, 8])
+    """numbers of columns (4B)"""
+    num_objects: int = 100
+    """objects in the 4B sweep"""
+    max_columns_after_one: int = 1
+    """4B: stop a pool's sweep this many column counts after the mean reaches 1.0"""
+    trials: int = 1
+    """independent trials (new objects and network each); the paper used 10"""
+    test_objects: int = 0
+    """objects tested per condition, a random subset of the learned ones (0 = all)"""
+    settling_steps: int = 3
+    """time steps per sensation (3 in the paper)"""
+    max_sensations: int = 10
+    """sensations per object"""
 
 
 @dataclass
-class SensationsArgs:
+class SensationsArgs(FigureArgs):
     """Fig 4C: cumulative fraction recognized by sensation k, beside the ideal observer and bag of features."""
 
-    num_objects: int = arg(100, "objects")
-    num_features: int = arg(10, "feature pool")
-    num_locations: int = arg(10, "shared locations (= points per object)")
-    num_columns: int = arg(1, "columns")
-    policy: str = arg("random", "motor policy: 'random' or 'hypothesis'")
-    trials: int = arg(3, "independent trials")
-    settling_steps: int = arg(1, "time steps per sensation (1 in the paper's Fig 4C)")
-    max_sensations: int = arg(10, "sensations per object")
-    seed: int = arg(0, "base seed")
-    quick: bool = arg(False, "tiny sizes for tests")
-    out: str = arg("", "PNG path ('' = docs/img/hawkins2017_fig4c.png)")
-    json_out: str = arg("", "optional JSON file for the raw results")
-    progress: bool = arg(True, "show a progress bar")
+    num_objects: int = 100
+    """objects"""
+    num_features: int = 10
+    """feature pool"""
+    num_locations: int = 10
+    """shared locations (= points per object)"""
+    num_columns: int = 1
+    """columns"""
+    policy: str = 'random'
+    """motor policy: 'random' or 'hypothesis'"""
+    trials: int = 3
+    """independent trials"""
+    settling_steps: int = 1
+    """time steps per sensation (1 in the paper's Fig 4C)"""
+    max_sensations: int = 10
+    """sensations per object"""
 
 
 @dataclass
-class CapacityArgs:
+class CapacityArgs(FigureArgs):
     """Fig 5: accuracy vs number of learned objects (unique feature/location pairs, all 10 points sensed)."""
 
-    configs: list = arg(["150:4096:1", "200:4096:1", "250:4096:1", "150:2048:1", "150:6144:1"],
-                         "configurations minicolumns:l2_cells:columns")
-    objects: list = arg([100, 200, 300, 350, 400, 450, 500, 550, 600, 650, 700, 750], "object counts (increasing)",
-                         type=int)
-    num_targets: int = arg(100, "random target objects tested at each count")
-    stop_below: float = arg(0.15, "stop a configuration's sweep once accuracy falls below this")
-    trials: int = arg(1, "independent trials")
-    seed: int = arg(0, "base seed")
-    quick: bool = arg(False, "tiny sizes for tests")
-    out: str = arg("", "PNG path ('' = docs/img/hawkins2017_fig5.png)")
-    json_out: str = arg("", "optional JSON file for the raw results")
-    progress: bool = arg(True, "show a progress bar")
+    configs: list[str] = field(default_factory=lambda: ['150:4096:1', '200:4096:1', '250:4096:1', '150:2048:1', '150:6144:1'])
+    """configurations minicolumns:l2_cells:columns"""
+    objects: list[int] = field(default_factory=lambda: [100, 200, 300, 350, 400, 450, 500, 550, 600, 650, 700, 750])
+    """object counts (increasing)"""
+    num_targets: int = 100
+    """random target objects tested at each count"""
+    stop_below: float = 0.15
+    """stop a configuration's sweep once accuracy falls below this"""
+    trials: int = 1
+    """independent trials"""
 
 
 @dataclass
-class NoiseArgs:
+class NoiseArgs(FigureArgs):
     """Fig 6A: accuracy after 30 touches vs feature noise and vs location noise (feedback off, as in the paper)."""
 
-    num_objects: int = arg(50, "objects")
-    num_features: int = arg(10, "feature pool")
-    levels: list = arg([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], "noise levels", type=float)
-    enable_feedback: bool = arg(False, "L2/3 -> L4 feedback (off in the paper's Fig 6)")
-    trials: int = arg(2, "independent trials")
-    settling_steps: int = arg(3, "time steps per sensation")
-    max_sensations: int = arg(10, "sensations per object (10 x 3 = 30 touches)")
-    seed: int = arg(0, "base seed")
-    quick: bool = arg(False, "tiny sizes for tests")
-    out: str = arg("", "PNG path ('' = docs/img/hawkins2017_fig6a.png)")
-    json_out: str = arg("", "optional JSON file for the raw results")
-    progress: bool = arg(True, "show a progress bar")
+    num_objects: int = 50
+    """objects"""
+    num_features: int = 10
+    """feature pool"""
+    levels: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+    """noise levels"""
+    enable_feedback: bool = False
+    """L2/3 -> L4 feedback (off in the paper's Fig 6)"""
+    trials: int = 2
+    """independent trials"""
+    settling_steps: int = 3
+    """time steps per sensation"""
+    max_sensations: int = 10
+    """sensations per object (10 x 3 = 30 touches)"""
 
 
 @dataclass
-class SpeedArgs:
+class SpeedArgs(ExperimentArgs):
     """Speed: sensations per second of one column (150 x 16 L4, 4096-cell L2/3) with learning off."""
 
-    num_objects: int = arg(100, "objects learned before timing (2017 protocol)")
-    num_features: int = arg(10, "feature pool")
-    repeats: int = arg(3, "timing repeats (the best is reported)")
-    seed: int = arg(0, "seed")
-    quick: bool = arg(False, "tiny sizes for tests")
-    json_out: str = arg("", "optional JSON file for the raw results")
-    progress: bool = arg(True, "unused (kept for a uniform interface)")
+    num_objects: int = 100
+    """objects learned before timing (2017 protocol)"""
+    num_features: int = 10
+    """feature pool"""
+    repeats: int = 3
+    """timing repeats (the best is reported)"""
 
 
 # --------------------------------------------------------------------------------------------------- helpers
@@ -241,7 +249,7 @@ def convergence_table(out: dict) -> str:
 
 def plot_convergence(out: dict, path: str) -> None:
     """Ours (solid) vs published (dashed), one colour per pool."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8.5, 4.5))
     published = PUBLISHED["fig4" + out["figure"][-1]]
     for i, (pool, row) in enumerate(out["results"].items()):
@@ -259,7 +267,7 @@ def plot_convergence(out: dict, path: str) -> None:
     ax.set_ylabel("mean sensations to recognize")
     ax.set_title(f"Hawkins et al. 2017, Fig {out['figure'].upper()}")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 # ------------------------------------------------------------------------------------------------- Fig 4C
@@ -329,7 +337,7 @@ def sensations_table(out: dict) -> str:
 
 def plot_sensations(out: dict, path: str) -> None:
     """Three curves, ours solid, published dashed."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     k = np.arange(1, len(out["curves"]["network"]) + 1)
     for name, label, colour in (("network", "sensorimotor network", "C0"), ("ideal", "ideal observer", "C1"),
@@ -341,7 +349,7 @@ def plot_sensations(out: dict, path: str) -> None:
     ax.set_ylabel("fraction recognized")
     ax.set_title("Hawkins et al. 2017, Fig 4C")
     ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 # -------------------------------------------------------------------------------------------------- Fig 5
@@ -436,7 +444,7 @@ def capacity_table(out: dict) -> str:
 def plot_capacity(out: dict, path: str) -> None:
     """Accuracy vs objects: ours by the paper's criterion (solid), ours converged to <= 60 cells (dotted, if run),
     published (dashed)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9.5, 4.5))
     for i, (name, row) in enumerate(out["results"].items()):
         ax.plot([int(c) for c in row], list(row.values()), "o-", color=f"C{i}", label=f"{name}: ours, paper criterion")
@@ -450,7 +458,7 @@ def plot_capacity(out: dict, path: str) -> None:
     ax.set_ylabel("accuracy")
     ax.set_title("Hawkins et al. 2017, Fig 5: capacity")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 # ------------------------------------------------------------------------------------------------- Fig 6A
@@ -510,7 +518,7 @@ def noise_table(out: dict) -> str:
 
 def plot_noise(out: dict, path: str) -> None:
     """Accuracy vs noise, ours solid, published dashed."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for i, kind in enumerate(("feature", "location")):
         row = out["accuracy"][kind]
@@ -521,7 +529,7 @@ def plot_noise(out: dict, path: str) -> None:
     ax.set_ylabel("accuracy after 30 touches")
     ax.set_title("Hawkins et al. 2017, Fig 6A")
     ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 # -------------------------------------------------------------------------------------------------- speed
@@ -607,29 +615,7 @@ def main_speed(args: SpeedArgs) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------------------ plumbing / CLI
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: str) -> None:
-    import os
-
-    folder = os.path.dirname(path)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-
-
+# ---------------------------------------------------------------------------------------------- command line
 def main_convergence(args: ConvergenceArgs) -> int:
     """Run, print and plot Fig 4A or 4B."""
     out = run_convergence(args)
@@ -675,14 +661,7 @@ def register(subparsers) -> None:
         "recognize", help="reproduce Hawkins et al. 2017 (Figs 4A-6A) and Lewis et al. 2019 (Figs 7B, 8)")
     sub = parser.add_subparsers(dest="experiment", metavar="EXPERIMENT")
     for name, (cls, runner, fixed) in _COMMANDS.items():
-        p = sub.add_parser(name, help=cls.__doc__.splitlines()[0], description=cls.__doc__)
-        add_dataclass_arguments(p, cls)
-        p.set_defaults(**fixed)
-
-        def func(ns, cls=cls, runner=runner):
-            return runner(cls(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(cls)}))
-
-        p.set_defaults(func=func)
+        add_experiment_parser(sub, name, cls, runner, **fixed)
     from htmagent.experiments.lewis2019 import add_experiments
 
     add_experiments(sub)

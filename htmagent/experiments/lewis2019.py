@@ -12,18 +12,13 @@ import copy
 import dataclasses
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from htmagent._experiment_cli import (
-    add_dataclass_arguments,
-    arg,
-    finish,
-    help_text,
-    parse_args,
-)
+from htmagent.experiments.args import ExperimentArgs, FigureArgs, add_experiment_parser, parse_args
+from htmagent.experiments.report import finish, pyplot, save_figure
 from htmagent._progress import progress
 from htmagent.cortex.baselines import (
     BagOfFeatures,
@@ -64,57 +59,65 @@ _SWEEPS = {"modules": "num_modules", "cells": "cells_per_axis", "pool": "num_fea
 
 
 @dataclass
-class CapacityArgs:
+class CapacityArgs(FigureArgs):
     """Figs 8A/8B/8C: capacity (most objects with >= 90% recognized) vs modules, cells per module or feature pool."""
 
-    sweep: str = arg("modules", "what varies: 'modules' (8A), 'cells' (cells per axis, 8B) or 'pool' (8C)")
-    values: list = arg([5, 10, 20, 40], "values of the varied quantity", type=int)
-    threshold: str = arg("0.8n", "L4 basal threshold: '0.8n' (ceil(0.8 x modules), the paper's) or 'n' (8A, 2nd)")
-    num_modules: int = arg(10, "modules when not swept")
-    cells_per_axis: int = arg(10, "cells per module axis when not swept")
-    num_features: int = arg(100, "feature pool when not swept")
-    min_accuracy: float = arg(0.9, "fraction of objects that must be recognized")
-    start: int = arg(64, "first object count and first step of the search (the paper used 128)")
-    resolution: int = arg(4, "stop the search once the step is below this many objects (the paper used 1)")
-    test_objects: int = arg(100, "objects tested per count, a random subset of the learned ones (0 = all)")
-    max_traversals: int = arg(4, "passes over each object during inference (4 in the paper)")
-    trials: int = arg(1, "independent trials per value (the paper used 5 and reports medians)")
-    seed: int = arg(0, "base seed (trial t uses seed + t)")
-    quick: bool = arg(False, "tiny sizes for tests")
-    out: str = arg("", "PNG path ('' = docs/img/lewis2019_fig8<a|b|c>.png)")
-    json_out: str = arg("", "optional JSON file for the raw results")
-    progress: bool = arg(True, "show a progress bar")
+    sweep: str = 'modules'
+    """what varies: 'modules' (8A), 'cells' (cells per axis, 8B) or 'pool' (8C)"""
+    values: list[int] = field(default_factory=lambda: [5, 10, 20, 40])
+    """values of the varied quantity"""
+    threshold: str = '0.8n'
+    """L4 basal threshold: '0.8n' (ceil(0.8 x modules), the paper's) or 'n' (8A, 2nd)"""
+    num_modules: int = 10
+    """modules when not swept"""
+    cells_per_axis: int = 10
+    """cells per module axis when not swept"""
+    num_features: int = 100
+    """feature pool when not swept"""
+    min_accuracy: float = 0.9
+    """fraction of objects that must be recognized"""
+    start: int = 64
+    """first object count and first step of the search (the paper used 128)"""
+    resolution: int = 4
+    """stop the search once the step is below this many objects (the paper used 1)"""
+    test_objects: int = 100
+    """objects tested per count, a random subset of the learned ones (0 = all)"""
+    max_traversals: int = 4
+    """passes over each object during inference (4 in the paper)"""
+    trials: int = 1
+    """independent trials per value (the paper used 5 and reports medians)"""
 
 
 @dataclass
-class SensationsArgs:
+class SensationsArgs(FigureArgs):
     """Fig 7B: cumulative fraction recognized by sensation k, beside the ideal observer and bag of features."""
 
-    num_objects: int = arg(100, "objects")
-    num_features: int = arg(10, "feature pool")
-    num_modules: int = arg(10, "modules")
-    cells: list = arg([40, 30, 27, 10], "cells per module axis, one network each", type=int)
-    trials: int = arg(3, "independent trials (new objects and networks; the paper used 10)")
-    max_sensations: int = arg(12, "length of the curve")
-    max_traversals: int = arg(4, "passes over each object")
-    seed: int = arg(0, "base seed")
-    quick: bool = arg(False, "tiny sizes for tests")
-    out: str = arg("", "PNG path ('' = docs/img/lewis2019_fig7b.png)")
-    json_out: str = arg("", "optional JSON file for the raw results")
-    progress: bool = arg(True, "show a progress bar")
+    num_objects: int = 100
+    """objects"""
+    num_features: int = 10
+    """feature pool"""
+    num_modules: int = 10
+    """modules"""
+    cells: list[int] = field(default_factory=lambda: [40, 30, 27, 10])
+    """cells per module axis, one network each"""
+    trials: int = 3
+    """independent trials (new objects and networks; the paper used 10)"""
+    max_sensations: int = 12
+    """length of the curve"""
+    max_traversals: int = 4
+    """passes over each object"""
 
 
 @dataclass
-class SpeedArgs:
+class SpeedArgs(ExperimentArgs):
     """Speed: sensations per second of one grid-cell column (L6a + L4) with learning off, after learning N objects."""
 
-    objects: list = arg([50, 100, 150], "numbers of learned objects", type=int)
-    num_features: int = arg(100, "feature pool")
-    sensations: int = arg(2000, "sensations timed per count")
-    seed: int = arg(0, "seed")
-    quick: bool = arg(False, "tiny sizes for tests")
-    json_out: str = arg("", "optional JSON file for the raw results")
-    progress: bool = arg(True, "show a progress bar")
+    objects: list[int] = field(default_factory=lambda: [50, 100, 150])
+    """numbers of learned objects"""
+    num_features: int = 100
+    """feature pool"""
+    sensations: int = 2000
+    """sensations timed per count"""
 
 
 # ---------------------------------------------------------------------------------------------------- capacity
@@ -264,10 +267,7 @@ def capacity_table(out: dict) -> str:
 
 def plot_capacity(out: dict, path: str) -> None:
     """Capacity vs the swept quantity, ours beside the published curve."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(5, 3.6))
     published = PUBLISHED[out["published_key"]]
@@ -280,9 +280,7 @@ def plot_capacity(out: dict, path: str) -> None:
     ax.set_ylabel("capacity (objects, >= 90% recognized)")
     ax.set_title(f"capacity vs {xlabel[out['sweep']]} (threshold {out['threshold']})", fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------------- Fig 7B
@@ -361,10 +359,7 @@ def sensations_table(out: dict) -> str:
 
 def plot_sensations(out: dict, path: str) -> None:
     """Cumulative recognition curves, ours (solid) and published (dashed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     pub = PUBLISHED["fig7b"]
@@ -379,9 +374,7 @@ def plot_sensations(out: dict, path: str) -> None:
     ax.set_ylim(-0.02, 1.02)
     ax.set_title("Fig 7B: 100 objects, 10 unique features, 10 modules", fontsize=9)
     ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------------- speed
@@ -460,10 +453,4 @@ def add_experiments(sub) -> None:
     from htmagent.experiments.grid_columns import ColumnsArgs, main_columns
 
     for name, (cls, runner) in {**_COMMANDS, "grid-columns": (ColumnsArgs, main_columns)}.items():
-        p = sub.add_parser(name, help=help_text(cls.__doc__.splitlines()[0]), description=help_text(cls.__doc__))
-        add_dataclass_arguments(p, cls)
-
-        def func(ns, cls=cls, runner=runner):
-            return runner(cls(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(cls)}))
-
-        p.set_defaults(func=func)
+        add_experiment_parser(sub, name, cls, runner)

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from htmagent.script_args import field_docs, parse_dataclass_args
+from htmagent.experiments.args import field_docs, parse_args
 
 
 @dataclasses.dataclass
@@ -24,23 +24,23 @@ class Args:
 
 
 def test_defaults_and_docs():
-    assert parse_dataclass_args(Args, []) == Args()
+    assert parse_args(Args, []) == Args()
     assert field_docs(Args)["steps"] == "how many steps to run"
 
 
 def test_values_flags_and_lists_are_parsed():
-    args = parse_dataclass_args(Args, ["--steps", "3", "--rate", "0.1", "--name", "x", "--quick", "--seeds", "4", "5"])
+    args = parse_args(Args, ["--steps", "3", "--rate", "0.1", "--name", "x", "--quick", "--seeds", "4", "5"])
     assert args == Args(steps=3, rate=0.1, name="x", quick=True, seeds=[4, 5])
-    assert parse_dataclass_args(Args, ["--no-quick"]).quick is False
+    assert parse_args(Args, ["--no-quick"]).quick is False
 
 
 def test_wrong_type_exits_with_usage(capsys):
     with pytest.raises(SystemExit):
-        parse_dataclass_args(Args, ["--steps", "many"])
+        parse_args(Args, ["--steps", "many"])
     assert "invalid int value" in capsys.readouterr().err
 
 
 def test_help_shows_field_docs(capsys):
     with pytest.raises(SystemExit):
-        parse_dataclass_args(Args, ["--help"])
+        parse_args(Args, ["--help"])
     assert "seeds to average over" in capsys.readouterr().out
