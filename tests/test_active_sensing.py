@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
-import pathlib
-import sys
 
 import gymnasium as gym
 import htmagent.envs  # noqa: F401  (registers the ids)
@@ -13,15 +10,10 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from htmagent.experiments.active_sensing import (
-    ActiveSensingEnv,
-    HypothesisJumpPolicy,
-    RandomJumpPolicy,
-    evaluate,
-)
+from htmagent.envs.active_sensing import ActiveSensingEnv
+from htmagent.experiments.active_sensing import evaluate
 from htmagent.cortex.network import Network
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "active_sensing.py"
 LIBRARY = dict(num_objects=5, num_features=5, library_seed=3)
 
 
@@ -125,8 +117,8 @@ def test_reproducible_with_a_seed_and_independent_of_earlier_episodes(pretrained
 
 def test_policies_and_evaluation_against_the_ideal_observer(pretrained):
     env = make(pretrained)
-    random_summary = evaluate(env, RandomJumpPolicy(), episodes=12, seed=100)
-    hypothesis = evaluate(env, HypothesisJumpPolicy(), episodes=12, seed=100)
+    random_summary = evaluate(env, env.motor_policy("random"), episodes=12, seed=100)
+    hypothesis = evaluate(env, env.motor_policy("hypothesis"), episodes=12, seed=100)
     assert [r.label for r in random_summary.episodes] == [r.label for r in hypothesis.episodes]
     assert hypothesis.accuracy == 1.0
     assert hypothesis.mean_sensations < random_summary.mean_sensations
@@ -135,7 +127,7 @@ def test_policies_and_evaluation_against_the_ideal_observer(pretrained):
             if record.correct and record.declared_by == "network":
                 # the network cannot be sure of an object before the ideal observer has one left
                 assert record.ideal_sensations is not None and record.ideal_sensations <= record.sensations
-    again = evaluate(make(pretrained), HypothesisJumpPolicy(), episodes=12, seed=100)
+    again = evaluate(make(pretrained), env.motor_policy("hypothesis"), episodes=12, seed=100)
     assert again == hypothesis
     stay = evaluate(env, lambda obs: np.full(2, env.max_jump), episodes=2, seed=0)
     assert all(r.sensations >= 1 for r in stay.episodes)
@@ -179,7 +171,7 @@ def test_bad_inputs_raise_clear_errors_and_change_nothing(pretrained):
     with pytest.raises(ValueError, match="max_episode_steps"):
         ActiveSensingEnv(env=short, network=copy.deepcopy(pretrained), max_steps=20)
     with pytest.raises(ValueError, match="episodes"):
-        evaluate(env, RandomJumpPolicy(), episodes=0)
+        evaluate(env, env.motor_policy("random"), episodes=0)
     with pytest.raises(TypeError, match="policy"):
         evaluate(env, "random", episodes=1)
 
@@ -194,13 +186,13 @@ def test_render_passes_through(pretrained):
 def test_script_quick_run_prints_the_table(tmp_path, capsys):
     pytest.importorskip("stable_baselines3")
     pytest.importorskip("matplotlib")
-    spec = importlib.util.spec_from_file_location("active_sensing_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the script runs
-    spec.loader.exec_module(module)
+    from htmagent.experiments import active_sensing
+    from htmagent.experiments.args import parse_args
+
     figure, results = tmp_path / "curve.png", tmp_path / "results.json"
-    assert module.main(["--quick", "--no-progress", "--frame-stacks", "1", "2", "--plot", str(figure),
-                        "--json-out", str(results)]) == 0
+    args = parse_args(active_sensing.StudyArgs, ["--quick", "--no-progress", "--frame-stacks", "1", "2", "--out",
+                                                 str(figure), "--json-out", str(results)])
+    assert active_sensing.main(args) == 0
     printed = capsys.readouterr().out
     assert "| policy | seeds | PPO steps/run | accuracy |" in printed
     for name in ("| random |", "| hypothesis |", "| ppo (sampled) | 0 | 512 |", "| ppo, 2 frames (greedy) | 0 | 512 |"):
@@ -221,6 +213,6 @@ def test_two_sensors_vote_and_the_hypothesis_policy_moves_both():
     assert env.action_space.shape == (4,)
     assert env.observation_space.shape == (2 * 5 + 1 + 2 * 6 + 4 + 1,)
     check_env(env, skip_render_check=True)
-    summary = evaluate(env, HypothesisJumpPolicy(), episodes=6, seed=0)
+    summary = evaluate(env, env.motor_policy("hypothesis"), episodes=6, seed=0)
     assert summary.accuracy == 1.0
     assert all(len(sensation) == 2 for sensation in env.history)

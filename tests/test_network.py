@@ -9,7 +9,7 @@ from htmagent.cortex.baselines import IdealObserver
 from htmagent.cortex.column import CorticalColumn, LocationSource, RandomLocationCodes
 from htmagent.cortex.network import InferenceResult, Network, add_noise
 from htmagent.cortex.objects import ObjectSet
-from htmagent.policies import HypothesisPolicy, NetworkState, Policy, RandomPolicy
+from htmagent.agent.motor import HypothesisPolicy, MotorPolicy, RandomPolicy
 from htmagent.sdr import SDR
 
 OBJECTS = ObjectSet.hawkins2017(20, num_points=10, num_locations=10, num_features=5, seed=3)
@@ -104,24 +104,27 @@ def test_hypothesis_policy_uses_only_the_networks_state(one_column):
     calls = []
 
     class Spy(HypothesisPolicy):
-        def next_points(self, state):
-            calls.append(state)
-            return super().next_points(state)
+        def next_jumps(self, candidates=None):
+            calls.append((len(self.path), candidates))
+            return super().next_jumps(candidates)
 
     rand = np.mean([net.infer(o, seed=o.label).sensation or 11 for o in OBJECTS])
-    hyp = np.mean([net.infer(o, policy=Spy(), seed=o.label).sensation or 11 for o in OBJECTS])
+    hyp = np.mean([net.infer(o, policy=Spy(objects=net.learned_objects), seed=o.label).sensation or 11
+                   for o in OBJECTS])
     assert hyp <= rand + 0.25, (hyp, rand)
-    assert all(isinstance(s, NetworkState) for s in calls)
-    assert calls[0].sensation == 0 and calls[1].overlaps.shape == (1, len(OBJECTS))
-    assert isinstance(HypothesisPolicy(), Policy) and isinstance(RandomPolicy(), Policy)
+    # What the policy is told is the network's own state: before the first sensation nothing (every object is
+    # possible), then the learned objects every column still backs.
+    assert calls[0] == (0, None) and calls[1][0] == 1
+    assert all(c is None or set(np.asarray(c).tolist()) <= set(range(len(OBJECTS))) for _, c in calls)
+    assert isinstance(HypothesisPolicy(objects=net.learned_objects), MotorPolicy)
+    assert isinstance(RandomPolicy(), MotorPolicy)
 
 
 def test_hypothesis_policy_picks_the_point_that_splits_candidates():
     objects = ObjectSet.from_dicts([{(0, 0): 0, (1, 0): 0, (2, 0): 1}, {(0, 0): 0, (1, 0): 0, (2, 0): 2}])
-    policy = HypothesisPolicy()
-    policy.reset(objects[0].locations, np.random.default_rng(0))
-    state = NetworkState(0, 1, (), np.zeros((1, 2)), 40, list(objects))
-    assert policy.next_points(state) == [(2, 0)]
+    policy = HypothesisPolicy(objects=list(objects))
+    policy.reset(np.random.default_rng(0), surface=objects[0].locations)
+    assert policy.next_jumps(None).tolist() == [[2, 0]]  # from the unplaced start (0, 0) to the point (2, 0)
 
 
 def test_save_load_resumes_bit_identically(tmp_path):

@@ -352,7 +352,7 @@ class HTMAgent:
             return self._declare(label, "network")
         if self._steps >= self.max_steps:
             return self._declare(self._best_guess(), "fallback")
-        jumps = self._policy.next_jumps(self._candidates())
+        jumps = self._policy.next_jumps(self.network.candidates())
         return np.concatenate([(jumps + self.config["max_jump"]).reshape(-1), [0]]).astype(np.int64)
 
     def _sense(self, features: list[int]) -> None:
@@ -383,13 +383,6 @@ class HTMAgent:
 
     def _best_guess(self) -> int:
         return int(np.argmax(self._overlaps().sum(axis=0)))
-
-    def _candidates(self) -> np.ndarray | None:
-        overlaps = self._overlaps()
-        if not overlaps.any():
-            return None
-        alive = np.flatnonzero(np.all(overlaps >= self.network.l2_params.sdr_size // 2, axis=0))
-        return alive if alive.size else None
 
     def _make_policy(self) -> RandomJumps:
         args = (self._extent, self.config["max_jump"], self.num_sensors)

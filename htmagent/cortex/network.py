@@ -20,7 +20,7 @@ from htmagent.cortex.column import (
 )
 from htmagent.cortex.object_layer import ObjectLayerParams
 from htmagent.cortex.objects import ObjectSet, SensoryObject
-from htmagent.policies import NetworkState, Policy, make_policy
+from htmagent.agent.motor import MotorPolicy, candidate_objects, make_policy
 from htmagent.sdr import SDR
 from htmagent.serialization import load_state, save_state
 
@@ -256,6 +256,18 @@ class Network:
         """The object every column recognizes now (see the class docstring), or ``None``."""
         return self._recognize(np.array([self._overlaps(c) for c in range(self.num_columns)]))
 
+    def candidates(self, overlaps: np.ndarray | None = None) -> np.ndarray | None:
+        """Learned objects every column still backs (L2/3 overlap of at least half a code), or ``None`` for all.
+
+        What a motor policy is told before each sensation (:func:`~htmagent.agent.motor.candidate_objects`).
+
+        Args:
+            overlaps: ``(num_columns, num_learned_objects)`` overlaps to read (default: the current activity's).
+        """
+        if overlaps is None:
+            overlaps = np.array([self._overlaps(c) for c in range(self.num_columns)])
+        return candidate_objects(overlaps, max(1, self.l2_params.sdr_size // 2))
+
     def _recognize(self, overlaps: np.ndarray) -> int | None:
         if overlaps.shape[1] == 0:
             return None
@@ -403,7 +415,7 @@ class Network:
                     self._codes[c] = np.vstack([self._codes[c], codes[c][None, :]])
         self.reset()
 
-    def infer(self, obj: SensoryObject, policy: str | Policy = "random", max_sensations: int = 10,
+    def infer(self, obj: SensoryObject, policy: str | MotorPolicy = "random", max_sensations: int = 10,
               settling_steps: int | None = None, feature_noise: float = 0.0, location_noise: float = 0.0,
               seed: int | np.random.Generator | None = None) -> InferenceResult:
         """Present ``obj`` for ``max_sensations`` sensations without learning.
@@ -415,7 +427,8 @@ class Network:
         Args:
             obj: the object (it need not have been learned; its features must be in the learned pool and its points
                 known to the location sources).
-            policy: ``"random"``, ``"hypothesis"`` or a :class:`~htmagent.policies.Policy`.
+            policy: ``"random"``, ``"hypothesis"`` or a :class:`~htmagent.agent.motor.MotorPolicy`; it gets the
+                object's surface (its points) at reset, and the objects every column still backs before each sensation.
             max_sensations: sensations to run.
             settling_steps: time steps per sensation (3 in the paper's convergence runs, 1 in Fig 4C); ``None``:
                 :attr:`default_settling_steps` (1 for one column, 3 for several).
@@ -445,25 +458,26 @@ class Network:
         for point in obj.locations:
             if point not in self._known_points:
                 raise ValueError(f"obj has point {point}, which no learned object has")
-        policy = make_policy(policy)
+        n = self.num_columns
+        policy = make_policy(policy, n, self._objects)
         rng = make_rng(seed)
-        policy.reset(obj.locations, rng)
+        policy.reset(rng, surface=obj.locations)
         self.reset()
         target = self._index.get(frozenset(obj.points.items()))
-        n = self.num_columns
-        visited: list[Point] = []
         points, sensations, recognized, classified, activity, overlap_log = [], [], [], [], [], []
         current = np.zeros((n, len(self._objects)), dtype=np.int64)
+        here = np.zeros((n, 2), dtype=np.int64)
         for s in range(max_sensations):
-            state = NetworkState(s, n, tuple(visited), current, self.l2_params.sdr_size, self._objects)
-            chosen = [tuple(int(v) for v in p) for p in policy.next_points(state)]
-            if len(chosen) != n or any(p not in obj.points for p in chosen):
-                raise ValueError(f"policy must return {n} points of the object, got {chosen}")
+            moves = policy.next_jumps(self.candidates(current))
+            chosen = [tuple(int(v) for v in p) for p in here + np.asarray(moves, dtype=np.int64).reshape(n, 2)]
+            if any(p not in obj.points for p in chosen):
+                raise ValueError(f"policy must move the {n} sensors onto points of the object, got {chosen}")
             obs = [(p, int(obj.points[p])) for p in chosen]
             for _ in range(settling_steps):
                 feats, locs = self._sense(obs, False, feature_noise, location_noise, rng)
                 activity.append(tuple(self._compute(feats, locs, learn=False)))
-            visited.extend(chosen)
+            policy.observe(np.asarray(chosen, dtype=np.int64) - here, [f for _, f in obs])
+            here = np.asarray(chosen, dtype=np.int64)
             current = np.array([self._overlaps(c) for c in range(n)])
             points.append(tuple(chosen))
             sensations.append(obs)

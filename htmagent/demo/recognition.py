@@ -37,7 +37,7 @@ from htmagent.demo.view import (
     render_recognition,
 )
 from htmagent.envs import rendering as R
-from htmagent.policies import NetworkState, make_policy
+from htmagent.agent.motor import make_policy
 
 __all__ = [
     "FRAME_SIZE",
@@ -240,8 +240,8 @@ class RecognitionDemo:
         self.obj: SensoryObject = self.objects[target]
         self.episode_seed = int(self._rng.integers(2**31))
         self._episode_rng = make_rng(self.episode_seed)
-        self.policy = make_policy(self.policy_name)
-        self.policy.reset(self.obj.locations, self._episode_rng)
+        self.policy = make_policy(self.policy_name, self.num_columns, self.network.learned_objects)
+        self.policy.reset(self._episode_rng, surface=self.obj.locations)
         n = self.num_columns
         self.paths: list[list[tuple[int, int]]] = [[] for _ in range(n)]
         self.visited: list[tuple[int, int]] = []
@@ -291,11 +291,12 @@ class RecognitionDemo:
         if not self.ready or self.finished:
             return False
         net, n = self.network, self.num_columns
-        state = NetworkState(self.sensation, n, tuple(self.visited), self.overlaps, net.l2_params.sdr_size,
-                             net.learned_objects)
-        chosen = [tuple(int(v) for v in p) for p in self.policy.next_points(state)]
+        here = np.array([path[-1] if path else (0, 0) for path in self.paths], dtype=np.int64).reshape(n, 2)
+        moves = self.policy.next_jumps(net.candidates(self.overlaps))
+        chosen = [tuple(int(v) for v in p) for p in here + moves]
         observations = [(p, int(self.obj.points[p])) for p in chosen]
         net.step(observations, learn=False)
+        self.policy.observe(moves, [f for _, f in observations])
         self.sensation += 1
         self.visited.extend(chosen)
         for path, point in zip(self.paths, chosen):

@@ -1,519 +1,45 @@
-"""Active sensing: an RL policy chooses where the sensors jump, a pretrained column network recognizes the object.
+"""The active-sensing study: motor policies moving the sensors for a pretrained network, against the ideal observer.
 
-:class:`ActiveSensingEnv` turns ``htmagent/ObjectTouch-v0`` into a pure motor task. The policy picks only the sensor
-jumps; the environment feeds every sensation to a :class:`~htmagent.cortex.network.Network` with grid-cell location
-(``location="grid"``), whose columns path-integrate the observed displacements, and declares the object for the
-policy as soon as the network recognizes one. What the policy sees is the network's state (how much its L2/3
-activity overlaps each learned object, how many objects are still backed), never the sensor's location or the label.
-A good policy is one that makes the network recognize the object in few sensations.
+:func:`evaluate` plays any motor policy of :mod:`htmagent.agent.motor` (``env.motor_policy("random")``,
+``env.motor_policy("hypothesis")``), or any function ``observation -> action`` such as a trained PPO model's
+``predict``, on fixed episode seeds of an :class:`~htmagent.envs.active_sensing.ActiveSensingEnv`, and runs the ideal
+observer (:class:`~htmagent.cortex.baselines.IdealObserver`, per-sensor origins: exactly the network's information) on
+the very sensations each episode produced.
 
-The module also holds the motor baselines that act in the same action space (:class:`RandomJumpPolicy`,
-:class:`HypothesisJumpPolicy`) and :func:`evaluate`, which plays any policy on fixed episode seeds and runs the ideal
-observer (:class:`~htmagent.cortex.baselines.IdealObserver`, per-sensor origins: exactly the network's information) on the
-very sensations each episode produced.
+The study (:func:`main`, ``scripts/active_sensing.py``): PPO learns where to jump the sensor so that the network
+recognizes the object in few sensations, compared with random jumps, the hypothesis-testing policy and the ideal
+observer on the same episodes. Arms, all on one pretrained ``Network(location="grid")``, the network declaring for
+every policy:
 
-Example:
-    >>> from htmagent.experiments.active_sensing import ActiveSensingEnv, HypothesisJumpPolicy, evaluate
-    >>> env = ActiveSensingEnv(num_objects=10, network_seed=0)
-    >>> summary = evaluate(env, HypothesisJumpPolicy(), episodes=20, seed=0)
-    >>> summary.accuracy, summary.mean_sensations  # doctest: +SKIP
-    (1.0, 2.55)
+- ``random``      uniformly random jumps (``env.motor_policy("random")``).
+- ``hypothesis``  the jump whose sensation should leave the network the fewest candidates
+                  (``env.motor_policy("hypothesis")``).
+- ``ppo``         SB3 PPO (MlpPolicy) on the network's state, one run per seed, the same step budget per seed;
+                  evaluated with sampled and with greedy (deterministic) actions.
+- ``ppo, k frames``  the same, the policy seeing the last k observations (``VecFrameStack``): a short memory of
+                  where it jumped and what it sensed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 
-import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 
-from htmagent._validation import is_int
+from htmagent._progress import progress
+from htmagent._validation import check_int, is_int
+from htmagent.agent.motor import MotorPolicy
 from htmagent.cortex.baselines import IdealObserver
 from htmagent.cortex.network import Network
-
-__all__ = [
-    "ActiveSensingEnv",
-    "EpisodeRecord",
-    "EvaluationSummary",
-    "HypothesisJumpPolicy",
-    "MotorPolicy",
-    "RandomJumpPolicy",
-    "evaluate",
-]
-
-_ENV_ID = "htmagent/ObjectTouch-v0"
-_OPTION_KEYS = ("label",)
-
-
-class ActiveSensingEnv(gym.Env):
-    """ObjectTouch-v0 as a motor task: jump the sensors so that a pretrained column network recognizes the object fast.
-
-    ## Description
-
-    Each episode the inner ``ObjectTouch-v0`` draws an object and puts every sensor on one of its features. Every
-    sensation (the first one at ``reset``, then one after each jump) goes to a pretrained
-    :class:`~htmagent.cortex.network.Network` with grid-cell location: each column's grid cells path-integrate its sensor's
-    observed displacements (sensor positions are accumulated from the displacements only, so they are ego-centric and
-    start at ``(0, 0)``), L4 pairs feature and location, L2/3 narrows the set of objects and the columns vote. A sensor
-    over empty space senses nothing; its grid cells still move. As soon as the network recognizes an object (every
-    column's L2/3 overlaps one learned code by the recognition threshold and no other as much), this environment
-    declares it to the inner environment, which ends the episode.
-
-    Pretraining is supervised, as in the papers: the network learns the inner environment's
-    ``object_set`` with ``Network.learn`` (features and locations given), unless a network already trained on that
-    library is passed in. The feature under a sensor is decoded from its SDR with the inner environment's code book.
-
-    ## Action Space
-
-    ``MultiDiscrete([2J + 1] * (2 * num_sensors))`` with ``J`` the inner ``max_jump``: the inner action without its
-    declaration slot, ``dx = action[2 * s] - J``, ``dy = action[2 * s + 1] - J``. A jump past the grid's edge stops
-    at the edge (the observed displacement is the move made).
-
-    ## Observation Space
-
-    ``Box(0, 1, (n,), float32)``, the concatenation of:
-
-    | Part                | Size                          | Meaning                                              |
-    |---------------------|-------------------------------|------------------------------------------------------|
-    | overlaps            | ``num_sensors * num_objects`` | per column, L2/3 overlap with each learned object's   |
-    |                     |                               | code / code size                                      |
-    | candidates          | 1                             | objects whose code every column overlaps by at least |
-    |                     |                               | ``candidate_threshold`` cells / number of objects     |
-    | feature             | ``num_sensors * (F + 1)``     | per sensor, one-hot feature id sensed now (last slot |
-    |                     |                               | = empty space), ``F`` = features the network knows   |
-    | displacement        | ``num_sensors * 2``           | last move ``(d + J) / 2J`` (0.5 = no move)            |
-    | steps               | 1                             | jumps so far / ``max_steps``                          |
-
-    Never the sensor's location nor the object's label.
-
-    ## Rewards
-
-    Those of the inner environment: ``-move_cost`` per jump, ``+1`` for a correct declaration, ``-1`` for a wrong one.
-
-    ## Starting State
-
-    The inner environment's (random object, sensors on random featured points), seeded through ``reset(seed=...)``.
-    If the first sensation alone lets the network recognize the object, the next ``step`` declares at once (its jump
-    is not made).
-
-    Reproducibility: ``reset(seed=s)`` seeds the inner environment from this one's stream, the network is reset at
-    every episode and draws nothing from its RNG while inferring, so an episode depends only on its seed and the
-    actions, not on the episodes played before it.
-
-    ## Episode End
-
-    Terminated when the network recognizes an object (declared for the policy). After ``max_steps`` jumps
-    (``max_steps + 1`` sensations) without recognition: with ``guess_at_limit`` the object with the largest overlap
-    summed over columns is declared (terminated); otherwise the episode is truncated without a declaration.
-
-    ## Info
-
-    ``sensations`` (sensations so far), ``candidates`` (objects still backed); on a declaration also ``declared``,
-    ``correct``, ``label`` (from the inner environment) and ``declared_by`` (``"network"`` or ``"limit"``).
-
-    ## Arguments
-
-    - ``env``: an ``ObjectTouch-v0`` instance (``gym.make`` or ``ObjectTouchEnv``); ``None`` makes one with
-      ``num_sensors`` and ``env_kwargs``. Its ``TimeLimit``, if any, must allow ``max_steps`` moves and a declaration.
-    - ``network``: a ``Network(location="grid")`` with ``num_sensors`` columns that learned this library (its
-      objects' points and labels must match ``env``'s); ``None`` makes one (``network_seed``, ``network_kwargs``) and
-      pretrains it. The environment takes it over: it resets and steps it (never learning).
-    - ``num_sensors`` (1): sensors (= columns) when ``env`` is ``None``; ignored otherwise.
-    - ``max_steps`` (20): jumps per episode at most.
-    - ``guess_at_limit`` (True): declare the best guess when ``max_steps`` is reached.
-    - ``candidate_threshold`` (half the L2/3 code size): overlap for an object to count as still backed.
-    - ``repetitions`` (3): learning steps per point when pretraining.
-    - ``render_mode``: passed to the inner environment when it is made here (``"rgb_array"`` or ``"human"``).
-    - ``env_kwargs``: more ``ObjectTouch-v0`` arguments (``num_objects``, ``move_cost``, ``library_seed``, ...).
-
-    Example:
-        >>> env = ActiveSensingEnv(num_objects=10, network_seed=0)
-        >>> observation, info = env.reset(seed=0)
-        >>> observation, reward, terminated, truncated, info = env.step(env.action_space.sample())
-
-    ## Version History
-
-    - v0: initial version.
-    """
-
-    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
-
-    def __init__(self, env: gym.Env | None = None, network: Network | None = None, num_sensors: int = 1,
-                 max_steps: int = 20, guess_at_limit: bool = True, candidate_threshold: int | None = None,
-                 network_seed: int | np.random.Generator | None = 0, network_kwargs: Mapping | None = None,
-                 repetitions: int = 3, render_mode: str | None = None, **env_kwargs: Any):
-        if not is_int(max_steps) or max_steps < 1:
-            raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
-        if not isinstance(guess_at_limit, (bool, np.bool_)):
-            raise TypeError(f"guess_at_limit must be a bool, got {type(guess_at_limit).__name__}")
-        if not is_int(repetitions) or repetitions < 2:
-            raise ValueError(f"repetitions must be an int >= 2 (grid columns learn on predicted L4 cells), "
-                             f"got {repetitions!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
-        if env is None:
-            if not is_int(num_sensors) or num_sensors < 1:
-                raise ValueError(f"num_sensors must be an int >= 1, got {num_sensors!r}")
-            import htmagent.envs  # noqa: F401  (registers the ids)
-
-            env = gym.make(_ENV_ID, num_sensors=int(num_sensors), max_episode_steps=int(max_steps) + 1,
-                           render_mode=render_mode, **env_kwargs)
-        else:
-            if env_kwargs:
-                raise ValueError(f"env_kwargs are only used when env is None, got {sorted(env_kwargs)}")
-            self._check_inner(env, int(max_steps))
-        inner = env.unwrapped
-        self.env = env
-        self.render_mode = getattr(env, "render_mode", None)
-        self.object_set = inner.object_set
-        self.num_sensors = int(inner.num_sensors)
-        self.max_jump = int(inner.max_jump)
-        self.max_steps = int(max_steps)
-        self.guess_at_limit = bool(guess_at_limit)
-        if network is None:
-            network = Network(num_columns=self.num_sensors, location="grid", seed=network_seed,
-                              **dict(network_kwargs or {}))
-            network.learn(self.object_set, repetitions=int(repetitions))
-        elif network_kwargs:
-            raise ValueError(f"network_kwargs are only used when network is None, got {sorted(network_kwargs)}")
-        self._check_network(network)
-        self.network = network
-        sdr_size = network.l2_params.sdr_size
-        if candidate_threshold is None:
-            candidate_threshold = max(1, sdr_size // 2)
-        if not is_int(candidate_threshold) or not 1 <= candidate_threshold <= sdr_size:
-            raise ValueError(f"candidate_threshold must be an int in [1, {sdr_size}], got {candidate_threshold!r}")
-        self.candidate_threshold = int(candidate_threshold)
-        self._labels = np.array([obj.label for obj in network.learned_objects], dtype=np.int64)
-        self.num_objects = len(self._labels)
-        self.num_features = int(network.num_features)
-        s, n, f = self.num_sensors, self.num_objects, self.num_features
-        self.action_space = spaces.MultiDiscrete(np.full(2 * s, 2 * self.max_jump + 1, dtype=np.int64))
-        size = s * n + 1 + s * (f + 1) + 2 * s + 1
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
-        self._stay = np.full(2 * s, self.max_jump, dtype=np.int64)
-        self._started = False
-        self._done = False
-        self._clear_episode()
-
-    # ------------------------------------------------------------------------------------------------- validation
-    def _check_inner(self, env: Any, max_steps: int) -> None:
-        from htmagent.envs.object_touch import ObjectTouchEnv
-
-        if not isinstance(env, gym.Env) or not isinstance(env.unwrapped, ObjectTouchEnv):
-            raise TypeError(f"env must be an ObjectTouch-v0 environment (gym.make({_ENV_ID!r}) or ObjectTouchEnv), "
-                            f"got {type(env).__name__}")
-        limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
-        if limit is not None and limit < max_steps + 1:
-            raise ValueError(f"env's max_episode_steps must be >= max_steps + 1 ({max_steps + 1}: the moves and the "
-                             f"declaration), got {limit}")
-
-    def _check_network(self, network: Any) -> None:
-        if not isinstance(network, Network):
-            raise TypeError(f"network must be an htmagent.Network, got {type(network).__name__}")
-        if network.config.get("location") != "grid":
-            raise ValueError(f"network must use grid-cell location (Network(location='grid')): the sensors' "
-                             f"locations are never observed, got location={network.config.get('location')!r}")
-        if network.num_columns != self.num_sensors:
-            raise ValueError(f"network must have one column per sensor ({self.num_sensors}), "
-                             f"got {network.num_columns}")
-        if not network.learned_objects:
-            raise ValueError("network has learned no object: call network.learn(env.unwrapped.object_set) first")
-        if network.num_features < self.object_set.num_features:
-            raise ValueError(f"network must know the env's {self.object_set.num_features} features, "
-                             f"got {network.num_features}")
-        for obj in network.learned_objects:
-            if not 0 <= obj.label < len(self.object_set) or self.object_set[obj.label].points != obj.points:
-                raise ValueError(f"network learned an object (label {obj.label}) that is not the env's object "
-                                 f"{obj.label}: train it on env.unwrapped.object_set")
-
-    # ---------------------------------------------------------------------------------------------------- episode
-    def _clear_episode(self) -> None:
-        s = self.num_sensors
-        self._ego = np.zeros((s, 2), dtype=np.int64)
-        self._path: list[np.ndarray] = []
-        self._features: list[np.ndarray] = []
-        self._displacement = np.zeros((s, 2), dtype=np.int64)
-        self._overlaps = np.zeros((s, self.num_objects), dtype=np.int64)
-        self._recognized: int | None = None
-
-    def _sense(self, observation: Mapping[str, np.ndarray]) -> None:
-        inner = self.env.unwrapped
-        displacement = np.rint(np.asarray(observation["displacement"], dtype=np.float64)).astype(np.int64)
-        features = np.array([-1 if (f := inner.feature_id(bits)) is None else f for bits in observation["features"]],
-                            dtype=np.int64)
-        self._displacement = displacement
-        self._ego = self._ego + displacement
-        self._path.append(self._ego.copy())
-        self._features.append(features)
-        self.network.step([((int(x), int(y)), None if f < 0 else int(f)) for (x, y), f in zip(self._ego, features)])
-        self._overlaps = np.array([self.network.overlaps(c) for c in range(self.num_sensors)], dtype=np.int64)
-        index = self.network.recognized_label()
-        self._recognized = None if index is None else int(index)
-
-    def candidates(self) -> np.ndarray:
-        """Network indices of the objects every column still backs (overlap >= ``candidate_threshold``)."""
-        return np.flatnonzero(np.all(self._overlaps >= self.candidate_threshold, axis=0))
-
-    def _observation(self) -> np.ndarray:
-        s, f = self.num_sensors, self.num_features
-        sdr_size = self.network.l2_params.sdr_size
-        onehot = np.zeros((s, f + 1), dtype=np.float32)
-        current = self._features[-1] if self._features else np.full(s, -1)
-        onehot[np.arange(s), np.where(current < 0, f, current)] = 1.0
-        parts = [
-            np.minimum(self._overlaps / sdr_size, 1.0).ravel(),
-            [len(self.candidates()) / self.num_objects],
-            onehot.ravel(),
-            ((self._displacement + self.max_jump) / (2 * self.max_jump)).ravel(),
-            [min(len(self._path) - 1, self.max_steps) / self.max_steps],
-        ]
-        return np.concatenate([np.asarray(p, dtype=np.float32) for p in parts]).astype(np.float32)
-
-    def _info(self) -> dict[str, Any]:
-        return {"sensations": len(self._path), "candidates": len(self.candidates())}
-
-    @property
-    def history(self) -> list[list[tuple[tuple[int, int], int | None]]]:
-        """This episode's sensations so far: per sensation, per sensor, ``(ego-centric position, feature or None)``
-        (the input format of :class:`~htmagent.cortex.baselines.IdealObserver`)."""
-        return [[((int(x), int(y)), None if f < 0 else int(f)) for (x, y), f in zip(pos, feats)]
-                for pos, feats in zip(self._path, self._features)]
-
-    @property
-    def ego_path(self) -> np.ndarray:
-        """``(sensations, num_sensors, 2)`` ego-centric positions of every sensation so far (what the agent knows)."""
-        if not self._path:
-            return np.zeros((0, self.num_sensors, 2), dtype=np.int64)
-        return np.stack(self._path)
-
-    @property
-    def sensed_features(self) -> np.ndarray:
-        """``(sensations, num_sensors)`` feature ids sensed so far (``-1`` = empty space)."""
-        if not self._features:
-            return np.zeros((0, self.num_sensors), dtype=np.int64)
-        return np.stack(self._features)
-
-    @property
-    def overlap_matrix(self) -> np.ndarray:
-        """``(num_sensors, num_objects)`` current L2/3 overlaps of every column with every learned object's code."""
-        return self._overlaps.copy()
-
-    def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start an episode: the inner environment draws an object (``options={"label": k}`` picks one), the network
-        forgets the last one and takes in the first sensation."""
-        if options is not None:
-            if not isinstance(options, Mapping):
-                raise TypeError(f"options must be a dict or None, got {type(options).__name__}")
-            unknown = sorted(set(options) - set(_OPTION_KEYS))
-            if unknown:
-                raise ValueError(f"options may only hold the keys {_OPTION_KEYS} (learn mode would reveal the "
-                                 f"label), got unknown key(s) {unknown}")
-        super().reset(seed=seed)
-        # The inner environment gets a seed drawn from this one's stream, so an unseeded reset stays reproducible.
-        inner_seed = int(self.np_random.integers(2**31 - 1))
-        observation, _ = self.env.reset(seed=inner_seed, options=None if options is None else dict(options))
-        self.network.reset()
-        self._clear_episode()
-        self._sense(observation)
-        self._started = True
-        self._done = False
-        return self._observation(), self._info()
-
-    def _parse_action(self, action: Any) -> np.ndarray:
-        array = np.asarray(action)
-        nvec = self.action_space.nvec
-        if array.shape != nvec.shape or not np.issubdtype(array.dtype, np.integer):
-            raise ValueError(f"action must be an integer array of shape {nvec.shape} (per sensor dx + {self.max_jump} "
-                             f"and dy + {self.max_jump}), got {action!r}")
-        if (array < 0).any() or (array >= nvec).any():
-            raise ValueError(f"action out of range: expected every entry in [0, {2 * self.max_jump}], "
-                             f"got {array.tolist()}")
-        return array.astype(np.int64)
-
-    def _declare(self, index: int, by: str) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        label = int(self._labels[index])
-        _, reward, _, _, inner_info = self.env.step(np.concatenate([self._stay, [label + 1]]))
-        self._done = True
-        info = self._info()
-        info.update(declared=int(inner_info["declared"]), correct=bool(inner_info["correct"]),
-                    label=int(inner_info["label"]), declared_by=by)
-        return self._observation(), float(reward), True, False, info
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Jump the sensors, sense, and declare for the policy if the network now recognizes the object."""
-        if not self._started:
-            raise gym.error.ResetNeeded("cannot call step() before reset(): call env.reset() to start an episode")
-        if self._done:
-            raise gym.error.ResetNeeded("the episode is over: call env.reset() before step()")
-        jumps = self._parse_action(action)
-        if self._recognized is not None:  # recognized on the first sensation: declare before moving
-            return self._declare(self._recognized, "network")
-        observation, reward, _, truncated, _ = self.env.step(np.concatenate([jumps, [0]]))
-        self._sense(observation)
-        if self._recognized is not None:
-            obs, declared, term, trunc, info = self._declare(self._recognized, "network")
-            return obs, float(reward) + declared, term, trunc, info
-        if len(self._path) - 1 >= self.max_steps:
-            if self.guess_at_limit:
-                guess = int(np.argmax(self._overlaps.sum(axis=0)))
-                obs, declared, term, trunc, info = self._declare(guess, "limit")
-                return obs, float(reward) + declared, term, trunc, info
-            truncated = True
-        if truncated:
-            self._done = True
-        return self._observation(), float(reward), False, bool(truncated), self._info()
-
-    def render(self) -> np.ndarray | None:
-        """Render the inner environment (its ``render_mode``)."""
-        return self.env.render()
-
-    def close(self) -> None:
-        self.env.close()
-
-
-# ------------------------------------------------------------------------------------------------- motor baselines
-@runtime_checkable
-class MotorPolicy(Protocol):
-    """What :func:`evaluate` plays: ``reset(env, rng)`` at each episode start, ``act(env, observation)`` per step."""
-
-    def reset(self, env: ActiveSensingEnv, rng: np.random.Generator) -> None:
-        """Start an episode of ``env``."""
-
-    def act(self, env: ActiveSensingEnv, observation: np.ndarray) -> np.ndarray:
-        """Return the next action (jumps) in ``env.action_space``."""
-
-
-class RandomJumpPolicy:
-    """Uniformly random jumps over the whole action space (the sensor may stay or hit an edge)."""
-
-    def __init__(self) -> None:
-        self._rng: np.random.Generator | None = None
-
-    def reset(self, env: ActiveSensingEnv, rng: np.random.Generator) -> None:
-        """Keep the episode's RNG."""
-        self._rng = rng
-
-    def act(self, env: ActiveSensingEnv, observation: np.ndarray) -> np.ndarray:
-        """A random action."""
-        if self._rng is None:
-            raise RuntimeError("call reset(env, rng) before act()")
-        return self._rng.integers(0, env.action_space.nvec).astype(np.int64)
-
-
-class HypothesisJumpPolicy:
-    """Jump each sensor where its sensation should leave the network the fewest candidate objects.
-
-    The candidates are the network's own: the objects every column still backs (:meth:`ActiveSensingEnv.candidates`;
-    all objects if none). A *hypothesis* of sensor ``s`` is an (object, start cell) pair: the object is a candidate and
-    putting the sensor's start on that cell of the learned object explains everything the sensor sensed at its
-    ego-centric positions (features, and empty space where the object has no point). For each jump, every hypothesis
-    predicts the sensation after the (edge-clamped) move. The network narrows its candidates only on a feature, so the
-    expected number of objects left is ``sum_f p_f * (objects predicting f)`` plus ``p_empty * (all objects left)``,
-    with ``p`` counted over hypotheses; the lowest wins, ties go to the jump most likely to land on a feature not touched
-    yet, then at random. With no consistent hypothesis left the policy jumps at random.
-
-    The policy uses only what the agent knows: the learned objects (its memory), its own path and sensations, and
-    the network's overlaps.
-    """
-
-    def __init__(self) -> None:
-        self._rng: np.random.Generator | None = None
-        self._grids: np.ndarray | None = None
-        self._owner: int | None = None
-        self._moves: list[tuple[int, np.ndarray]] = []
-
-    def reset(self, env: ActiveSensingEnv, rng: np.random.Generator) -> None:
-        """Keep the episode's RNG; lay the learned objects out on the grid (once per network)."""
-        self._rng = rng
-        self._moves = []
-        if self._owner != id(env.network):
-            objects = env.network.learned_objects
-            xs = [x for obj in objects for x, _ in obj.locations]
-            ys = [y for obj in objects for _, y in obj.locations]
-            low = (min(xs), min(ys))
-            grids = np.full((len(objects), max(xs) - low[0] + 1, max(ys) - low[1] + 1), -1, dtype=np.int64)
-            for i, obj in enumerate(objects):
-                for (x, y), feature in obj.points.items():
-                    grids[i, x - low[0], y - low[1]] = feature
-            self._grids, self._owner = grids, id(env.network)
-
-    def _hypotheses(self, env: ActiveSensingEnv, s: int, candidates: np.ndarray) -> np.ndarray:
-        grids = self._grids
-        w, h = grids.shape[1:]
-        ox, oy = np.meshgrid(np.arange(w), np.arange(h), indexing="ij")
-        obj = np.repeat(candidates, w * h)
-        ox, oy = np.tile(ox.ravel(), len(candidates)), np.tile(oy.ravel(), len(candidates))
-        ok = np.ones(obj.size, dtype=bool)
-        for (ex, ey), feature in zip(env.ego_path[:, s], env.sensed_features[:, s]):
-            x, y = ox + ex, oy + ey
-            inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
-            ok &= inside
-            ok &= grids[obj, np.clip(x, 0, w - 1), np.clip(y, 0, h - 1)] == feature
-        path = env.ego_path[:, s]
-        for t, request in self._moves:
-            if t + 1 >= len(path):
-                continue
-            # A move shorter than requested stopped at an edge, which says where the sensor is.
-            for axis, origin, size in ((0, ox, w), (1, oy, h)):
-                before = origin + path[t, axis]
-                made = np.clip(before + request[s, axis], 0, size - 1) - before
-                ok &= made == path[t + 1, axis] - path[t, axis]
-        return np.stack([obj[ok], ox[ok], oy[ok]], axis=1)
-
-    def act(self, env: ActiveSensingEnv, observation: np.ndarray) -> np.ndarray:
-        """The best-splitting jump for every sensor."""
-        if self._rng is None or self._grids is None:
-            raise RuntimeError("call reset(env, rng) before act()")
-        candidates = env.candidates()
-        if candidates.size == 0:
-            candidates = np.arange(len(self._grids))
-        hyps = [self._hypotheses(env, s, candidates) for s in range(env.num_sensors)]
-        alive = set(candidates.tolist())
-        for hs in hyps:
-            alive &= set(hs[:, 0].tolist())
-        action = []
-        for s in range(env.num_sensors):
-            hs = hyps[s][np.isin(hyps[s][:, 0], sorted(alive))]
-            if len(hs) == 0:
-                action.extend(self._rng.integers(0, 2 * env.max_jump + 1, 2).tolist())
-                continue
-            action.extend(j + env.max_jump for j in self._best_jump(env, s, hs))
-        action = np.asarray(action, dtype=np.int64)
-        self._moves.append((len(env.ego_path) - 1, (action - env.max_jump).reshape(env.num_sensors, 2)))
-        return action
-
-    def _best_jump(self, env: ActiveSensingEnv, s: int, hyps: np.ndarray) -> list[int]:
-        grids = self._grids
-        w, h = grids.shape[1:]
-        j = env.max_jump
-        jumps = np.array([(dx, dy) for dx in range(-j, j + 1) for dy in range(-j, j + 1)], dtype=np.int64)
-        ex, ey = env.ego_path[-1, s]
-        tx = np.clip(hyps[:, 1:2] + ex + jumps[None, :, 0], 0, w - 1)  # (hypotheses, jumps), clamped like the env
-        ty = np.clip(hyps[:, 2:3] + ey + jumps[None, :, 1], 0, h - 1)
-        obj = np.broadcast_to(hyps[:, 0:1], tx.shape)
-        outcome = grids[obj, tx, ty]
-        num_objects = len(np.unique(hyps[:, 0]))
-        num_hyps, num_jumps = tx.shape
-        num_f = int(grids.max()) + 2  # features, then "empty" as the last outcome
-        code = np.where(outcome < 0, num_f - 1, outcome) + num_f * np.arange(num_jumps)[None, :]
-        per_outcome = np.bincount(code.ravel(), minlength=num_f * num_jumps)
-        pairs = np.unique(np.stack([code.ravel(), obj.ravel()], axis=1), axis=0)
-        distinct = np.bincount(pairs[:, 0], minlength=num_f * num_jumps).reshape(num_jumps, num_f)
-        distinct[:, -1] = num_objects  # empty space does not narrow the network's candidates
-        expected = (per_outcome.reshape(num_jumps, num_f) * distinct).sum(axis=1) / num_hyps
-        # Tie-break: a feature on a cell not touched yet (the network only firms up on new feature-locations).
-        path = env.ego_path[:, s]
-        vx = hyps[:, 1:2] + path[None, :, 0]  # (hypotheses, sensations): absolute cells already touched
-        vy = hyps[:, 2:3] + path[None, :, 1]
-        seen = ((tx[:, :, None] == vx[:, None, :]) & (ty[:, :, None] == vy[:, None, :])).any(axis=2)
-        p_new_feature = ((outcome >= 0) & ~seen).mean(axis=0)
-        best = np.lexsort((self._rng.random(num_jumps), -p_new_feature, expected))[0]
-        return jumps[best].tolist()
+from htmagent.envs.active_sensing import ActiveSensingEnv
+from htmagent.experiments.args import FigureArgs
+from htmagent.experiments.report import pyplot, save_figure, write_json
+
+__all__ = ["EpisodeRecord", "EvaluationSummary", "SB3Policy", "StudyArgs", "evaluate", "main"]
 
 
 # ------------------------------------------------------------------------------------------------------ evaluation
@@ -583,8 +109,9 @@ def evaluate(env: ActiveSensingEnv, policy: MotorPolicy | Callable[[np.ndarray],
 
     Args:
         env: the environment.
-        policy: a :class:`MotorPolicy`, or a function ``observation -> action`` (e.g. a trained SB3 model's
-            deterministic ``predict``).
+        policy: a :class:`~htmagent.agent.motor.MotorPolicy` (``env.motor_policy(...)``), or a function
+            ``observation -> action`` (e.g. a trained SB3 model's deterministic ``predict``); if that function has a
+            ``reset()`` method it is called at each episode's start.
         episodes: number of episodes (>= 1).
         seed: first episode seed (>= 0).
 
@@ -594,7 +121,7 @@ def evaluate(env: ActiveSensingEnv, policy: MotorPolicy | Callable[[np.ndarray],
     if not isinstance(env, ActiveSensingEnv):
         raise TypeError(f"env must be an ActiveSensingEnv, got {type(env).__name__}")
     if not isinstance(policy, MotorPolicy) and not callable(policy):
-        raise TypeError(f"policy must have reset(env, rng) and act(env, observation), or be a function "
+        raise TypeError(f"policy must be a MotorPolicy (reset, observe, next_jumps) or a function "
                         f"observation -> action, got {type(policy).__name__}")
     if not is_int(episodes) or episodes < 1:
         raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
@@ -604,17 +131,23 @@ def evaluate(env: ActiveSensingEnv, policy: MotorPolicy | Callable[[np.ndarray],
     records = []
     for i in range(int(episodes)):
         observation, _ = env.reset(seed=int(seed) + i)
-        if isinstance(policy, MotorPolicy):
-            policy.reset(env, np.random.default_rng([int(seed), i]))
+        motor = isinstance(policy, MotorPolicy)
+        if motor:
+            policy.reset(np.random.default_rng([int(seed), i]))
+            policy.observe(env.last_move, env.sensed_features[-1])
+        elif callable(getattr(policy, "reset", None)):
+            policy.reset()
         total, info, done = 0.0, {}, False
         while not done:
-            if isinstance(policy, MotorPolicy):
-                action = policy.act(env, observation)
+            if motor:
+                action = (policy.next_jumps(env.backed()) + env.max_jump).reshape(-1)
             else:
                 action = np.asarray(policy(observation), dtype=np.int64)
             observation, reward, terminated, truncated, info = env.step(action)
             total += reward
             done = terminated or truncated
+            if motor and not done:
+                policy.observe(env.last_move, env.sensed_features[-1])
         history = env.history
         records.append(EpisodeRecord(
             seed=int(seed) + i, label=int(env.env.unwrapped.label), declared=info.get("declared"),
@@ -631,3 +164,272 @@ def evaluate(env: ActiveSensingEnv, policy: MotorPolicy | Callable[[np.ndarray],
         mean_return=float(np.mean([r.episode_return for r in records])),
         ideal_mean_sensations=float(np.mean(ideal)),
         ideal_resolved=float(np.mean([r.ideal_sensations is not None for r in records])))
+
+
+# ----------------------------------------------------------------------------------------------------- the study
+@dataclass
+class StudyArgs(FigureArgs):
+    """Active sensing on ObjectTouch-v0: PPO vs random and hypothesis-testing jumps vs the ideal observer."""
+
+    trials: int = 3
+    """PPO runs; run t uses seed + t (PPO weights, its sampling and the training episodes)"""
+    total_timesteps: int = 100_000
+    """environment steps per PPO run"""
+    n_envs: int = 4
+    """parallel training environments (DummyVecEnv), each with its own copy of the pretrained network"""
+    eval_episodes: int = 300
+    """evaluation episodes per arm (episode seeds eval_seed, eval_seed + 1, ...: the same for every arm)"""
+    eval_seed: int = 1_000_000
+    """first evaluation episode seed (far from the training seeds)"""
+    num_objects: int = 20
+    """objects in the library"""
+    num_features: int = 10
+    """feature pool"""
+    num_sensors: int = 1
+    """sensors (= columns)"""
+    library_seed: int = 0
+    """seed of the object library"""
+    network_seed: int = 0
+    """seed of the network (the same pretrained network for every arm and seed)"""
+    max_steps: int = 20
+    """jumps per episode before the best guess is declared (max_steps + 1 sensations)"""
+    move_cost: float = 0.01
+    """reward cost per jump (ObjectTouch's default)"""
+    frame_stacks: list[int] = field(default_factory=lambda: [1, 4])
+    """one PPO arm per entry: the policy sees the last k observations (VecFrameStack; 1 = the current one only)"""
+    n_steps: int = 128
+    """PPO rollout length per environment"""
+    batch_size: int = 64
+    """PPO minibatch size"""
+    learning_rate: float = 3e-4
+    """PPO learning rate"""
+    gamma: float = 0.95
+    """PPO discount (with the small move cost, discounting is what rewards a fast declaration most)"""
+    ent_coef: float = 0.0
+    """PPO entropy bonus"""
+
+    def validate(self) -> None:
+        for name in ("trials", "total_timesteps", "n_envs", "eval_episodes", "num_objects", "num_features",
+                     "num_sensors", "max_steps", "n_steps", "batch_size"):
+            check_int(getattr(self, name), name, 1)
+        if not self.frame_stacks or min(self.frame_stacks) < 1:
+            raise ValueError(f"frame_stacks must hold ints >= 1, got {self.frame_stacks}")
+
+    @property
+    def seeds(self) -> list[int]:
+        """The PPO runs' seeds."""
+        return [self.seed + t for t in range(self.trials)]
+
+
+def quick_args(args: StudyArgs) -> StudyArgs:
+    """The tiny configuration of ``--quick``: 5 objects, one run, 512 steps, 10 evaluation episodes (frame stacks
+    kept; other fields too)."""
+    args.trials = 1
+    args.total_timesteps = 512
+    args.n_envs = 2
+    args.n_steps = 64
+    args.batch_size = 32
+    args.eval_episodes = 10
+    args.num_objects = 5
+    return args
+
+
+def make_env(args: StudyArgs, network: Network) -> ActiveSensingEnv:
+    """An environment on its own copy of the pretrained ``network`` (environments must not share episode state)."""
+    return ActiveSensingEnv(network=copy.deepcopy(network), num_sensors=args.num_sensors, max_steps=args.max_steps,
+                            num_objects=args.num_objects, num_features=args.num_features,
+                            library_seed=args.library_seed, move_cost=args.move_cost)
+
+
+def pretrain(args: StudyArgs) -> tuple[Network, float]:
+    """Supervised pretraining: the network learns the library with the locations given (``Network.learn``)."""
+    start = time.perf_counter()
+    probe = ActiveSensingEnv(num_sensors=args.num_sensors, max_steps=args.max_steps, num_objects=args.num_objects,
+                             num_features=args.num_features, library_seed=args.library_seed,
+                             network_seed=args.network_seed)
+    return probe.network, time.perf_counter() - start
+
+
+class SB3Policy:
+    """A trained SB3 model as an observation policy of :func:`evaluate`, stacking the last ``frames`` observations
+    the way ``VecFrameStack`` did in training (zeros before the episode's first observation)."""
+
+    def __init__(self, model, frames: int, deterministic: bool):
+        self.model, self.frames, self.deterministic = model, frames, deterministic
+        self._stack: np.ndarray | None = None
+
+    def reset(self) -> None:
+        """Forget the last episode's observations."""
+        self._stack = None
+
+    def __call__(self, observation: np.ndarray) -> np.ndarray:
+        size = observation.shape[0]
+        if self._stack is None:
+            self._stack = np.zeros(self.frames * size, dtype=np.float32)
+        self._stack = np.concatenate([self._stack[size:], observation]).astype(np.float32)
+        return self.model.predict(self._stack, deterministic=self.deterministic)[0]
+
+
+def train_ppo(args: StudyArgs, network: Network, seed: int,
+              frames: int) -> tuple[object, list[tuple[int, int, bool]], float]:
+    """Train PPO with ``seed`` on ``frames`` stacked observations; return the model, its training episodes
+    ``(timestep, sensations, correct)`` and the wall time."""
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack
+
+    torch.set_num_threads(1)
+    episodes: list[tuple[int, int, bool]] = []
+
+    class Recorder(BaseCallback):
+        """Keeps every finished training episode and advances the progress bar."""
+
+        def __init__(self, bar):
+            super().__init__()
+            self.bar = bar
+
+        def _on_step(self) -> bool:
+            for info, done in zip(self.locals["infos"], self.locals["dones"]):
+                if done:
+                    episodes.append((int(self.num_timesteps), int(info["sensations"]), bool(info.get("correct"))))
+            next(self.bar, None)
+            return True
+
+    start = time.perf_counter()
+    venv = DummyVecEnv([lambda: make_env(args, network) for _ in range(args.n_envs)])
+    venv.seed(seed)
+    if frames > 1:
+        venv = VecFrameStack(venv, frames)
+    model = PPO("MlpPolicy", venv, n_steps=args.n_steps, batch_size=args.batch_size,
+                learning_rate=args.learning_rate, gamma=args.gamma, ent_coef=args.ent_coef, seed=seed, verbose=0,
+                device="cpu")
+    calls = math.ceil(args.total_timesteps / args.n_envs)
+    bar = iter(progress(range(calls), desc=f"ppo k={frames} seed {seed}", enabled=args.progress))
+    model.learn(total_timesteps=args.total_timesteps, callback=Recorder(bar))
+    for _ in bar:  # close the bar when learn() stopped early (the budget is rounded to whole rollouts)
+        pass
+    venv.close()
+    return model, episodes, time.perf_counter() - start
+
+
+def row(name: str, seeds: str, steps: str, summaries: Sequence[EvaluationSummary], wall: float) -> dict:
+    """One results row: mean (and std across runs when there are several) of each aggregate."""
+    out = {"policy": name, "seeds": seeds, "training_steps": steps, "runs": len(summaries), "wall_s": wall}
+    for key in ("accuracy", "mean_sensations", "mean_sensations_correct", "ideal_mean_sensations", "mean_return",
+                "ideal_resolved"):
+        values = np.array([getattr(s, key) for s in summaries], dtype=np.float64)
+        out[key] = float(np.mean(values))
+        out[key + "_std"] = float(np.std(values)) if len(values) > 1 else 0.0
+    return out
+
+
+def _fmt(r: dict, key: str, digits: int = 2) -> str:
+    if r["runs"] > 1:
+        return f"{r[key]:.{digits}f} ± {r[key + '_std']:.{digits}f}"
+    return f"{r[key]:.{digits}f}"
+
+
+def table(rows: Sequence[dict]) -> str:
+    """The markdown results table."""
+    header = ("| policy | seeds | PPO steps/run | accuracy | sensations to declaration | sensations (correct) "
+              "| ideal observer, same sensations | return | wall s |")
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['policy']} | {r['seeds']} | {r['training_steps']} | {_fmt(r, 'accuracy', 3)} "
+                     f"| {_fmt(r, 'mean_sensations')} | {_fmt(r, 'mean_sensations_correct')} "
+                     f"| {_fmt(r, 'ideal_mean_sensations')} | {_fmt(r, 'mean_return', 3)} | {r['wall_s']:.0f} |")
+    return "\n".join(lines)
+
+
+def rolling(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean over ``window`` values (shorter at the start)."""
+    cumulative = np.cumsum(np.concatenate([[0.0], values]))
+    index = np.arange(1, len(values) + 1)
+    low = np.maximum(index - window, 0)
+    return (cumulative[index] - cumulative[low]) / (index - low)
+
+
+def draw(path: str, curves: dict[str, list[tuple[int, int, bool]]], rows: Sequence[dict], title: str) -> None:
+    """Left: PPO's training sensations per episode (rolling mean) with the baselines; right: bars per policy."""
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    for name, episodes in curves.items():
+        if episodes:
+            data = np.array(episodes, dtype=np.float64)
+            left.plot(data[:, 0], rolling(data[:, 1], 500), label=name)
+    colors = {"random": "tab:gray", "hypothesis": "tab:green"}
+    for r in rows:
+        if r["policy"] in colors:
+            left.axhline(r["mean_sensations"], color=colors[r["policy"]], linestyle="--", label=r["policy"])
+    left.set_xlabel("training steps")
+    left.set_ylabel("sensations per episode (rolling mean, 500 episodes)")
+    left.set_title("PPO learning curve")
+    left.legend(fontsize=7)
+    names = [r["policy"] for r in rows]
+    x = np.arange(len(rows))
+    right.bar(x - 0.2, [r["mean_sensations"] for r in rows], 0.4,
+              yerr=[r["mean_sensations_std"] for r in rows], label="network declares")
+    right.bar(x + 0.2, [r["ideal_mean_sensations"] for r in rows], 0.4,
+              yerr=[r["ideal_mean_sensations_std"] for r in rows], label="ideal observer, same sensations")
+    right.set_xticks(x, names, rotation=15)
+    right.set_ylabel("mean sensations to declaration")
+    right.set_title("evaluation")
+    right.legend(fontsize=7)
+    fig.suptitle(title)
+    save_figure(fig, path, dpi=100)
+
+
+def main(args: StudyArgs) -> int:
+    """Run the study: print the table, draw the figure, write the JSON."""
+    if args.quick:
+        args = quick_args(args)
+    network, pretrain_s = pretrain(args)
+    print(f"pretrained Network(location='grid') on {args.num_objects} objects in {pretrain_s:.1f} s", flush=True)
+    env = make_env(args, network)
+    rows, results = [], {}
+    for name in ("random", "hypothesis"):
+        policy = env.motor_policy(name)
+        start = time.perf_counter()
+        summary = evaluate(env, policy, args.eval_episodes, seed=args.eval_seed)
+        rows.append(row(name, "-", "-", [summary], time.perf_counter() - start))
+        results[name] = summary.as_dict()
+        print(f"{name}: {summary.as_dict()}", flush=True)
+    import torch
+
+    curves = {}
+    seeds = ",".join(str(s) for s in args.seeds)
+    for frames in args.frame_stacks:
+        arm = "ppo" if frames == 1 else f"ppo, {frames} frames"
+        ppo, ppo_wall = {"sampled": [], "greedy": []}, 0.0
+        for seed in args.seeds:
+            model, episodes, wall = train_ppo(args, network, seed, frames)
+            curves[f"{arm}, seed {seed}"] = episodes
+            ppo_wall += wall
+            key = f"ppo_k{frames}_seed{seed}"
+            results[key] = {"wall_s": wall, "training_episodes": episodes}
+            for mode, summaries in ppo.items():
+                # A memoryless policy acting greedily can loop (the same state, the same jump): sampling is how it
+                # was trained, greedy is shown too. torch's RNG is seeded so that sampled actions are reproducible.
+                torch.manual_seed(seed)
+                summary = evaluate(env, SB3Policy(model, frames, mode == "greedy"), args.eval_episodes,
+                                   seed=args.eval_seed)
+                summaries.append(summary)
+                results[key][mode] = summary.as_dict()
+                print(f"{arm} seed {seed} ({mode}): {summary.as_dict()} (training {wall:.0f} s)", flush=True)
+        for mode, summaries in ppo.items():
+            rows.append(row(f"{arm} ({mode})", seeds, str(args.total_timesteps), summaries,
+                            ppo_wall / len(args.seeds)))
+    print()
+    print(f"ObjectTouch-v0, {args.num_objects} objects, {args.num_features} features, {args.num_sensors} sensor(s), "
+          f"max {args.max_steps} jumps, {args.eval_episodes} evaluation episodes per arm "
+          f"(seeds {args.eval_seed}..{args.eval_seed + args.eval_episodes - 1}); PPO: mean ± std over seeds; "
+          f"wall s = evaluation, or training per PPO run")
+    print(table(rows))
+    path = args.out or "docs/img/active_sensing.png"
+    draw(path, curves, rows, f"Active sensing on ObjectTouch-v0 ({args.num_objects} objects, "
+                             f"{args.num_sensors} sensor(s))")
+    print(f"figure: {path}")
+    if args.json_out:
+        write_json({"args": asdict(args), "pretrain_s": pretrain_s, "rows": rows, "results": results}, args.json_out)
+    return 0
