@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
+from htmagent.envs.curiosity import HTMCuriosity
 from htmagent.envs.object_saccade import ObjectSaccadeEnv
 from htmagent.envs.object_touch import ObjectTouchEnv
-from htmagent.envs.wrappers import HTMCuriosity, HTMObservation, HTMStream, SpaceEncoder
+from htmagent.envs.wrappers import HTMObservation, HTMStream, SpaceEncoder
 
 __all__ = ["HTMCuriosity", "HTMObservation", "HTMStream", "ObjectSaccadeEnv", "ObjectTouchEnv", "SpaceEncoder"]
 

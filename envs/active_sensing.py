@@ -30,7 +30,12 @@ import numpy as np
 from gymnasium import spaces
 
 from htmagent._validation import is_int
-from htmagent.agent.motor import HypothesisJumps, MotorPolicy, RandomJumps, candidate_objects
+from htmagent.agent.motor import (
+    HypothesisJumps,
+    MotorPolicy,
+    RandomJumps,
+    candidate_objects,
+)
 from htmagent.cortex.network import Network
 
 __all__ = ["ActiveSensingEnv"]

@@ -1,9 +1,9 @@
-"""Gymnasium wrappers that put an HTM next to any environment: HTM observations and a curiosity reward.
+"""Gymnasium wrappers that put an HTM next to any environment: HTM observations (curiosity: :mod:`.curiosity`).
 
 :class:`HTMObservation` runs an encoder, a spatial pooler and a temporal memory online inside ``step`` and hands the
 agent the active minicolumns, the minicolumns predicted for the next step and the anomaly score (optionally a
 decaying trace of recent minicolumns, the memory's active cells, and an action-conditioned code).
-:class:`HTMCuriosity` adds ``beta * intrinsic`` to the reward, where the intrinsic part is the HTM's surprise or the
+:class:`~htmagent.envs.curiosity.HTMCuriosity` adds ``beta * intrinsic`` to the reward, where the intrinsic part is the HTM's surprise or the
 rarity of its current code.
 
 Both are ordinary ``gymnasium`` wrappers: they work under vector envs (each copy has its own HTM) and with
@@ -32,7 +32,6 @@ __all__ = [
     "SpaceEncoder",
     "HTMStream",
     "HTMObservation",
-    "HTMCuriosity",
 ]
 
 _STATE_FORMAT = "htmagent.HTMStream/1"
@@ -384,7 +383,7 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
 
     @property
     def anomaly(self) -> float:
-        """Anomaly score of the last observation (what :class:`HTMCuriosity` reads)."""
+        """Anomaly score of the last observation (what :class:`~htmagent.envs.curiosity.HTMCuriosity` reads)."""
         return self.htm.anomaly
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -436,177 +435,3 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     def load_htm(self, path: str | os.PathLike) -> None:
         """Load a state written by :meth:`save_htm` into this wrapper's HTM (same sizes required)."""
         self.load_htm_state_dict(load_state(path))
-
-
-def _find_htm_observation(env: gym.Env) -> HTMObservation | None:
-    while True:
-        if isinstance(env, HTMObservation):
-            return env
-        if not isinstance(env, gym.Wrapper):
-            return None
-        env = env.env
-
-
-class HTMCuriosity(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """Add the HTM's surprise to the reward: ``reward = extrinsic + beta * intrinsic``.
-
-    The intrinsic part is the anomaly score of the new observation (``source="anomaly"``), or its anomaly likelihood
-    (``source="likelihood"``, a running estimate of how unusual the recent scores are), or the rarity of the
-    current minicolumn pattern (``source="count"``: ``1 / sqrt(n)``, where ``n`` counts the steps, over the whole
-    life of the wrapper, on which exactly this set of active minicolumns occurred; the sets are hashed into a
-    fixed table of ``count_table_size`` counters, so memory stays bounded — count-based exploration on the
-    spatial pooler's codes, which group similar states). A prediction error signal
-    like this rewards the agent for reaching states whose transitions the HTM has not learned yet; as the HTM
-    learns them the bonus fades (lifelong novelty). With ``episodic=True`` the bonus becomes episodic novelty
-    modulated by that surprise, as in "Never Give Up" (Badia et al. 2020; lifelong novelty alone is known to help
-    little): ``intrinsic = 0.5 + 0.5 * surprise`` when this step's set of active minicolumns has not occurred before
-    in the episode (a per-episode set of the sets), else 0. Reaching many different states per episode keeps paying
-    after the HTM has learned them, surprising new states pay double, and shuttling between two states pays once.
-
-    Where the HTM comes from: if ``env`` is (or wraps) an :class:`HTMObservation`, its HTM is read (no second
-    model; the observation is left as it is). Otherwise this wrapper runs its own private :class:`HTMStream`
-    (always learning) on the observations and leaves them unchanged, so curiosity can be added to any env.
-
-    ``info`` gets ``extrinsic_reward`` (the env's reward) and ``intrinsic_reward`` (before ``beta``). Logging: put
-    ``Monitor`` *inside* this wrapper so that logged episode returns stay extrinsic — SB3's
-    ``make_vec_env(env_id, wrapper_class=HTMCuriosity)`` does exactly that (Monitor first, then ``wrapper_class``).
-
-    Args:
-        env: the environment to wrap.
-        beta: weight of the intrinsic reward (>= 0).
-        source: ``"anomaly"``, ``"likelihood"`` or ``"count"``.
-        episodic: pay episodic novelty modulated by surprise instead of surprise alone (see above).
-        htm_kwargs: keyword arguments of the private :class:`HTMStream` (only when ``env`` has no
-            :class:`HTMObservation`).
-        likelihood_params: keyword arguments of ``htmagent.anomaly.AnomalyLikelihood`` (``source="likelihood"``).
-        count_table_size: counters of the hashed pattern counts (``source="count"``).
-        seed: int, Generator or None for the private HTM.
-
-    Example (the setting that solves MountainCar-v0 with PPO in docs/results_rl.md):
-        >>> env = HTMCuriosity(gym.make("MountainCar-v0"), beta=0.5, source="count", seed=0,
-        ...                    htm_kwargs=dict(encoder_params=dict(resolution=[0.05, 0.005])))
-    """
-
-    def __init__(
-        self,
-        env: gym.Env,
-        beta: float = 0.1,
-        source: str = "anomaly",
-        episodic: bool = False,
-        htm_kwargs: dict | None = None,
-        likelihood_params: dict | None = None,
-        count_table_size: int = 2**16,
-        seed: int | np.random.Generator | None = None,
-    ):
-        if not isinstance(env, gym.Env):
-            raise TypeError(f"env must be a gymnasium.Env, got {type(env).__name__}")
-        count_table_size = check_int(count_table_size, "count_table_size", 1)
-        if not is_real(beta):
-            raise TypeError(f"beta must be a real number, got {type(beta).__name__} {beta!r}")
-        if not (np.isfinite(beta) and beta >= 0):
-            raise ValueError(f"beta must be a finite number >= 0, got {beta}")
-        if source not in ("anomaly", "likelihood", "count"):
-            raise ValueError(f"source must be 'anomaly', 'likelihood' or 'count', got {source!r}")
-        episodic = check_bool(episodic, "episodic")
-        for name, value in (("htm_kwargs", htm_kwargs), ("likelihood_params", likelihood_params)):
-            if value is not None and not isinstance(value, dict):
-                raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
-        inner = _find_htm_observation(env)
-        if inner is not None and htm_kwargs:
-            raise ValueError("htm_kwargs is only used when env has no HTMObservation inside, which it has")
-        gym.utils.RecordConstructorArgs.__init__(
-            self, beta=beta, source=source, episodic=episodic, htm_kwargs=htm_kwargs,
-            likelihood_params=likelihood_params, count_table_size=count_table_size, seed=seed,
-        )
-        gym.Wrapper.__init__(self, env)
-        self.beta = float(beta)
-        self.source = source
-        self.episodic = episodic
-        self._inner = inner
-        rng = make_rng(seed)
-        # The private stream draws its seeds from rng first (as it would from ``seed`` itself); the hash keys after.
-        self.htm = inner.htm if inner is not None else HTMStream(env.observation_space, seed=rng,
-                                                                 **(htm_kwargs or {}))
-        # Zobrist hashing of minicolumn sets: one random 64-bit key per minicolumn, XORed over the active ones.
-        self._column_keys = rng.integers(0, 2**63, size=self.htm.column_count, dtype=np.int64).astype(np.uint64)
-        self._counts = np.zeros(count_table_size if source == "count" else 0, dtype=np.int64)
-        if source == "likelihood":
-            from htmagent.anomaly import AnomalyLikelihood
-
-            self.likelihood = AnomalyLikelihood(**(likelihood_params or {}))
-        else:
-            if likelihood_params:
-                raise ValueError("likelihood_params is only used with source='likelihood'")
-            self.likelihood = None
-        self._seen: set[bytes] = set()
-
-    def _after_observation(self, observation: Any, reset: bool) -> None:
-        if self._inner is None:
-            if reset:
-                self.htm.reset()
-            self.htm.compute(observation, True)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """Reset the env; the episodic memory of seen SDRs starts empty with the first observation."""
-        obs, info = self.env.reset(seed=seed, options=options)
-        self._after_observation(obs, reset=True)
-        self._seen = {self.htm.active_columns.sparse.tobytes()}
-        return obs, info
-
-    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
-        """Step the env and add ``beta * intrinsic`` to its reward."""
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self._after_observation(obs, reset=False)
-        intrinsic = self.htm.anomaly
-        if self.likelihood is not None:
-            intrinsic = float(self.likelihood.compute(intrinsic))
-        elif self.source == "count":
-            slot = int(np.bitwise_xor.reduce(self._column_keys[self.htm.active_columns.sparse], initial=np.uint64(0))
-                       % np.uint64(self._counts.size))
-            self._counts[slot] += 1
-            intrinsic = 1.0 / float(np.sqrt(self._counts[slot]))
-        if self.episodic:
-            key = self.htm.active_columns.sparse.tobytes()
-            novel = key not in self._seen
-            self._seen.add(key)
-            intrinsic = (0.5 + 0.5 * intrinsic) if novel else 0.0
-        info = dict(info)
-        info["extrinsic_reward"] = float(reward)
-        info["intrinsic_reward"] = float(intrinsic)
-        return obs, float(reward) + self.beta * float(intrinsic), terminated, truncated, info
-
-    def state_dict(self) -> dict:
-        """The private HTM (if any), the likelihood model (if any), the pattern counts and this episode's seen SDRs."""
-        return {
-            "htm": self.htm.state_dict() if self._inner is None else {},
-            "likelihood": self.likelihood.state_dict() if self.likelihood is not None else {},
-            "seen": sorted(key.hex() for key in self._seen),
-            "column_keys": self._column_keys.copy(),
-            "counts": self._counts.copy(),
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict` output (an inner :class:`HTMObservation` loads its own HTM)."""
-        seen = {bytes.fromhex(key) for key in state["seen"]}
-        keys = np.asarray(state["column_keys"]).astype(np.uint64)
-        counts = np.asarray(state["counts"]).astype(np.int64)
-        if keys.shape != self._column_keys.shape or counts.shape != self._counts.shape:
-            raise ValueError(
-                f"state has {keys.shape[0]} column keys and {counts.shape[0]} counters, this wrapper has "
-                f"{self._column_keys.shape[0]} and {self._counts.shape[0]}"
-            )
-        if self._inner is None:
-            self.htm.load_state_dict(state["htm"])
-        if self.likelihood is not None:
-            self.likelihood.load_state_dict(state["likelihood"])
-        self._seen = seen
-        self._column_keys = keys.copy()
-        self._counts = counts.copy()
-
-    def save(self, path: str | os.PathLike) -> None:
-        """Write :meth:`state_dict` to ``path`` (``.npz`` + JSON)."""
-        save_state(path, self.state_dict())
-
-    def load(self, path: str | os.PathLike) -> None:
-        """Load a file written by :meth:`save` into this wrapper."""
-        self.load_state_dict(load_state(path))

@@ -290,7 +290,7 @@ class _CuriosityFactory:
         self.count = 0
 
     def __call__(self, env: gym.Env) -> gym.Env:
-        from htmagent.envs.wrappers import HTMCuriosity
+        from htmagent.envs.curiosity import HTMCuriosity
 
         self.count += 1
         return HTMCuriosity(env, seed=self.seed * 1000 + self.count, **self.kwargs)

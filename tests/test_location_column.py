@@ -10,10 +10,9 @@ from htmagent.cortex.location_column import (
     PAPER_PARAMS,
     LocationColumn,
     LocationColumnParams,
-    LocationNetwork,
     lewis2019_l4_params,
-    random_traversals,
 )
+from htmagent.cortex.location_network import LocationNetwork, random_traversals
 from htmagent.cortex.objects import ObjectSet, SensoryObject
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from htmagent.experiments import column_speed
 from htmagent.experiments import hawkins2017 as recognize
+from htmagent.experiments.recognize import register
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -45,7 +47,7 @@ def test_quick_sensations_never_ahead_of_ideal_observer():
 
 def test_cli_registers_every_experiment():
     parser = argparse.ArgumentParser(prog="htmagent")
-    recognize.register(parser.add_subparsers(dest="command"))
+    register(parser.add_subparsers(dest="command"))
     for name in ("fig4a", "fig4b", "fig4c", "fig5", "fig6a", "speed"):
         args = parser.parse_args(["recognize", name, "--quick"])
         assert callable(args.func) and args.quick
@@ -62,9 +64,9 @@ def test_bad_arguments_raise():
 
 
 def test_speed_table_reports_every_measurement():
-    out = recognize.run_speed(recognize.SpeedArgs(quick=True, repeats=1))
+    out = column_speed.run_column_speed(column_speed.ColumnSpeedArgs(quick=True, repeats=1))
     rates = out["sensations_per_second"]
     assert len(rates) == 8
     assert all(v["wall"] > 0 and v["cpu"] > 0 for v in rates.values())
-    table = recognize.speed_table(out)
+    table = column_speed.column_speed_table(out)
     assert "per CPU s" in table and "feedback off" in table

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from htmagent.experiments import lewis2019 as recognize_grid
+from htmagent.experiments.recognize import register
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -55,10 +56,9 @@ def test_quick_capacity_search_brackets_the_boundary():
 
 def test_cli_hook_adds_the_experiments():
     parser = argparse.ArgumentParser(prog="htmagent")
-    sub = parser.add_subparsers(dest="experiment")
-    recognize_grid.add_experiments(sub)
+    register(parser.add_subparsers(dest="command"))
     for name in ("lewis-capacity", "lewis-sensations", "lewis-speed"):
-        args = parser.parse_args([name, "--quick"])
+        args = parser.parse_args(["recognize", name, "--quick"])
         assert callable(args.func) and args.quick
     with pytest.raises(ValueError, match="sweep must be one of"):
         recognize_grid.run_capacity(recognize_grid.CapacityArgs(sweep="colour", quick=True, progress=False))

@@ -10,7 +10,8 @@ import pytest
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env
 
-from htmagent.envs.wrappers import HTMCuriosity, HTMObservation, HTMStream, SpaceEncoder
+from htmagent.envs.curiosity import HTMCuriosity
+from htmagent.envs.wrappers import HTMObservation, HTMStream, SpaceEncoder
 from htmagent.sdr import SDR
 
 SMALL = dict(column_count=128, cells_per_column=4)

@@ -2,6 +2,8 @@
 
 - ``htm_agent``: :class:`HTMAgent` (learns an environment's object library, plays it, declares objects) and
   :class:`Evaluation`.
+- ``learning``: the learning episodes through which the agent learns an environment's library.
+- ``cli``: the ``htmagent agent`` command.
 - ``motor``: every motor policy of the library, one protocol: :class:`~htmagent.agent.motor.RandomJumps`,
   :class:`~htmagent.agent.motor.HypothesisJumps` and their kin, used by ``Network.infer``, :class:`HTMAgent` and the
   active-sensing environment alike.
@@ -18,7 +20,7 @@ from typing import Any
 _LAZY = {
     "HTMAgent": "htmagent.agent.htm_agent",
     "Evaluation": "htmagent.agent.htm_agent",
-    "register": "htmagent.agent.htm_agent",
+    "register": "htmagent.agent.cli",
     "RandomJumps": "htmagent.agent.motor",
     "HypothesisJumps": "htmagent.agent.motor",
 }

@@ -26,10 +26,10 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 
 from htmagent._rng import make_rng, restore_rng, rng_state
 from htmagent._validation import is_int
+from htmagent.agent.learning import LearningSession, sensation_space, sensor_grid_env
 from htmagent.agent.motor import EMPTY, UNKNOWN, HypothesisJumps, RandomJumps
 from htmagent.cortex.network import Network
 from htmagent.cortex.objects import SensoryObject
@@ -184,8 +184,8 @@ class HTMAgent:
             TypeError: ``env`` is not one of htmagent's sensorimotor environments.
             ValueError: bad ``location``, ``policy``, ``declare`` or ``max_steps``, or bad ``network_kwargs``.
         """
-        base = _sensor_grid_env(env)
-        key, space = _sensation_space(base)
+        base = sensor_grid_env(env)
+        key, space = sensation_space(base)
         if max_steps is None:
             spec = getattr(env, "spec", None)
             max_steps = getattr(spec, "max_episode_steps", None)
@@ -264,7 +264,7 @@ class HTMAgent:
         self._check_env(env)
         if not is_int(repetitions) or repetitions < 2:
             raise ValueError(f"repetitions must be an int >= 2, got {repetitions!r}")
-        session = _LearningSession(self, env, seed)
+        session = LearningSession(self, env, seed)
         low, high = session.find_edges()
         extent = (high[0] - low[0] + 1, high[1] - low[1] + 1)
         if self._extent is not None and (extent != self._extent or low != self._low):
@@ -516,8 +516,8 @@ class HTMAgent:
 
     # ---------------------------------------------------------------------------------------------------- internals
     def _check_env(self, env: gym.Env) -> Any:
-        base = _sensor_grid_env(env)
-        key, space = _sensation_space(base)
+        base = sensor_grid_env(env)
+        key, space = sensation_space(base)
         found = {"num_sensors": base.num_sensors, "sensation_key": key, "sensation_shape": list(space.shape[1:]),
                  "num_objects": base.num_objects, "max_jump": base.max_jump}
         for name, value in found.items():
@@ -530,145 +530,3 @@ class HTMAgent:
         learned = len(self.network.learned_objects)
         return (f"HTMAgent({self.num_sensors} sensors, {self.config['location']} locations, "
                 f"{self.config['policy']} policy, {learned} objects learned, {self.num_features} features)")
-
-
-class _LearningSession:
-    """The learning episodes of one :meth:`HTMAgent.learn` call: walks sensors with known positions (learn mode)."""
-
-    def __init__(self, agent: HTMAgent, env: gym.Env, seed: int | None):
-        self.agent, self.env, self.seed = agent, env, seed
-        self.key = agent.config["sensation_key"]
-        self.jump = agent.config["max_jump"]
-        self.n = agent.num_sensors
-        self.label = -1
-        self.positions = np.zeros((self.n, 2), dtype=np.int64)
-        self.points: dict[tuple[int, int], int] = {}
-        self.seen: set[tuple[int, int]] = set()
-
-    def _start(self, label: int) -> None:
-        options = {"learn": True, "label": label}
-        observation, info = self.env.reset(seed=self.seed, options=options)
-        self.seed = None
-        self.label = label
-        self._record(observation, info)
-
-    def _record(self, observation: Mapping, info: Mapping) -> None:
-        if "sensor_positions" not in info:
-            raise ValueError("env's info carries no 'sensor_positions' in learn mode: not a sensor-grid environment")
-        self.positions = np.asarray(info["sensor_positions"], dtype=np.int64).reshape(self.n, 2)
-        sensations, _ = self.agent._parse_observation(observation)
-        for (x, y), feature in zip(self.positions.tolist(), self.agent._feature_ids(sensations, learn=True)):
-            self.seen.add((x, y))
-            if feature >= 0:
-                self.points[(x, y)] = feature
-
-    def _move(self, jumps: np.ndarray) -> np.ndarray:
-        """Jump (no declaration); restart the same object if the time limit cut the episode. Returns the move."""
-        before = self.positions.copy()
-        action = np.concatenate([(np.clip(jumps, -self.jump, self.jump) + self.jump).reshape(-1), [0]])
-        observation, _, terminated, truncated, info = self.env.step(action.astype(np.int64))
-        self._record(observation, info)
-        moved = self.positions - before
-        if terminated or truncated:
-            self._start(self.label)
-        return moved
-
-    def find_edges(self) -> tuple[tuple[int, int], tuple[int, int]]:
-        """Jump sensor 0 to the lowest, then the highest corner until it stops: the grid's extent."""
-        self._start(0)
-        corners = []
-        for sign in (-1, 1):
-            jumps = np.zeros((self.n, 2), dtype=np.int64)
-            jumps[0] = sign * self.jump
-            while self._move(jumps)[0].any():
-                pass
-            corners.append(tuple(int(v) for v in self.positions[0]))
-        return corners[0], corners[1]
-
-    def sweep(self, label: int, cells: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
-        """Visit every cell of the grid on object ``label``; return ``{cell: feature id}`` where a feature was."""
-        self.points, self.seen = {}, set()
-        self._start(label)
-        todo = [c for c in cells if c not in self.seen]
-        budget = 4 * len(cells) * (1 + max(1, len(cells)) // max(self.jump, 1))
-        while todo:
-            budget -= 1
-            if budget < 0:
-                raise RuntimeError(f"could not reach every grid cell of object {label}: {todo[:5]} ... left")
-            jumps = np.zeros((self.n, 2), dtype=np.int64)
-            taken: set[tuple[int, int]] = set()
-            for s in range(self.n):
-                here = self.positions[s]
-                options = [c for c in todo if c not in taken] or todo
-                # The nearest cell in jumps (ties: grid order), so far cells are reached through near ones.
-                target = min(options, key=lambda c: -(-max(abs(c[0] - here[0]), abs(c[1] - here[1])) // self.jump))
-                taken.add(target)
-                jumps[s] = np.asarray(target) - here
-            self._move(jumps)
-            todo = [c for c in todo if c not in self.seen]
-        return dict(self.points)
-
-
-def _sensor_grid_env(env: Any) -> Any:
-    from htmagent.envs.object_touch import SensorGridEnv
-
-    base = getattr(env, "unwrapped", None)
-    if not isinstance(base, SensorGridEnv):
-        raise TypeError("env must be one of htmagent's sensorimotor environments (htmagent/ObjectTouch-v0, "
-                        f"htmagent/ObjectSaccade-v0), got {type(base if base is not None else env).__name__}")
-    return base
-
-
-def _sensation_space(base: Any) -> tuple[str, spaces.Space]:
-    space = base.observation_space
-    keys = [k for k in space.spaces if k not in ("displacement", "step")] if isinstance(space, spaces.Dict) else []
-    if len(keys) != 1:
-        raise TypeError(f"env's observation space must be a Dict with one sensation key beside 'displacement', "
-                        f"got {space}")
-    sensation = space.spaces[keys[0]]
-    if not isinstance(sensation, (spaces.MultiBinary, spaces.Box)) or np.dtype(sensation.dtype).name not in (
-            "int8", "uint8") or len(sensation.shape) < 2 or sensation.shape[0] != base.num_sensors:
-        raise TypeError(f"env's {keys[0]!r} space must be MultiBinary or a uint8 Box with one row per sensor, "
-                        f"got {sensation}")
-    return keys[0], sensation
-
-
-# ------------------------------------------------------------------------------------------------- command line
-_ENV_IDS = {"touch": "htmagent/ObjectTouch-v0", "saccade": "htmagent/ObjectSaccade-v0"}
-
-
-def register(subparsers: Any) -> None:
-    """Add the ``agent`` subcommand to the ``htmagent`` command line: learn one environment's library, evaluate."""
-    parser = subparsers.add_parser("agent", help="learn ObjectTouch-v0 / ObjectSaccade-v0 with HTMAgent, evaluate it",
-                                   description="Learn an environment's object library with HTMAgent (learning "
-                                               "episodes), then evaluate it; scripts/evaluate_agent.py runs the full "
-                                               "table.")
-    parser.add_argument("--env", choices=sorted(_ENV_IDS), default="touch", help="environment (default: touch)")
-    parser.add_argument("--sensors", type=int, default=1, help="sensors = network columns (default: 1)")
-    parser.add_argument("--policy", choices=_POLICIES, default="random", help="motor policy (default: random)")
-    parser.add_argument("--declare", choices=_DECLARE, default="all",
-                        help="columns that must recognize the object before declaring (default: all)")
-    parser.add_argument("--episodes", type=int, default=100, help="evaluation episodes (default: 100)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the agent and the episodes (default: 0)")
-    parser.add_argument("--save", default="", help="write the learned agent to this .npz file")
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    parser.set_defaults(func=_run_cli)
-
-
-def _run_cli(args: Any) -> int:
-    import htmagent.envs  # noqa: F401  (registers the ids)
-
-    env = gym.make(_ENV_IDS[args.env], num_sensors=args.sensors)
-    agent = HTMAgent.for_env(env, policy=args.policy, declare=args.declare, seed=args.seed)
-    start = time.perf_counter()
-    agent.learn(env, seed=args.seed)
-    learn_s = time.perf_counter() - start
-    result = agent.evaluate(env, args.episodes, seed=args.seed + 1, show_progress=args.progress)
-    print(f"{agent!r} learned in {learn_s:.1f} s")
-    print(f"accuracy {100 * result.accuracy:.1f}%  mean steps {result.mean_steps:.2f}  "
-          f"mean reward {result.mean_reward:+.3f}  recognized by the network {100 * result.recognized:.0f}%  "
-          f"{result.episodes_per_second:.0f} episodes/s ({result.episodes} episodes)")
-    if args.save:
-        agent.save(args.save)
-        print(f"agent saved to {args.save}")
-    return 0

@@ -12,17 +12,16 @@ import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
-from htmagent.experiments.args import ExperimentArgs, FigureArgs, add_experiment_parser, parse_args
+from htmagent.experiments.args import FigureArgs, parse_args
 from htmagent.experiments.report import finish, pyplot, save_figure
 from htmagent._progress import progress
 
 __all__ = [
     "ConvergenceArgs", "SensationsArgs", "CapacityArgs", "NoiseArgs", "run_convergence", "run_sensations",
-    "run_capacity", "run_noise", "SpeedArgs", "run_speed", "parse_args", "register", "PUBLISHED",
+    "run_capacity", "run_noise", "parse_args", "COMMANDS", "PUBLISHED",
 ]
 
 PUBLISHED = {
@@ -141,18 +140,6 @@ class NoiseArgs(FigureArgs):
     """time steps per sensation"""
     max_sensations: int = 10
     """sensations per object (10 x 3 = 30 touches)"""
-
-
-@dataclass
-class SpeedArgs(ExperimentArgs):
-    """Speed: sensations per second of one column (150 x 16 L4, 4096-cell L2/3) with learning off."""
-
-    num_objects: int = 100
-    """objects learned before timing (2017 protocol)"""
-    num_features: int = 10
-    """feature pool"""
-    repeats: int = 3
-    """timing repeats (the best is reported)"""
 
 
 # --------------------------------------------------------------------------------------------------- helpers
@@ -532,89 +519,6 @@ def plot_noise(out: dict, path: str) -> None:
     save_figure(fig, path)
 
 
-# -------------------------------------------------------------------------------------------------- speed
-def run_speed(args: SpeedArgs) -> dict:
-    """Time one column with learning off: raw ``sensory_compute`` steps on learned sensations (L2/3 settled and
-    after a reset, i.e. a union), whole ``Network.infer`` runs (10 sensations, recognition bookkeeping included), with
-    and without L2/3 -> L4 feedback, and the L2/3 layer alone. Rates are given per wall-clock second and per second
-    of this process's CPU time (the latter is what a dedicated core would give on a shared machine); best of
-    ``repeats``."""
-    from htmagent.cortex.objects import ObjectSet
-
-    n_obj = 10 if args.quick else args.num_objects
-    objects = ObjectSet.hawkins2017(n_obj, num_features=args.num_features, seed=args.seed)
-    rows: dict = {}
-
-    def timed(name: str, count: int, fn: Callable[[], None]) -> None:
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        best = rows.setdefault(name, [0.0, 0.0])
-        best[0] = max(best[0], count / wall)
-        best[1] = max(best[1], count / max(cpu, 1e-9))
-
-    for feedback in (True, False):
-        net = _network(1, args.seed, enable_feedback=feedback)
-        net.learn(objects)
-        col, src = net.columns[0], net.location_sources[0]
-        inputs = [(net.feature_sdr(0, f), src.locate(p)) for o in objects for p, f in o.points.items()]
-        tag = "feedback on" if feedback else "feedback off"
-        l4_out = []
-        for feat, loc in inputs[:200]:
-            col.reset()
-            col.sensory_compute(feat, loc, learn=False)
-            l4_out.append(col.l4.active_cells)
-
-        def settled():
-            for obj in objects:
-                col.reset()
-                for p, f in obj.points.items():
-                    for _ in range(3):
-                        col.sensory_compute(net.feature_sdr(0, f), src.locate(p), learn=False)
-
-        def after_reset():
-            for feat, loc in inputs:
-                col.reset()
-                col.sensory_compute(feat, loc, learn=False)
-
-        def infer():
-            for obj in objects:
-                net.infer(obj, max_sensations=10, seed=obj.label)
-
-        def layer_alone():
-            col.l2.reset()
-            for a in l4_out:
-                col.l2.compute(a, learn=False)
-
-        for _ in range(args.repeats):
-            timed(f"column sensory_compute, {tag}, sensing each object's points in turn", 3 * len(inputs), settled)
-            timed(f"column sensory_compute, {tag}, first sensation after a reset (L2/3 union)", len(inputs),
-                  after_reset)
-            timed(f"Network.infer, {tag}, incl. recognition bookkeeping", 10 * len(objects), infer)
-            timed(f"L2/3 ObjectLayer.compute alone ({tag} network)", len(l4_out), layer_alone)
-    return {"sensations_per_second": {k: {"wall": v[0], "cpu": v[1]} for k, v in rows.items()},
-            "args": dataclasses.asdict(args)}
-
-
-def speed_table(out: dict) -> str:
-    """Sensations per second (target >= 2,000 for one column with learning off)."""
-    lines = ["Speed, one column (150 x 16 L4, 4096-cell L2/3), learning off; target >= 2,000 sensations/s",
-             f"{'measurement':<80} {'per wall s':>10} {'per CPU s':>10}"]
-    for name, value in out["sensations_per_second"].items():
-        lines.append(f"{name:<80} {value['wall']:>10,.0f} {value['cpu']:>10,.0f}")
-    return "\n".join(lines)
-
-
-def main_speed(args: SpeedArgs) -> int:
-    """Run and print the speed table."""
-    out = run_speed(args)
-    print(speed_table(out))
-    if args.json_out:
-        with open(args.json_out, "w") as handle:
-            json.dump(out, handle, indent=1)
-    return 0
-
-
 # ---------------------------------------------------------------------------------------------- command line
 def main_convergence(args: ConvergenceArgs) -> int:
     """Run, print and plot Fig 4A or 4B."""
@@ -645,24 +549,11 @@ def main_noise(args: NoiseArgs) -> int:
     return 0
 
 
-_COMMANDS = {
+# The ``htmagent recognize`` subcommands of this paper (assembled by :mod:`htmagent.experiments.recognize`).
+COMMANDS = {
     "fig4a": (ConvergenceArgs, main_convergence, {"figure": "4a"}),
     "fig4b": (ConvergenceArgs, main_convergence, {"figure": "4b"}),
     "fig4c": (SensationsArgs, main_sensations, {}),
     "fig5": (CapacityArgs, main_capacity, {}),
     "fig6a": (NoiseArgs, main_noise, {}),
-    "speed": (SpeedArgs, main_speed, {}),
 }
-
-
-def register(subparsers) -> None:
-    """Add ``htmagent recognize fig4a|fig4b|fig4c|fig5|fig6a|speed|lewis-capacity|lewis-sensations|lewis-speed``."""
-    parser = subparsers.add_parser(
-        "recognize", help="reproduce Hawkins et al. 2017 (Figs 4A-6A) and Lewis et al. 2019 (Figs 7B, 8)")
-    sub = parser.add_subparsers(dest="experiment", metavar="EXPERIMENT")
-    for name, (cls, runner, fixed) in _COMMANDS.items():
-        add_experiment_parser(sub, name, cls, runner, **fixed)
-    from htmagent.experiments.lewis2019 import add_experiments
-
-    add_experiments(sub)
-    parser.set_defaults(func=lambda ns: (parser.print_help(), 0)[1])

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from htmagent.experiments.args import ExperimentArgs, FigureArgs, add_experiment_parser, parse_args
+from htmagent.experiments.args import FigureArgs, parse_args
 from htmagent.experiments.report import finish, pyplot, save_figure
 from htmagent._progress import progress
 from htmagent.cortex.baselines import (
@@ -25,17 +25,14 @@ from htmagent.cortex.baselines import (
     IdealObserver,
     observations_from_points,
 )
-from htmagent.cortex.location_column import (
-    LocationColumnParams,
-    LocationNetwork,
-    random_traversals,
-)
+from htmagent.cortex.location_column import LocationColumnParams
+from htmagent.cortex.location_network import LocationNetwork, random_traversals
 from htmagent.cortex.objects import ObjectSet
 
 __all__ = [
-    "PUBLISHED", "CapacityArgs", "SensationsArgs", "SpeedArgs", "find_capacity", "run_capacity", "run_sensations",
-    "run_speed", "search_capacity", "early_stop_accuracy", "capacity_table", "sensations_table", "speed_table", "parse_args", "add_experiments",
-    "main_capacity", "main_sensations", "main_speed",
+    "PUBLISHED", "CapacityArgs", "SensationsArgs", "find_capacity", "run_capacity", "run_sensations",
+    "search_capacity", "early_stop_accuracy", "capacity_table", "sensations_table", "parse_args", "COMMANDS",
+    "main_capacity", "main_sensations",
 ]
 
 #: Published figures (references/papers.md section 2.2; medians over the paper's repeats).
@@ -106,18 +103,6 @@ class SensationsArgs(FigureArgs):
     """length of the curve"""
     max_traversals: int = 4
     """passes over each object"""
-
-
-@dataclass
-class SpeedArgs(ExperimentArgs):
-    """Speed: sensations per second of one grid-cell column (L6a + L4) with learning off, after learning N objects."""
-
-    objects: list[int] = field(default_factory=lambda: [50, 100, 150])
-    """numbers of learned objects"""
-    num_features: int = 100
-    """feature pool"""
-    sensations: int = 2000
-    """sensations timed per count"""
 
 
 # ---------------------------------------------------------------------------------------------------- capacity
@@ -377,44 +362,6 @@ def plot_sensations(out: dict, path: str) -> None:
     save_figure(fig, path)
 
 
-# ---------------------------------------------------------------------------------------------------- speed
-def run_speed(args: SpeedArgs) -> dict:
-    """Sensations per second (learning off) of one 10-module x 100-cell column with a 150 x 16 L4."""
-    counts, sensations = list(args.objects), args.sensations
-    if args.quick:
-        counts, sensations = counts[:1], 50
-    rows = {}
-    for n in progress(counts, desc="speed", enabled=args.progress):
-        objects = ObjectSet.lewis2019(n, num_features=args.num_features, seed=args.seed)
-        net = LocationNetwork(seed=args.seed)
-        start = time.perf_counter()
-        net.learn(objects)
-        learn_rate = n * len(objects[0]) / (time.perf_counter() - start)
-        done, elapsed, cpu, i = 0, 0.0, 0.0, 0
-        while done < sensations:
-            obj = objects[i % n]
-            start, start_cpu = time.perf_counter(), time.process_time()
-            result = net.infer(obj, stop_on_recognition=False, seed=i)
-            elapsed += time.perf_counter() - start
-            cpu += time.process_time() - start_cpu
-            done += len(result.points)
-            i += 1
-        rows[n] = {"infer_per_s": done / elapsed, "infer_per_cpu_s": done / cpu, "learn_per_s": learn_rate,
-                   "sensations": done}
-    return {"rows": rows, "settings": dataclasses.asdict(args)}
-
-
-def speed_table(out: dict) -> str:
-    """Speed table."""
-    lines = ["grid-cell column speed (L6a 10 x 100 cells + L4 150 x 16), one column",
-             "objects | inference sensations/s (wall) | per CPU-second | learning sensations/s (wall)", "-" * 84]
-    for n, row in out["rows"].items():
-        lines.append(f"{n:>7} | {row['infer_per_s']:>29.0f} | {row['infer_per_cpu_s']:>14.0f} | "
-                     f"{row['learn_per_s']:>28.0f}")
-    lines.append("target: >= 1,000 sensations/s per column with learning off")
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------------------------------- CLI
 def main_capacity(args: CapacityArgs) -> int:
     """Run, print and plot Fig 8A, 8B or 8C."""
@@ -433,24 +380,8 @@ def main_sensations(args: SensationsArgs) -> int:
     return 0
 
 
-def main_speed(args: SpeedArgs) -> int:
-    """Run and print the speed table."""
-    out = run_speed(args)
-    finish(out, speed_table(out), None, "", args.json_out)
-    return 0
-
-
-_COMMANDS = {
-    "lewis-capacity": (CapacityArgs, main_capacity),
-    "lewis-sensations": (SensationsArgs, main_sensations),
-    "lewis-speed": (SpeedArgs, main_speed),
+# The ``htmagent recognize`` subcommands of this paper (assembled by :mod:`htmagent.experiments.recognize`).
+COMMANDS = {
+    "lewis-capacity": (CapacityArgs, main_capacity, {}),
+    "lewis-sensations": (SensationsArgs, main_sensations, {}),
 }
-
-
-def add_experiments(sub) -> None:
-    """Add ``lewis-capacity``, ``lewis-sensations``, ``lewis-speed`` and ``grid-columns`` to an ``add_subparsers()``
-    object (that of ``htmagent recognize``)."""
-    from htmagent.experiments.grid_columns import ColumnsArgs, main_columns
-
-    for name, (cls, runner) in {**_COMMANDS, "grid-columns": (ColumnsArgs, main_columns)}.items():
-        add_experiment_parser(sub, name, cls, runner)
