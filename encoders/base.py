@@ -1,4 +1,4 @@
-"""The encoder protocol and the small helpers every encoder shares (input checks, seeded hashing).
+"""The encoder protocol and the small helpers every encoder shares (seeds, seeded hashing).
 
 An encoder plays the part of a sensory organ: it turns a value into the activity of a fixed population of neurons
 (an :class:`~htmagent.sdr.SDR`). Every encoder obeys four rules (Purdy 2016, "Encoding Data for HTM Systems"):
@@ -12,16 +12,15 @@ An encoder plays the part of a sensory organ: it turns a value into the activity
 from __future__ import annotations
 
 import abc
-import math
 from typing import Any, Iterable
 
 import numpy as np
 
 from htmagent._numba import kernel
-from htmagent._validation import is_int, is_real
+from htmagent._validation import is_int
 from htmagent.sdr import SDR
 
-__all__ = ["Encoder", "mix64", "seed_hash", "check_seed", "check_finite_real", "check_positive_int"]
+__all__ = ["Encoder", "mix64", "seed_hash", "check_seed"]
 
 # SplitMix64 constants (Steele, Lea & Flood 2014): a bijective 64-bit mixer with full avalanche.
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -64,42 +63,26 @@ def check_seed(seed: Any, name: str = "seed") -> int:
     return int(seed)
 
 
-def check_finite_real(value: Any, name: str) -> float:
-    """Return ``value`` as a float, raising ``TypeError`` for non-numbers and ``ValueError`` for NaN or inf."""
-    if not is_real(value):
-        if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
-            value = value.item()
-        else:
-            raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    try:
-        x = float(value)
-    except OverflowError:
-        raise ValueError(f"{name} must be finite, got an integer too large for a float: {value}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {x}")
-    return x
-
-
-def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    """Return ``value`` as an int >= ``minimum``, raising ``TypeError``/``ValueError`` naming ``name``."""
-    if not is_int(value):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if int(value) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 class Encoder(abc.ABC):
     """Base class of every encoder: a fixed population of sensory neurons whose activity describes one input.
 
-    Subclasses set :attr:`size` and implement :meth:`encode`; they hold no state that changes with use, so the
-    same input always activates the same neurons.
+    Subclasses set ``self._size`` (and ``self._active_bits`` where every code has the same number of active bits), or
+    override the properties, and implement :meth:`encode`; they hold no state that changes with use, so the same input
+    always activates the same neurons.
     """
 
+    _size: int
+    _active_bits: int
+
     @property
-    @abc.abstractmethod
     def size(self) -> int:
         """Number of output bits."""
+        return self._size
+
+    @property
+    def active_bits(self) -> int:
+        """Number of active bits in every code."""
+        return self._active_bits
 
     @property
     def dimensions(self) -> tuple[int, ...]:

@@ -7,9 +7,10 @@ from typing import Hashable, Sequence
 
 import numpy as np
 
+from htmagent._validation import check_int
 from htmagent.sdr import SDR
 
-from .base import Encoder, check_positive_int, check_seed
+from .base import Encoder, check_seed
 
 __all__ = ["CategoryEncoder"]
 
@@ -53,7 +54,7 @@ class CategoryEncoder(Encoder):
                 f"got categories={categories!r}, num_categories={num_categories!r}"
             )
         if categories is None:
-            categories = list(range(check_positive_int(num_categories, "num_categories")))
+            categories = list(range(check_int(num_categories, "num_categories", 1)))
         elif isinstance(categories, (str, bytes)) or not isinstance(categories, Sequence):
             raise TypeError(f"categories must be a sequence (list or tuple), got {type(categories).__name__}")
         categories = list(categories)
@@ -67,8 +68,8 @@ class CategoryEncoder(Encoder):
             except TypeError:
                 raise TypeError(f"categories[{i}] must be hashable, got {type(c).__name__}") from None
             index[c] = i
-        size = check_positive_int(size, "size")
-        active_bits = check_positive_int(active_bits, "active_bits")
+        size = check_int(size, "size", 1)
+        active_bits = check_int(active_bits, "active_bits", 1)
         if active_bits > size:
             raise ValueError(f"active_bits must be <= size ({size}), got {active_bits}")
         if unknown not in ("error", "hash"):
@@ -87,16 +88,6 @@ class CategoryEncoder(Encoder):
         self._size = size
         self._active_bits = active_bits
         self._unknown = unknown
-
-    @property
-    def size(self) -> int:
-        """Number of output bits."""
-        return self._size
-
-    @property
-    def active_bits(self) -> int:
-        """Number of active bits in every code."""
-        return self._active_bits
 
     @property
     def categories(self) -> list:

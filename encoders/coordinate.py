@@ -8,9 +8,10 @@ from typing import Sequence
 import numpy as np
 
 from htmagent._numba import kernel
+from htmagent._validation import check_int
 from htmagent.sdr import SDR
 
-from .base import Encoder, check_positive_int, check_seed, mix64, seed_hash
+from .base import Encoder, check_seed, mix64, seed_hash
 
 __all__ = ["CoordinateEncoder", "coordinate_kernel"]
 
@@ -97,13 +98,13 @@ class CoordinateEncoder(Encoder):
         *,
         ndim: int | None = None,
     ):
-        self._size = check_positive_int(size, "size")
-        self._active_bits = check_positive_int(active_bits, "active_bits")
+        self._size = check_int(size, "size", 1)
+        self._active_bits = check_int(active_bits, "active_bits", 1)
         if self._active_bits > self._size:
             raise ValueError(f"active_bits must be <= size ({self._size}), got {self._active_bits}")
-        self._radius = check_positive_int(radius, "radius")
+        self._radius = check_int(radius, "radius", 1)
         self._offset_cache: dict[int, np.ndarray] = {}
-        self._ndim = None if ndim is None else check_positive_int(ndim, "ndim")
+        self._ndim = None if ndim is None else check_int(ndim, "ndim", 1)
         if self._ndim is not None:
             self._offsets(self._ndim)
         self._seed = check_seed(seed)
@@ -126,16 +127,6 @@ class CoordinateEncoder(Encoder):
         offsets = np.array(list(itertools.product(span, repeat=d)), dtype=np.int64)
         self._offset_cache[d] = offsets
         return offsets
-
-    @property
-    def size(self) -> int:
-        """Number of output bits."""
-        return self._size
-
-    @property
-    def active_bits(self) -> int:
-        """Number of active bits in every code."""
-        return self._active_bits
 
     @property
     def radius(self) -> int:

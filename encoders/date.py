@@ -9,10 +9,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from htmagent._validation import is_real
+from htmagent._validation import check_int, is_real
 from htmagent.sdr import SDR
 
-from .base import Encoder, check_positive_int
+from .base import Encoder
 from .scalar import ScalarEncoder
 
 __all__ = ["DateEncoder", "to_datetime"]
@@ -60,7 +60,7 @@ def _scalar_part(name: str, spec: Any, period: float) -> ScalarEncoder:
         width, radius = spec
     else:
         width, radius = spec, _DEFAULT_RADIUS[name]
-    width = check_positive_int(width, f"{name} width")
+    width = check_int(width, f"{name} width", 1)
     return ScalarEncoder(0.0, period, active_bits=width, radius=radius, periodic=True)
 
 
@@ -111,9 +111,9 @@ class DateEncoder(Encoder):
         if day_of_week is not None:
             parts["day_of_week"] = _scalar_part("day_of_week", day_of_week, 7.0)
         if weekend is not None:
-            parts["weekend"] = check_positive_int(weekend, "weekend")
+            parts["weekend"] = check_int(weekend, "weekend", 1)
         if holiday is not None:
-            parts["holiday"] = check_positive_int(holiday, "holiday")
+            parts["holiday"] = check_int(holiday, "holiday", 1)
         if time_of_day is not None:
             parts["time_of_day"] = _scalar_part("time_of_day", time_of_day, 24.0)
         if not parts:
@@ -131,11 +131,6 @@ class DateEncoder(Encoder):
             self._offsets[name] = offset
             offset += part.size if isinstance(part, ScalarEncoder) else 2 * part
         self._size = offset
-
-    @property
-    def size(self) -> int:
-        """Number of output bits."""
-        return self._size
 
     @property
     def offsets(self) -> dict[str, int]:

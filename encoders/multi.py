@@ -6,9 +6,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from htmagent._validation import check_int
 from htmagent.sdr import SDR
 
-from .base import Encoder, check_positive_int, check_seed
+from .base import Encoder, check_seed
 from .rdse import RDSE
 
 __all__ = ["MultiEncoder"]
@@ -101,7 +102,7 @@ class MultiEncoder(Encoder):
         if np.any(high <= low):
             i = int(np.flatnonzero(high <= low)[0])
             raise ValueError(f"high must be > low in every dimension, got low={low[i]}, high={high[i]} at {i}")
-        num_buckets = check_positive_int(num_buckets, "num_buckets")
+        num_buckets = check_int(num_buckets, "num_buckets", 1)
         limit = float(np.finfo(np.float32).max)
         bounded = (np.abs(low) < limit) & (np.abs(high) < limit)
         resolutions = np.where(bounded, (high - low) / num_buckets, np.nan)
@@ -125,11 +126,6 @@ class MultiEncoder(Encoder):
             for i in range(low.size)
         }
         return cls(encoders)
-
-    @property
-    def size(self) -> int:
-        """Number of output bits."""
-        return self._size
 
     @property
     def encoders(self) -> dict[str, Encoder]:

@@ -7,9 +7,10 @@ from typing import Sequence
 
 import numpy as np
 
+from htmagent._validation import check_int, check_real
 from htmagent.sdr import SDR
 
-from .base import Encoder, check_finite_real, check_positive_int, check_seed
+from .base import Encoder, check_seed
 
 __all__ = ["PatchEncoder"]
 
@@ -66,16 +67,16 @@ class PatchEncoder(Encoder):
     ):
         if not isinstance(patch_shape, (tuple, list)) or len(patch_shape) not in (2, 3):
             raise ValueError(f"patch_shape must be (h, w) or (h, w, c), got {patch_shape!r}")
-        self._patch_shape = tuple(check_positive_int(d, "patch_shape") for d in patch_shape)
-        self._size = check_positive_int(size, "size")
-        self._active_bits = check_positive_int(active_bits, "active_bits")
+        self._patch_shape = tuple(check_int(d, "patch_shape", 1) for d in patch_shape)
+        self._size = check_int(size, "size", 1)
+        self._active_bits = check_int(active_bits, "active_bits", 1)
         if self._active_bits >= self._size:
             raise ValueError(f"active_bits must be < size ({self._size}), got {self._active_bits}")
-        r = check_finite_real(radius, "radius")
+        r = check_real(radius, "radius")
         if r <= 0:
             raise ValueError(f"radius must be > 0, got {r}")
         self._radius = r
-        self._features = check_positive_int(features_per_pixel, "features_per_pixel")
+        self._features = check_int(features_per_pixel, "features_per_pixel", 1)
         self._seed = check_seed(seed)
         rng = np.random.default_rng(self._seed)
         dim = math.prod(self._patch_shape)
@@ -88,16 +89,6 @@ class PatchEncoder(Encoder):
         # Mean of cos(omega * v + phase) over v uniform in [0, 1]: subtracting it makes unrelated patches uncorrelated.
         self._mean = (np.sin(omega + phase) - np.sin(phase)) / omega
         self._weights = rng.standard_normal((self._size, dim * self._features), dtype=np.float32)
-
-    @property
-    def size(self) -> int:
-        """Number of output bits."""
-        return self._size
-
-    @property
-    def active_bits(self) -> int:
-        """Number of active bits in every code."""
-        return self._active_bits
 
     @property
     def patch_shape(self) -> tuple[int, ...]:

@@ -8,12 +8,11 @@ from typing import Iterable
 import numpy as np
 
 from htmagent._numba import kernel
+from htmagent._validation import check_int, check_real
 from htmagent.sdr import SDR
 
 from .base import (
     Encoder,
-    check_finite_real,
-    check_positive_int,
     check_seed,
     mix64,
     seed_hash,
@@ -98,17 +97,17 @@ class RDSE(Encoder):
         category: bool = False,
         seed: int | np.random.Generator | None = 0,
     ):
-        size = check_positive_int(size, "size")
+        size = check_int(size, "size", 1)
         if (sparsity is None) == (active_bits is None):
             raise ValueError(
                 f"give exactly one of sparsity and active_bits, got sparsity={sparsity!r}, active_bits={active_bits!r}"
             )
         if active_bits is None:
-            s = check_finite_real(sparsity, "sparsity")
+            s = check_real(sparsity, "sparsity")
             if not 0.0 < s <= 1.0:
                 raise ValueError(f"sparsity must be in (0, 1], got {s}")
             active_bits = max(1, int(round(size * s)))
-        active_bits = check_positive_int(active_bits, "active_bits")
+        active_bits = check_int(active_bits, "active_bits", 1)
         if active_bits > size:
             raise ValueError(f"active_bits must be <= size ({size}), got {active_bits}")
         if not isinstance(category, (bool, np.bool_)):
@@ -125,11 +124,11 @@ class RDSE(Encoder):
                     f"give exactly one of resolution and radius, got resolution={resolution!r}, radius={radius!r}"
                 )
             if resolution is None:
-                r = check_finite_real(radius, "radius")
+                r = check_real(radius, "radius")
                 if r <= 0:
                     raise ValueError(f"radius must be > 0, got {r}")
                 resolution = r / active_bits
-            resolution = check_finite_real(resolution, "resolution")
+            resolution = check_real(resolution, "resolution")
             if resolution <= 0:
                 raise ValueError(f"resolution must be > 0, got {resolution}")
         self._size = size
@@ -139,16 +138,6 @@ class RDSE(Encoder):
         self._seed = check_seed(seed)
         self._key_seed = seed_hash(self._seed, salt=0x5D5E)
         self._max_bucket = min(_MAX_BUCKET, 2**62 // active_bits) if self._category else _MAX_BUCKET
-
-    @property
-    def size(self) -> int:
-        """Number of output bits."""
-        return self._size
-
-    @property
-    def active_bits(self) -> int:
-        """Number of active bits in every code."""
-        return self._active_bits
 
     @property
     def sparsity(self) -> float:
@@ -185,7 +174,7 @@ class RDSE(Encoder):
 
     def bucket(self, value: float) -> int:
         """Bucket index of ``value`` (validated like :meth:`encode`)."""
-        return int(self._buckets(np.asarray([check_finite_real(value, "value")], dtype=np.float64))[0])
+        return int(self._buckets(np.asarray([check_real(value, "value")], dtype=np.float64))[0])
 
     def _buckets(self, values: np.ndarray) -> np.ndarray:
         if not np.all(np.isfinite(values)):
@@ -213,7 +202,7 @@ class RDSE(Encoder):
             TypeError: if ``value`` is not a real number.
             ValueError: if ``value`` is NaN, infinite, too large, or (category mode) not a whole number.
         """
-        x = check_finite_real(value, "value")
+        x = check_real(value, "value")
         if self._category:
             buckets = self._buckets(np.array([x]))
         else:

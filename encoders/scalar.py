@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 
+from htmagent._validation import check_int, check_real
 from htmagent.sdr import SDR
 
-from .base import Encoder, check_finite_real, check_positive_int
+from .base import Encoder
 
 __all__ = ["ScalarEncoder"]
 
@@ -57,8 +58,8 @@ class ScalarEncoder(Encoder):
         clip_input: bool = False,
         periodic: bool = False,
     ):
-        lo = check_finite_real(minimum, "minimum")
-        hi = check_finite_real(maximum, "maximum")
+        lo = check_real(minimum, "minimum")
+        hi = check_real(maximum, "maximum")
         if hi <= lo:
             raise ValueError(f"maximum must be > minimum ({lo}), got {hi}")
         for name, flag in (("clip_input", clip_input), ("periodic", periodic)):
@@ -77,25 +78,25 @@ class ScalarEncoder(Encoder):
         if sparsity is not None:
             if size is None:
                 raise ValueError(f"sparsity needs size (not {given[0]}); give active_bits instead")
-            size = check_positive_int(size, "size")
-            s = check_finite_real(sparsity, "sparsity")
+            size = check_int(size, "size", 1)
+            s = check_real(sparsity, "sparsity")
             if not 0.0 < s < 1.0:
                 raise ValueError(f"sparsity must be in (0, 1), got {s}")
             active_bits = max(1, int(round(size * s)))
-        w = check_positive_int(active_bits, "active_bits")
+        w = check_int(active_bits, "active_bits", 1)
         span = hi - lo
         if size is None:
             if radius is not None:
-                r = check_finite_real(radius, "radius")
+                r = check_real(radius, "radius")
                 if r <= 0:
                     raise ValueError(f"radius must be > 0, got {r}")
                 resolution = r / w
-            res = check_finite_real(resolution, "resolution")
+            res = check_real(resolution, "resolution")
             if res <= 0:
                 raise ValueError(f"resolution must be > 0, got {res}")
             buckets = max(1, int(math.ceil(span / res - 1e-9)))
             size = buckets if periodic else buckets + w
-        size = check_positive_int(size, "size")
+        size = check_int(size, "size", 1)
         if periodic:
             if w >= size:
                 raise ValueError(f"active_bits must be < size ({size}) for a periodic encoder, got {w}")
@@ -107,16 +108,6 @@ class ScalarEncoder(Encoder):
         self._periodic = bool(periodic)
         self._clip = bool(clip_input)
         self._num_buckets = size if periodic else size - w + 1
-
-    @property
-    def size(self) -> int:
-        """Number of output bits."""
-        return self._size
-
-    @property
-    def active_bits(self) -> int:
-        """Number of active bits in every code."""
-        return self._active_bits
 
     @property
     def minimum(self) -> float:
@@ -158,7 +149,7 @@ class ScalarEncoder(Encoder):
 
     def bucket(self, value: float) -> int:
         """Index of the first active bit for ``value`` (validated like :meth:`encode`)."""
-        x = check_finite_real(value, "value")
+        x = check_real(value, "value")
         span = self._max - self._min
         if self._periodic:
             phase = ((x - self._min) / span) % 1.0

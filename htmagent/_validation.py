@@ -63,7 +63,7 @@ def check_real(value: Any, name: str, low: float | None = None, high: float | No
     """Return ``value`` as a ``float`` if it is a real number within the given bounds.
 
     Args:
-        value: the value to check.
+        value: the value to check (a Python or NumPy number, or a 0-d numeric array).
         name: the argument's name, as the user wrote it.
         low, high: bounds (``None`` = unbounded on that side).
         low_open, high_open: exclude the bound itself.
@@ -74,11 +74,14 @@ def check_real(value: Any, name: str, low: float | None = None, high: float | No
         ValueError: ``value`` is NaN, infinite (with ``finite``) or out of range.
     """
     if not is_real(value):
-        raise TypeError(f"{name} must be a real number, got {describe(value)}")
+        if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+            value = value.item()
+        else:
+            raise TypeError(f"{name} must be a real number, got {describe(value)}")
     try:
         x = float(value)
     except OverflowError:
-        raise ValueError(f"{name} must be a finite real number, got an integer too large for a float") from None
+        raise ValueError(f"{name} must be finite, got an integer too large for a float") from None
     if finite and not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x}")
     if math.isnan(x) and (low is not None or high is not None):

@@ -18,7 +18,8 @@ from htmagent.encoders import (
     PatchEncoder,
     ScalarEncoder,
 )
-from htmagent.encoders.base import check_finite_real, check_positive_int, check_seed, mix64, seed_hash
+from htmagent._validation import check_int, check_real
+from htmagent.encoders.base import check_seed, mix64, seed_hash
 from htmagent.sdr import SDR
 from reference.encoders_twins import mix64_py
 
@@ -81,14 +82,14 @@ def test_check_seed():
 
 
 def test_number_checks_name_the_argument():
-    assert check_finite_real(np.float32(2.5), "x") == 2.5
-    assert check_finite_real(np.array(3), "x") == 3.0
+    assert check_real(np.float32(2.5), "x") == 2.5
+    assert check_real(np.array(3), "x") == 3.0
     with pytest.raises(TypeError, match="speed"):
-        check_finite_real("1", "speed")
+        check_real("1", "speed")
     with pytest.raises(ValueError, match="speed must be finite, got nan"):
-        check_finite_real(float("nan"), "speed")
-    assert check_positive_int(np.int64(3), "n") == 3
+        check_real(float("nan"), "speed")
+    assert check_int(np.int64(3), "n") == 3
     with pytest.raises(ValueError, match="n must be >= 2, got 1"):
-        check_positive_int(1, "n", minimum=2)
+        check_int(1, "n", 2)
     with pytest.raises(TypeError, match="n must be an int"):
-        check_positive_int(2.0, "n")
+        check_int(2.0, "n")
