@@ -386,7 +386,8 @@ class ActiveSensingEnv(gym.Env):
         for i, obj in enumerate(self.network.learned_objects):
             for (x, y), feature in obj.points.items():
                 grids[i, x - min_x, y - min_y] = feature
-        return HypothesisJumps(extent, self.max_jump, self.num_sensors, grids)
+        return HypothesisJumps(extent, self.max_jump, self.num_sensors, grids, clamp_to_grid=True,
+                               tie_break="new_feature")
 
     @property
     def last_move(self) -> np.ndarray:

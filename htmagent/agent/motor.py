@@ -305,11 +305,23 @@ class HypothesisJumps(RandomJumps):
         extent, max_jump, num_sensors: as in :class:`RandomJumps`.
         objects: without a surface, ``(num_objects, width, height)`` feature ids of the learned objects on the grid
             (``-1`` = empty); with one, the learned objects (``network.learned_objects``).
+        clamp_to_grid: without a surface, predict a jump past the grid's edge as stopping at the edge (as the
+            library's environments move a sensor) instead of sensing nothing there.
+        tie_break: among equally good jumps, prefer the one most likely to sense a feature (``"feature"``) or a
+            feature at a cell not touched yet (``"new_feature"``: the network firms up only on new
+            feature-locations).
     """
 
     def __init__(self, extent: tuple[int, int] | None = None, max_jump: int | None = None, num_sensors: int = 1,
-                 objects: np.ndarray | Sequence[SensoryObject] | None = None):
+                 objects: np.ndarray | Sequence[SensoryObject] | None = None, clamp_to_grid: bool = False,
+                 tie_break: str = "feature"):
         super().__init__(extent, max_jump, num_sensors)
+        if not isinstance(clamp_to_grid, (bool, np.bool_)):
+            raise TypeError(f"clamp_to_grid must be a bool, got {type(clamp_to_grid).__name__}")
+        if tie_break not in ("feature", "new_feature"):
+            raise ValueError(f"tie_break must be 'feature' or 'new_feature', got {tie_break!r}")
+        self.clamp_to_grid = bool(clamp_to_grid)
+        self.tie_break = tie_break
         self.learned: list[SensoryObject] | None = None
         self.objects: np.ndarray | None = None
         if objects is None:
@@ -395,6 +407,8 @@ class HypothesisJumps(RandomJumps):
             targets = targets[fresh]
         ax = hyps[:, 1][:, None] + targets[None, :, 0]  # (hypotheses, targets)
         ay = hyps[:, 2][:, None] + targets[None, :, 1]
+        if self.clamp_to_grid:
+            ax, ay = np.clip(ax, 0, w - 1), np.clip(ay, 0, h - 1)
         inside = (ax >= 0) & (ax < w) & (ay >= 0) & (ay < h)
         obj = np.broadcast_to(hyps[:, 0][:, None], ax.shape)
         outcome = np.full(ax.shape, EMPTY, dtype=np.int64)
@@ -413,7 +427,14 @@ class HypothesisJumps(RandomJumps):
         distinct = np.bincount(pairs[:, 0], minlength=n_targets * num_f)
         expected = (counts * distinct).reshape(n_targets, num_f).sum(axis=1) / n_hyp
         expected = expected + (1.0 - p_feature) * n_objects
-        order = np.lexsort((rng.random(n_targets), -p_feature, expected))
+        prefer = p_feature
+        if self.tie_break == "new_feature":
+            # Absolute cells each hypothesis says the sensor already touched: a feature there adds nothing new.
+            vx = hyps[:, 1][:, None] + self.path[None, :, s, 0]
+            vy = hyps[:, 2][:, None] + self.path[None, :, s, 1]
+            seen = ((ax[:, :, None] == vx[:, None, :]) & (ay[:, :, None] == vy[:, None, :])).any(axis=2)
+            prefer = (featured & ~seen).mean(axis=0)
+        order = np.lexsort((rng.random(n_targets), -prefer, expected))
         return targets[order[0]]
 
 
