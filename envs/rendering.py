@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import colorsys
 import importlib
+import importlib.util
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ __all__ = [
     "CELL_BURSTING",
     "draw_bars",
     "draw_cell_states",
+    "draw_chip",
     "draw_feature_grid",
     "draw_grid_module",
     "draw_image",
@@ -113,13 +115,31 @@ def save_screenshot(surface: Any, out_dir: str | os.PathLike[str], prefix: str, 
     return path
 
 
-@lru_cache(maxsize=16)
+# Text sizes in this module are pygame default-font sizes; DejaVu Sans of the same visual size is about 0.7 of it.
+_TTF_SCALE = 0.7
+
+
+@lru_cache(maxsize=2)
+def _font_file(bold: bool) -> Optional[str]:
+    """DejaVu Sans (regular or bold), the TTF that matplotlib ships, or ``None`` if it is not installed."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf" / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
+    return str(path) if path.is_file() else None
+
+
+@lru_cache(maxsize=32)
 def font(size: int = 16, bold: bool = False) -> Any:
-    """pygame's default font at ``size`` points (cached)."""
+    """A font of visual size ``size`` (cached): DejaVu Sans, real bold, hinted, so that letters keep their spacing at
+    small sizes; pygame's default font (synthetic bold) where matplotlib's copy of DejaVu is missing."""
     pygame = require_pygame()
-    face = pygame.font.Font(None, size)
-    face.set_bold(bold)
-    return face
+    path = _font_file(bold)
+    if path is None:
+        face = pygame.font.Font(None, size)
+        face.set_bold(bold)
+        return face
+    return pygame.font.Font(path, max(6, int(round(size * _TTF_SCALE))))
 
 
 def sensor_colour(index: int) -> Colour:
@@ -169,6 +189,17 @@ def draw_text_lines(
     for line in lines:
         y += draw_text(surface, line, (x, y), size, colour, max_width=max_width) + spacing
     return y
+
+
+def draw_chip(surface: Any, text: str, position: Point, size: int = 14, colour: Colour = TEXT,
+              background: Colour = GRID_LINE, anchor: str = "topleft") -> Any:
+    """Draw ``text`` on a small dark rounded chip, so that it stays readable on any colour; returns the chip's rect."""
+    pygame = require_pygame()
+    image = font(size, False).render(text, True, colour)
+    rect = image.get_rect(**{anchor: (int(position[0]), int(position[1]))})
+    pygame.draw.rect(surface, background, rect.inflate(6, 2), border_radius=4)
+    surface.blit(image, rect)
+    return rect
 
 
 @dataclass(frozen=True)
@@ -252,8 +283,7 @@ def draw_feature_grid(
                 size = max(12, int(geometry.cell * 0.3))
                 draw_text(surface, f"f{feature}", (rect.left + 6, rect.top + 5), size, TEXT, bold=True)
             if geometry.cell >= 48:
-                coordinates = f"{x},{y}"
-                draw_text(surface, coordinates, (rect.right - 5, rect.bottom - 4), 14, MUTED, anchor="bottomright")
+                draw_chip(surface, f"{x},{y}", (rect.right - 4, rect.bottom - 4), 14, anchor="bottomright")
 
 
 def draw_image(surface: Any, geometry: ImageGeometry, image: np.ndarray, tint: Colour = (235, 235, 235)) -> None:
@@ -274,20 +304,32 @@ def draw_paths(
     width: int = 3,
     marker: float = 10.0,
     box: Optional[float] = None,
+    spread: float = 3.0,
+    numbers: bool = False,
 ) -> None:
     """Draw each sensor's path: a polyline through its visits, dots at earlier visits and a ring (or a square of side
-    ``box`` screen pixels, e.g. a sensor patch) at its current position. Sensors are nudged apart slightly so that
-    paths on the same points stay visible."""
+    ``box`` screen pixels, e.g. a sensor patch) at its current position.
+
+    Args:
+        spread: sensors are drawn this many pixels apart (along the anti-diagonal, away from the corners where grid
+            cells carry their labels), so that paths through the same points stay apart.
+        numbers: number every visit (1 = the first sensation) in a disc of the sensor's colour, so crossing paths
+            still say which sensor went where and in which order.
+    """
     pygame = require_pygame()
     for index, (path, colour) in enumerate(zip(paths, colours)):
         if not path:
             continue
-        nudge = (index - (len(paths) - 1) / 2) * 3.0
-        screen = [(p[0] + nudge, p[1] + nudge) for p in (to_screen(q) for q in path)]
+        nudge = (index - (len(paths) - 1) / 2) * spread
+        screen = [(p[0] + nudge, p[1] - nudge) for p in (to_screen(q) for q in path)]
         if len(screen) > 1:
             pygame.draw.lines(surface, colour, False, screen, width)
-        for point in screen[:-1]:
-            pygame.draw.circle(surface, colour, point, max(2, width))
+        for step, point in enumerate(screen[:-1], start=1):
+            if numbers:
+                pygame.draw.circle(surface, colour, point, 9)
+                draw_text(surface, str(step), point, 15, BACKGROUND, bold=True, anchor="center")
+            else:
+                pygame.draw.circle(surface, colour, point, max(2, width))
         current = screen[-1]
         if box is None:
             pygame.draw.circle(surface, colour, current, marker, width=max(2, width))
@@ -382,7 +424,7 @@ def draw_cell_states(
 def draw_bars(
     surface: Any, rect: tuple[int, int, int, int], values: Sequence[float], maximum: float, colour: Colour,
     highlight: Optional[int] = None, marked: Optional[int] = None, threshold: Optional[float] = None,
-    labels: bool = True, bright_from: Optional[float] = None,
+    labels: bool = True, bright_from: Optional[float] = None, y_ticks: bool = False,
 ) -> None:
     """Draw one vertical bar per value, from the bottom of ``rect``, scaled to ``maximum``.
 
@@ -393,9 +435,15 @@ def draw_bars(
         marked: index of a bar with a small triangle under it (e.g. the true object).
         threshold: a dashed horizontal line at this value (e.g. the recognition threshold).
         labels: print each bar's index under it when there is room.
+        y_ticks: write ``0`` and ``maximum`` at the left end of the axis (the bars then start 26 pixels in).
     """
     pygame = require_pygame()
     left, top, width, height = rect
+    if y_ticks:
+        draw_text(surface, f"{maximum:g}", (left + 22, top), 13, MUTED, anchor="topright")
+        draw_text(surface, "0", (left + 22, top + height - (14 if labels else 0) - (6 if marked is not None else 0)),
+                  13, MUTED, anchor="bottomright")
+        left, width = left + 26, width - 26
     n = len(values)
     if n == 0:
         return

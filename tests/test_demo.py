@@ -12,7 +12,7 @@ import pytest
 from htmagent.cortex.column import RandomLocationCodes
 from htmagent.demo.app import display_available, run_window
 from htmagent.demo.cli import main, register
-from htmagent.demo.recognition import (FRAME_SIZE, DemoApp, DemoConfig, RecognitionDemo, find_grid_layer,
+from htmagent.demo.recognition import (FRAME_SIZE, DemoApp, DemoConfig, RecognitionDemo, find_grid_layer, format_summary,
                                        render_recognition, run_headless)
 from htmagent.demo.sequence import SIZE as SEQUENCE_SIZE
 from htmagent.demo.sequence import SequenceApp, SequenceDemo, run_sequence_headless
@@ -48,7 +48,7 @@ def test_headless_run_writes_frames_of_the_right_size(tmp_path):
     lines = []
     frames = run_headless(demo, 2, tmp_path, log=lines.append)
     assert len(demo.summaries) == 2
-    assert len(frames) == sum(s.sensations for s in demo.summaries) + 2  # one before the first sensation
+    assert len(frames) == sum(s.sensations for s in demo.summaries)  # one per sensation: no blank frames
     for path in frames:
         assert path.exists() and pygame.image.load(str(path)).get_size() == FRAME_SIZE
     assert (tmp_path / "demo.gif").exists()
@@ -309,3 +309,31 @@ def test_grid_location_option_draws_the_columns_grid_modules():
         layer = find_grid_layer(source)
         assert layer is not None and len(view.grid_modules) == layer.num_modules
     assert R.surface_to_array(render_recognition(scene)).shape == (FRAME_SIZE[1], FRAME_SIZE[0], 3)
+
+
+def test_a_never_learned_object_is_a_surprise_the_frames_show():
+    demo = RecognitionDemo(DemoConfig(num_columns=1, novel_every=1, **SMALL), make_network=_small_network)
+    demo.learn_all()
+    bursts = []
+    for _ in range(4):
+        demo.next_object()  # every episode after the first: an object the network never learned
+        assert demo.novel and demo.target == -1
+        assert dict(demo.obj.points) not in [dict(o.points) for o in demo.objects]
+        while demo.sense():
+            bursts.append(demo.scene().columns[0].bursting)
+    assert sum(bursts) > 0  # touches it never learned make L4 burst, and the frame says so
+    novel = demo.summaries[-4:]
+    assert all(s.novel and s.target == -1 and s.correct == (s.label is None) for s in novel)
+    table = format_summary(demo.summaries)
+    assert "never-learned objects:" in table and "   new " in table
+
+
+def test_still_frames_leave_out_the_play_state_and_the_keys(learned_demo):
+    window = R.surface_to_array(render_recognition(learned_demo.scene(playing=True)))
+    still = R.surface_to_array(render_recognition(learned_demo.scene(interactive=False)))
+    height, width = still.shape[:2]
+    keys = still[height - 100:height - 10, 20:440]
+    assert (keys == R.BACKGROUND).all()  # nothing drawn where the window shows the keys
+    assert not (window[height - 100:height - 10, 20:440] == R.BACKGROUND).all()
+    corner = still[10:40, width - 200:width - 10]
+    assert (corner == R.BACKGROUND).all() and not (window[10:40, width - 200:width - 10] == R.BACKGROUND).all()

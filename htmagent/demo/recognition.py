@@ -25,6 +25,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from htmagent._rng import make_rng
+from htmagent._validation import is_int
 from htmagent.cortex.baselines import IdealObserver
 from htmagent.cortex.network import Network
 from htmagent.cortex.objects import ObjectSet, SensoryObject
@@ -72,6 +73,9 @@ class DemoConfig:
         repetitions: time steps per point while learning.
         location: ``"grid"`` (grid-cell modules that path-integrate each sensor's movements, the 2019 paper's L6a;
             the default) or ``"random"`` (the 2017 paper's fixed random code per location).
+        novel_every: every ``novel_every``-th episode presents an object the network never learned (random features
+            at the library's locations): its L4 cells burst (surprise) and no object keeps the columns' backing.
+            ``0``: never.
         seed: seed of the library, the networks and the episodes.
     """
 
@@ -84,6 +88,7 @@ class DemoConfig:
     max_sensations: int = 10
     repetitions: int = 3
     location: str = "grid"
+    novel_every: int = 3
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -99,6 +104,8 @@ class DemoConfig:
             raise ValueError(f"policy must be one of {POLICIES}, got {self.policy!r}")
         if self.location not in ("random", "grid"):
             raise ValueError(f"location must be 'random' or 'grid', got {self.location!r}")
+        if not is_int(self.novel_every) or self.novel_every < 0:
+            raise ValueError(f"novel_every must be an int >= 0, got {self.novel_every!r}")
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,7 @@ class EpisodeSummary:
         sensations: sensations played.
         num_columns: columns used.
         policy: motor policy used.
+        novel: the object was one the network never learned (``target`` is then ``-1``).
     """
 
     episode: int
@@ -124,11 +132,12 @@ class EpisodeSummary:
     sensations: int
     num_columns: int
     policy: str
+    novel: bool = False
 
     @property
     def correct(self) -> bool:
-        """The network recognized the presented object."""
-        return self.label == self.target
+        """The network recognized the presented object (a never-learned object: it named none)."""
+        return self.label is None if self.novel else self.label == self.target
 
 
 def find_grid_layer(source: Any) -> Any:
@@ -177,6 +186,8 @@ class RecognitionDemo:
         self._learned: dict[int, int] = {}
         self._order = self._rng.permutation(len(self.objects))
         self._cursor = 0
+        self._started = 1  # episodes started, the current one included
+        self.novel = False
         self.num_columns = config.num_columns
         self.policy_name = config.policy
         self.episode = 0
@@ -218,7 +229,7 @@ class RecognitionDemo:
         self.network.learn([self.objects[done]], repetitions=self.config.repetitions)
         self._learned[n] = done + 1
         if self.ready:
-            self._start_episode(self.target)
+            self.restart()
         return True
 
     def warm_up(self) -> None:
@@ -235,9 +246,10 @@ class RecognitionDemo:
             pass
 
     # ------------------------------------------------------------ episodes
-    def _start_episode(self, target: int) -> None:
-        self.target = target
-        self.obj: SensoryObject = self.objects[target]
+    def _start_episode(self, target: int, obj: Optional[SensoryObject] = None) -> None:
+        self.novel = obj is not None
+        self.target = -1 if self.novel else target
+        self.obj: SensoryObject = obj if self.novel else self.objects[target]
         self.episode_seed = int(self._rng.integers(2**31))
         self._episode_rng = make_rng(self.episode_seed)
         self.policy = make_policy(self.policy_name, self.num_columns, self.network.learned_objects)
@@ -256,17 +268,33 @@ class RecognitionDemo:
                       else IdealObserver(self.objects, mode="location"))
         self.ideal_at: Optional[int] = None
         self.finished = False
+        self._arrival: Optional[list[tuple[np.ndarray, int, int]]] = None
         if self.ready:
             self.network.reset()
 
     def next_object(self) -> None:
-        """Start an episode on the next object of the shuffled library."""
+        """Start an episode on the next object of the shuffled library (every ``novel_every``-th: a new object)."""
+        self._started += 1
+        every = self.config.novel_every
+        if every and self._started % every == 0:
+            self._start_episode(-1, self._novel_object())
+            return
         self._cursor = (self._cursor + 1) % len(self._order)
         self._start_episode(int(self._order[self._cursor]))
 
+    def _novel_object(self) -> SensoryObject:
+        """An object never learned: random features of the pool at as many of the library's locations as its
+        objects have."""
+        rng = self._rng
+        locations = sorted({p for o in self.objects for p in o.locations})
+        count = min(self.config.features_per_object, len(locations))
+        chosen = sorted(rng.choice(len(locations), count, replace=False))
+        points = {locations[i]: int(rng.integers(self.objects.num_features)) for i in chosen}
+        return ObjectSet.from_dicts([points], num_features=self.objects.num_features)[0]
+
     def restart(self) -> None:
         """Start the current object again (after a change of columns or policy)."""
-        self._start_episode(self.target)
+        self._start_episode(self.target, self.obj if self.novel else None)
 
     def set_columns(self, n: int) -> None:
         """Use ``n`` columns (1-5); a network with ``n`` columns is learned first if there is none yet."""
@@ -274,7 +302,7 @@ class RecognitionDemo:
             raise ValueError(f"n must be an int in [1, 5], got {n!r}")
         self.num_columns = n
         self._network(n)
-        self._start_episode(self.target)
+        self.restart()
 
     def switch_policy(self) -> str:
         """Switch to the other motor policy and restart the episode; returns the new policy's name."""
@@ -295,7 +323,12 @@ class RecognitionDemo:
         moves = self.policy.next_jumps(net.candidates(self.overlaps))
         chosen = [tuple(int(v) for v in p) for p in here + moves]
         observations = [(p, int(self.obj.points[p])) for p in chosen]
-        net.step(observations, learn=False)
+        # The first time step is the moment the touch arrives: L4 either expected it (predicted cells fire) or bursts.
+        # Keep that picture; the sensation is then held for the other settling steps, as Network.infer holds it.
+        net.step(observations, learn=False, settling_steps=1)
+        self._arrival = [self._l4_view(col) for col in net.columns]
+        if net.default_settling_steps > 1:
+            net.step(observations, learn=False, settling_steps=net.default_settling_steps - 1)
         self.policy.observe(moves, [f for _, f in observations])
         self.sensation += 1
         self.visited.extend(chosen)
@@ -309,11 +342,14 @@ class RecognitionDemo:
         self.recognized_history.append(label)
         if self.ideal.step(observations) is not None and self.ideal_at is None:
             self.ideal_at = self.sensation
-        self.finished = self.recognized is not None or self.sensation >= self.config.max_sensations
+        rejected = self.novel and self.sensation >= 2 and not self.network_candidates()
+        self.finished = (self.recognized is not None or rejected
+                         or self.sensation >= self.config.max_sensations)
         if self.finished:  # an episode cut short by a key press is not counted
             self.episode += 1
             self.summaries.append(EpisodeSummary(self.episode, self.target, self.recognized, self.recognized_at,
-                                                 self.ideal_at, self.sensation, self.num_columns, self.policy_name))
+                                                 self.ideal_at, self.sensation, self.num_columns, self.policy_name,
+                                                 novel=self.novel))
         return True
 
     def network_candidates(self) -> list[int]:
@@ -323,24 +359,32 @@ class RecognitionDemo:
         half = self.network.l2_params.sdr_size // 2
         return np.flatnonzero(np.all(self.overlaps >= half, axis=0)).tolist()
 
+    @staticmethod
+    def _l4_view(column: Any) -> tuple[np.ndarray, int, int]:
+        """A column's L4 now: its cell states, bursting and predicted minicolumns."""
+        l4 = column.l4
+        states = R.tm_cell_states(l4.column_count, l4.cells_per_column, l4.active_cells.sparse,
+                                  l4.predictive_cells.sparse, l4.bursting_columns.sparse)
+        active_columns = np.unique(l4.active_cells.sparse // l4.cells_per_column).size
+        bursting = l4.bursting_columns.num_active
+        return states, bursting, active_columns - bursting
+
     def _grid_layers(self) -> list[Any]:
         return [layer for layer in (find_grid_layer(s) for s in self.network.location_sources) if layer is not None]
 
     # ------------------------------------------------------------ frames
-    def scene(self, playing: bool = False, footer: str = "") -> RecognitionScene:
-        """The current state as plain data for :func:`render_recognition`."""
+    def scene(self, playing: bool = False, footer: str = "", interactive: bool = True) -> RecognitionScene:
+        """The current state as plain data for :func:`render_recognition` (``interactive=False``: a still frame,
+        without the play state and the keys)."""
         net = self.network
         columns = []
         for c, col in enumerate(net.columns):
-            l4 = col.l4
-            states = R.tm_cell_states(l4.column_count, l4.cells_per_column, l4.active_cells.sparse,
-                                      l4.predictive_cells.sparse, l4.bursting_columns.sparse)
+            states, bursting, predicted = (self._arrival[c] if self._arrival is not None and self.ready
+                                           else self._l4_view(col))
             layer = find_grid_layer(net.location_sources[c])
-            active_columns = np.unique(l4.active_cells.sparse // l4.cells_per_column).size
             columns.append(ColumnView(
                 l4_states=states, overlaps=self.overlaps[c].copy() if self.ready else np.zeros(len(self.objects)),
-                active_cells=col.l2.active_cells.num_active, bursting=l4.bursting_columns.num_active,
-                predicted=active_columns - l4.bursting_columns.num_active,
+                active_cells=col.l2.active_cells.num_active, bursting=bursting, predicted=predicted,
                 grid_modules=_grid_modules(layer) if layer is not None else ()))
         learning = None if self.ready else self.learning_progress
         obj = self.objects[learning[0]] if learning else self.obj
@@ -348,7 +392,8 @@ class RecognitionDemo:
             points=dict(obj.points), bounds=self.objects.bounds(), num_features=self.objects.num_features,
             paths=tuple(tuple(p) for p in self.paths) if not learning else (), columns=tuple(columns),
             target=obj.label, recognized=self.recognized, status=self.status_lines(), sdr_size=net.l2_params.sdr_size,
-            threshold=net.config["recognition_threshold"], learning=learning, playing=playing, footer=footer)
+            threshold=net.config["recognition_threshold"], learning=learning, playing=playing, footer=footer,
+            interactive=interactive, novel=self.novel and not learning)
 
     def status_lines(self) -> tuple[str, ...]:
         """The text shown under the object."""
@@ -359,20 +404,25 @@ class RecognitionDemo:
         if not self.ready:
             done, total = self.learning_progress
             return (*lines, f"learning object {done + 1} of {total} with {self.num_columns} column(s)...")
-        lines.append(f"true object: #{self.target}    sensation {self.sensation} of max {self.config.max_sensations}")
+        true = "a new object (never learned)" if self.novel else f"#{self.target}"
+        lines.append(f"true object: {true}    sensation {self.sensation} of max {self.config.max_sensations}")
         if self.recognized is not None:
             verdict = "correct" if self.recognized == self.target else "WRONG"
             lines.append(f"network: recognized #{self.recognized} at sensation {self.recognized_at} ({verdict})")
         else:
             left = len(self.network_candidates())
             lines.append(f"network: {left} object{'s' if left != 1 else ''} still backed by every column"
-                         + (" - not recognized" if self.finished else ""))
-        if self.ideal_at is not None:
+                         + ((" - rejected as unknown" if self.novel else " - not recognized") if self.finished
+                            else ""))
+        if self.novel:
+            lines.append("ideal observer: " + ("no learned object fits" if not self.ideal.candidates else
+                                               f"{len(self.ideal.candidates)} candidate objects left"))
+        elif self.ideal_at is not None:
             lines.append(f"ideal observer: recognized at sensation {self.ideal_at}")
         else:
             left = len(self.ideal.candidates)
             lines.append(f"ideal observer: {left} candidate object{'s' if left != 1 else ''} left")
-        done = [s for s in self.summaries if s.num_columns == self.num_columns]
+        done = [s for s in self.summaries if s.num_columns == self.num_columns and not s.novel]
         if done:
             correct = sum(s.correct for s in done)
             net_mean = np.mean([s.sensation for s in done if s.correct and s.sensation is not None] or [np.nan])
@@ -505,15 +555,14 @@ def run_headless(demo: RecognitionDemo, episodes: int, out_dir: str | os.PathLik
 
     def save() -> None:
         path = out / f"frame_{len(frames) + 1:04d}.png"
-        pygame.image.save(render_recognition(demo.scene(playing=True)), str(path))
+        pygame.image.save(render_recognition(demo.scene(interactive=False)), str(path))
         frames.append(path)
         durations.append(900)
 
     for e in range(episodes):
         if e:
             demo.next_object()
-        save()
-        while demo.sense():
+        while demo.sense():  # one frame per sensation (before the first touch there is nothing to show)
             save()
         durations[-1] = 2500
     if gif and write_gif(frames, out / "demo.gif", durations):
@@ -532,13 +581,21 @@ def format_summary(summaries: Sequence[EpisodeSummary]) -> str:
     lines = ["episode  columns  policy      object  recognized  network  ideal observer",
              "-------  -------  ----------  ------  ----------  -------  --------------"]
     for s in summaries:
-        lines.append(f"{s.episode:>7}  {s.num_columns:>7}  {s.policy:<10}  {s.target:>6}  {show(s.label):>10}  "
+        target = "new" if s.novel else str(s.target)
+        lines.append(f"{s.episode:>7}  {s.num_columns:>7}  {s.policy:<10}  {target:>6}  {show(s.label):>10}  "
                      f"{show(s.sensation):>7}  {show(s.ideal_sensation):>14}")
-    if summaries:
-        correct = sum(s.correct for s in summaries)
-        net = [s.sensation for s in summaries if s.correct and s.sensation is not None]
-        ideal = [s.ideal_sensation for s in summaries if s.ideal_sensation is not None]
-        lines.append(f"recognized {correct}/{len(summaries)}; mean sensations: network "
-                     f"{np.mean(net) if net else float('nan'):.2f}, ideal observer "
-                     f"{np.mean(ideal) if ideal else float('nan'):.2f}")
+    learned = [s for s in summaries if not s.novel]
+    if learned:
+        correct = sum(s.correct for s in learned)
+        net = [s.sensation for s in learned if s.correct and s.sensation is not None]
+        ideal = [s.ideal_sensation for s in learned if s.ideal_sensation is not None]
+        mean_net = f"{np.mean(net):.2f}" if net else "never recognized"
+        mean_ideal = f"{np.mean(ideal):.2f}" if ideal else "never sure"
+        lines.append(f"recognized {correct}/{len(learned)} learned objects; mean sensations: network {mean_net}, "
+                     f"ideal observer {mean_ideal}")
+    novel = [s for s in summaries if s.novel]
+    if novel:
+        rejected = sum(s.correct for s in novel)
+        lines.append(f"never-learned objects: {rejected}/{len(novel)} rejected (no object kept every column's "
+                     f"backing), {len(novel) - rejected} mistaken for a learned one")
     return "\n".join(lines)
