@@ -13,8 +13,6 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "cui2016_high_order.py"
 
 
-def load_script() -> dict:
-    return runpy.run_path(str(SCRIPT), run_name="cui2016")
 
 
 def test_quick_run_prints_the_table_and_saves_the_figure(tmp_path, monkeypatch, capsys):
@@ -33,11 +31,12 @@ def test_quick_run_prints_the_table_and_saves_the_figure(tmp_path, monkeypatch, 
 
 
 def test_stream_has_the_papers_structure():
-    script = load_script()
-    args = script["Args"](num_elements=4000, switch_at=2000, progress=False)
-    symbols, before_end = script["make_stream"](np.random.default_rng(0), args)
+    from htmagent.experiments import cui2016
+
+    args = cui2016.HighOrderArgs(num_elements=4000, switch_at=2000, progress=False)
+    symbols, before_end = cui2016.make_stream(np.random.default_rng(0), args)
     assert symbols.shape == (4000,) and before_end.sum() > 400
-    sequences, switched = script["SEQUENCES"], script["SWITCHED"]
+    sequences, switched = cui2016.SEQUENCES, cui2016.SWITCHED
     assert len(sequences) == 8 and all(7 <= len(s) <= 8 for s in sequences)
     # pairs share everything but the ending, and the switch swaps the endings of each pair
     for i in range(0, 8, 2):
@@ -50,7 +49,12 @@ def test_stream_has_the_papers_structure():
     assert np.all(symbols[ends] < 10) and np.all(symbols[ends + 1] >= 10)
 
 
-def test_bad_arguments_raise():
-    script = load_script()
+def test_bad_arguments_raise(capsys):
+    from htmagent.experiments import cui2016
+    from htmagent.experiments.args import parse_args
+
     with pytest.raises(ValueError, match="switch_at"):
-        script["parse_args"](["--num-elements", "100", "--switch-at", "200"])
+        cui2016.HighOrderArgs(num_elements=100, switch_at=200)
+    with pytest.raises(SystemExit) as done:  # on the command line: one usage line naming the flag, exit code 2
+        parse_args(cui2016.HighOrderArgs, ["--num-elements", "100", "--switch-at", "200"])
+    assert done.value.code == 2 and "--switch-at must be in [1, 99], got 200" in capsys.readouterr().err
