@@ -233,7 +233,7 @@ def test_hypothesis_jumps_go_where_candidates_differ():
 
 def test_evaluate_agent_script_quick_run(tmp_path, monkeypatch, capsys):
     png, raw = tmp_path / "agent.png", tmp_path / "agent.json"
-    argv = ["evaluate_agent.py", "--quick", "--no-progress", "--envs", "touch", "--figure", str(png),
+    argv = ["evaluate_agent.py", "--quick", "--no-progress", "--envs", "touch", "--out", str(png),
             "--json-out", str(raw)]
     monkeypatch.setattr(sys, "argv", argv)
     with pytest.raises(SystemExit) as done:
