@@ -11,39 +11,31 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
 
 import htmagent.envs  # noqa: F401  (registers the ids)
+from htmagent._validation import check_int
+from htmagent.experiments.args import ExperimentArgs, parse_args
 
 
 @dataclass
-class Args:
+class Args(ExperimentArgs):
+    """Raw speed of the sensorimotor environments: environment steps per second, printed as a table."""
+
     steps: int = 20000
     """environment steps per configuration"""
     render_frames: int = 100
     """rgb_array frames per environment"""
-    seed: int = 0
-    """seed of the environments and the random actions"""
-    quick: bool = False
-    """tiny budget (for the test suite)"""
 
-
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for f in fields(Args):
-        if f.type in (bool, "bool"):
-            parser.add_argument(f"--{f.name.replace('_', '-')}", action="store_true")
-        else:
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=int, default=f.default)
-    args = Args(**vars(parser.parse_args()))
-    if args.quick:
-        args.steps, args.render_frames = 300, 3
-    return args
+    def validate(self) -> None:
+        check_int(self.steps, "steps", 1)
+        check_int(self.render_frames, "render_frames", 1)
+        if self.quick:
+            self.steps, self.render_frames = 300, 3
 
 
 def steps_per_second(env_id: str, num_sensors: int, steps: int, seed: int) -> float:
@@ -75,7 +67,7 @@ def frames_per_second(env_id: str, frames: int, seed: int) -> float:
 
 
 def main() -> int:
-    args = parse_args()
+    args = parse_args(Args)
     rows = []
     for env_id in ("htmagent/ObjectTouch-v0", "htmagent/ObjectSaccade-v0"):
         for num_sensors in (1, 3, 5):

@@ -1,11 +1,8 @@
-"""scripts/train_ppo.py and scripts/rl_diagnostics.py run end to end with a tiny budget (run JSON, tables, figure)."""
+"""The RL experiments (scripts/train_ppo.py, scripts/rl_diagnostics.py) run end to end with a tiny budget."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import pathlib
-import sys
 
 import numpy as np
 import pytest
@@ -13,24 +10,38 @@ import pytest
 pytest.importorskip("stable_baselines3")
 pytest.importorskip("matplotlib")
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "train_ppo.py"
+from htmagent.experiments import rl as rl_module  # noqa: E402
+from htmagent.experiments import rl_diagnostics  # noqa: E402
+from htmagent.experiments.args import parse_args  # noqa: E402
+
+
+class _Script:
+    """The experiment as its script drives it: argv in, exit code out."""
+
+    def __init__(self, module, args_class):
+        self.module, self.args_class = module, args_class
+
+    def main(self, argv):
+        return self.module.main(parse_args(self.args_class, argv))
+
+    def parse_args(self, argv):
+        return parse_args(self.args_class, argv)
+
+    def __getattr__(self, name):
+        return getattr(self.module, name)
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("train_ppo", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the script runs
-    spec.loader.exec_module(module)
-    return module
+    return _Script(rl_module, rl_module.RLArgs)
 
 
 def test_tiny_run_writes_results_table_and_figure(tmp_path, capsys):
     script = load_script()
     out = tmp_path / "runs"
     code = script.main([
-        "--task", "masked-cartpole", "--arms", "ppo", "stack", "htm", "curiosity", "--seeds", "0",
+        "--task", "masked-cartpole", "--arms", "ppo", "stack", "htm", "curiosity", "--trials", "1", 
         "--total-timesteps", "256", "--n-envs", "2", "--eval-episodes", "1", "--column-count", "64",
-        "--cells-per-column", "2", "--out-dir", str(out), "--progress", "false", "--overhead-steps", "50",
+        "--cells-per-column", "2", "--out-dir", str(out), "--no-progress", "--overhead-steps", "50",
     ])
     assert code == 0
     printed = capsys.readouterr().out
@@ -47,12 +58,12 @@ def test_tiny_run_writes_results_table_and_figure(tmp_path, capsys):
 def test_report_only_rebuilds_from_saved_runs(tmp_path, capsys):
     script = load_script()
     out = tmp_path / "runs"
-    args = ["--task", "masked-cartpole", "--arms", "ppo", "--seeds", "0", "1", "--total-timesteps", "128",
-            "--n-envs", "2", "--eval-episodes", "1", "--out-dir", str(out), "--progress", "false"]
+    args = ["--task", "masked-cartpole", "--arms", "ppo", "--trials", "2", "--total-timesteps", "128",
+            "--n-envs", "2", "--eval-episodes", "1", "--out-dir", str(out), "--no-progress"]
     assert script.main(args) == 0
     capsys.readouterr()
     figure = tmp_path / "curves.png"
-    assert script.main(args + ["--report-only", "true", "--figure", str(figure)]) == 0
+    assert script.main(args + ["--report-only", "--out", str(figure)]) == 0
     assert "| ppo | 0,1 | 128 |" in capsys.readouterr().out
     assert figure.exists()
 
@@ -61,11 +72,11 @@ def test_trace_arm_and_count_curiosity_with_options(tmp_path, capsys):
     script = load_script()
     out = tmp_path / "runs"
     assert script.main([
-        "--task", "mountaincar", "--arms", "htm-trace", "curiosity", "--seeds", "1", "--total-timesteps", "512",
+        "--task", "mountaincar", "--arms", "htm-trace", "curiosity", "--seed", "1", "--trials", "1", "--total-timesteps", "512",
         "--n-envs", "2", "--eval-episodes", "1", "--column-count", "64", "--cells-per-column", "2",
-        "--out-dir", str(out), "--progress", "false", "--source", "count", "--episodic", "false",
-        "--resolution", "0.1", "0.01", "--gamma", "0.995", "--normalize-obs", "true", "--trace-decay", "0.6",
-        "--include-action", "true",
+        "--out-dir", str(out), "--no-progress", "--source", "count", "--no-episodic",
+        "--resolution", "0.1", "0.01", "--gamma", "0.995", "--normalize-obs", "--trace-decay", "0.6",
+        "--include-action",
     ]) == 0
     printed = capsys.readouterr().out
     for arm in ("htm-trace", "curiosity"):
@@ -80,9 +91,9 @@ def test_recurrent_reference_and_two_traces_with_end_reasons(tmp_path, capsys):
     script = load_script()
     out = tmp_path / "runs"
     assert script.main([
-        "--task", "masked-cartpole", "--arms", "recurrent", "htm-trace", "--seeds", "0", "--total-timesteps", "256",
+        "--task", "masked-cartpole", "--arms", "recurrent", "htm-trace", "--trials", "1", "--total-timesteps", "256",
         "--n-envs", "2", "--eval-episodes", "1", "--column-count", "64", "--cells-per-column", "2",
-        "--out-dir", str(out), "--progress", "false", "--trace-decay", "0.5", "0.9", "--normalize-obs", "true",
+        "--out-dir", str(out), "--no-progress", "--trace-decay", "0.5", "0.9", "--normalize-obs",
     ]) == 0
     printed = capsys.readouterr().out
     for arm in ("recurrent", "htm-trace"):
@@ -94,9 +105,9 @@ def test_recurrent_reference_and_two_traces_with_end_reasons(tmp_path, capsys):
     assert json.loads((out / "masked-cartpole__htm-trace__seed0.json").read_text())["trace_decay"] == [0.5, 0.9]
     # A labelled variant of an arm gets its own file and its own row beside the arm's.
     assert script.main([
-        "--task", "masked-cartpole", "--arms", "htm-trace", "--label", "htm-trace, topology", "--seeds", "0",
+        "--task", "masked-cartpole", "--arms", "htm-trace", "--label", "htm-trace, topology", "--trials", "1", 
         "--total-timesteps", "128", "--n-envs", "2", "--eval-episodes", "1", "--column-count", "64",
-        "--cells-per-column", "2", "--out-dir", str(out), "--progress", "false", "--size-per-dim", "64",
+        "--cells-per-column", "2", "--out-dir", str(out), "--no-progress", "--size-per-dim", "64",
         "--active-bits", "8", "--potential-radius", "32",
     ]) == 0
     printed = capsys.readouterr().out
@@ -148,9 +159,9 @@ def test_doorkey_symbols_and_a_tiny_curiosity_run(tmp_path, capsys):
     assert obs[-1] == env.unwrapped.agent_dir
     out = tmp_path / "runs"
     assert script.main([
-        "--task", "doorkey", "--arms", "curiosity", "--seeds", "0", "--total-timesteps", "512", "--n-envs", "2",
+        "--task", "doorkey", "--arms", "curiosity", "--trials", "1", "--total-timesteps", "512", "--n-envs", "2",
         "--eval-episodes", "1", "--column-count", "64", "--cells-per-column", "2", "--out-dir", str(out),
-        "--progress", "false", "--source", "count", "--episodic", "false",
+        "--no-progress", "--source", "count", "--no-episodic",
     ]) == 0
     run = json.loads((out / "doorkey__curiosity__seed0.json").read_text())
     assert run["total_timesteps"] == 512 and "| curiosity | 0 | 512 |" in capsys.readouterr().out
@@ -174,12 +185,7 @@ def test_bad_arguments_exit():
 
 
 def load_diagnostics():
-    path = SCRIPT.parent / "rl_diagnostics.py"
-    spec = importlib.util.spec_from_file_location("rl_diagnostics", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return _Script(rl_diagnostics, rl_diagnostics.DiagnosticsArgs)
 
 
 def test_diagnostics_r2_is_one_for_a_linear_target_and_low_for_noise():
