@@ -22,14 +22,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent._validation import check_int, check_real
 from htmagent.connections import Connections
 from htmagent.gridcells import _kernels as K
 from htmagent.gridcells.anchoring import AnchorParams, learn_anchors, supported_cells
 from htmagent.gridcells.geometry import (
     TILINGS,
     activation_radius2,
-    check_int,
-    check_real,
     default_active_firing_rate,
     default_bump_sigma,
     phase_per_world,
@@ -91,7 +90,8 @@ class GridCellPopulation(abc.ABC):
         sigma = default_bump_sigma(n) if bump_sigma is None else check_real(bump_sigma, "bump_sigma", 0.0,
                                                                             low_open=True)
         rate = (default_active_firing_rate(n, sigma) if active_firing_rate is None
-                else check_real(active_firing_rate, "active_firing_rate", 0.0, 1.0, low_open=True))
+                else check_real(check_real(active_firing_rate, "active_firing_rate", 0.0, low_open=True),
+                                "active_firing_rate", high=1.0))
         noise = check_real(path_integration_noise, "path_integration_noise", 0.0)
         anchor_input_size = check_int(anchor_input_size, "anchor_input_size", 1)
         if not isinstance(anchor, AnchorParams):

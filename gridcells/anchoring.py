@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from htmagent._validation import check_int, check_real
 from htmagent.connections import Connections
-from htmagent.gridcells.geometry import check_int, check_real
 from htmagent.sdr import SDR
 
 __all__ = ["AnchorParams", "PAPER_ANCHOR", "supported_cells", "learn_anchors"]

@@ -7,12 +7,11 @@ from typing import Sequence
 
 import numpy as np
 
+from htmagent._validation import check_int, check_real
 from htmagent.encoders.base import Encoder, check_seed
 from htmagent.gridcells import _kernels as K
 from htmagent.gridcells.geometry import (
     TILINGS,
-    check_int,
-    check_real,
     phase_per_world,
     smallest_singular_value,
     tile_basis,

@@ -12,8 +12,6 @@ import math
 
 import numpy as np
 
-from htmagent._validation import is_int, is_real
-
 __all__ = [
     "TILINGS",
     "RAT_BUMP_SIGMA",
@@ -24,38 +22,12 @@ __all__ = [
     "activation_radius2",
     "search_window",
     "smallest_singular_value",
-    "check_real",
-    "check_int",
 ]
 
 TILINGS = ("hexagonal", "square")
 
 #: Sigma of a rat entorhinal activity bump, in rhombus-edge units, for a 6-cells-per-axis readout (Lewis et al. 2019).
 RAT_BUMP_SIGMA = 0.18172
-
-
-def check_real(value: object, name: str, low: float | None = None, high: float | None = None,
-               low_open: bool = False) -> float:
-    """Return ``value`` as a finite float in range, or raise ``TypeError``/``ValueError`` naming ``name``."""
-    if not is_real(value):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    x = float(value)
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {x}")
-    if low is not None and (x < low or (low_open and x == low)):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {x}")
-    if high is not None and x > high:
-        raise ValueError(f"{name} must be <= {high}, got {x}")
-    return x
-
-
-def check_int(value: object, name: str, low: int) -> int:
-    """Return ``value`` as an int >= ``low``, or raise ``TypeError``/``ValueError`` naming ``name``."""
-    if not is_int(value):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if int(value) < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
 
 
 def tile_basis(orientation: float, tiling: str) -> np.ndarray:

@@ -8,9 +8,9 @@ from typing import Sequence
 
 import numpy as np
 
+from htmagent._validation import check_int, check_real
 from htmagent.gridcells._population import GridCellPopulation
 from htmagent.gridcells.anchoring import PAPER_ANCHOR, AnchorParams
-from htmagent.gridcells.geometry import check_int, check_real
 
 __all__ = ["LocationLayer"]
 

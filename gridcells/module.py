@@ -7,9 +7,9 @@ from dataclasses import asdict
 
 import numpy as np
 
+from htmagent._validation import check_real
 from htmagent.gridcells._population import GridCellPopulation
 from htmagent.gridcells.anchoring import PAPER_ANCHOR, AnchorParams
-from htmagent.gridcells.geometry import check_real
 
 __all__ = ["GridCellModule"]
 
