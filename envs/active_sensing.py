@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from htmagent._validation import is_int
+from htmagent._validation import NotLearnedError, is_int
 from htmagent.agent.motor import (
     HypothesisJumps,
     MotorPolicy,
@@ -217,7 +217,7 @@ class ActiveSensingEnv(gym.Env):
             raise ValueError(f"network must have one column per sensor ({self.num_sensors}), "
                              f"got {network.num_columns}")
         if not network.learned_objects:
-            raise ValueError("network has learned no object: call network.learn(env.unwrapped.object_set) first")
+            raise NotLearnedError("network has learned no object: call network.learn(env.unwrapped.object_set) first")
         if network.num_features < self.object_set.num_features:
             raise ValueError(f"network must know the env's {self.object_set.num_features} features, "
                              f"got {network.num_features}")

@@ -14,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["is_int", "is_real", "check_int", "check_real", "check_bool", "describe"]
+__all__ = ["NotLearnedError", "is_int", "is_real", "check_int", "check_real", "check_bool", "describe"]
+
+
+class NotLearnedError(RuntimeError, ValueError):
+    """A model was asked to recognize, play or predict before it learned anything (one error for every class).
+
+    A ``RuntimeError``: the call is well formed, the object is not ready for it. It is also a ``ValueError``, which
+    some classes raised for this before, so code written against either keeps catching it.
+    """
 
 
 def describe(value: Any) -> str:

@@ -44,10 +44,12 @@ class SDR:
         size: number of bits, or a shape tuple (the SDR is then a flattened array of that shape, row-major).
         sparse: indices of the active bits (flat indices). They must be unique and within ``[0, size)``; any order
             is accepted, they are stored sorted. Defaults to no active bit.
+        dense: instead of ``sparse``, the bits as a 0/1 (or boolean) array of ``size`` elements (as
+            :meth:`from_dense`).
 
     Raises:
         TypeError: if ``size`` is not an int or a tuple of ints, or ``sparse`` holds non-integers.
-        ValueError: if an index is out of range or repeated.
+        ValueError: if an index is out of range or repeated, or both ``sparse`` and ``dense`` are given.
 
     Example:
         >>> a = SDR(10, [1, 3, 5])
@@ -58,9 +60,14 @@ class SDR:
 
     __slots__ = ("_shape", "_size", "_sparse", "_dense")
 
-    def __init__(self, size: int | Sequence[int], sparse: Iterable[int] | np.ndarray | None = None):
+    def __init__(self, size: int | Sequence[int], sparse: Iterable[int] | np.ndarray | None = None, *,
+                 dense: Sequence | np.ndarray | None = None):
         shape = _normalise_shape(size)
         n = int(np.prod(shape))
+        if dense is not None:
+            if sparse is not None:
+                raise ValueError("give the active bits once: sparse (indices) or dense (a 0/1 array), got both")
+            sparse = SDR.from_dense(dense, shape).sparse
         if sparse is None:
             indices = np.empty(0, dtype=np.int32)
         else:

@@ -24,4 +24,4 @@ from htmagent.experiments.active_sensing import StudyArgs, main
 from htmagent.experiments.args import parse_args
 
 if __name__ == "__main__":
-    raise SystemExit(main(parse_args(StudyArgs)))
+    raise SystemExit(main(parse_args(StudyArgs, docs=True)))

@@ -12,4 +12,4 @@ from htmagent.experiments.args import parse_args
 from htmagent.experiments.cui2016 import HighOrderArgs, main
 
 if __name__ == "__main__":
-    raise SystemExit(main(parse_args(HighOrderArgs)))
+    raise SystemExit(main(parse_args(HighOrderArgs, docs=True)))

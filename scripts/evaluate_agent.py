@@ -24,4 +24,4 @@ from htmagent.experiments.agent_evaluation import EvaluationArgs, main
 from htmagent.experiments.args import parse_args
 
 if __name__ == "__main__":
-    raise SystemExit(main(parse_args(EvaluationArgs)))
+    raise SystemExit(main(parse_args(EvaluationArgs, docs=True)))

@@ -13,4 +13,4 @@ from htmagent.experiments.args import parse_args
 from htmagent.experiments.grid_columns import ColumnsArgs, main_columns
 
 if __name__ == "__main__":
-    raise SystemExit(main_columns(parse_args(ColumnsArgs)))
+    raise SystemExit(main_columns(parse_args(ColumnsArgs, docs=True)))

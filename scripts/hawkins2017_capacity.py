@@ -10,4 +10,4 @@ Example:
 from htmagent.experiments.hawkins2017 import CapacityArgs, main_capacity, parse_args
 
 if __name__ == "__main__":
-    raise SystemExit(main_capacity(parse_args(CapacityArgs)))
+    raise SystemExit(main_capacity(parse_args(CapacityArgs, docs=True)))

@@ -10,4 +10,4 @@ Example:
 from htmagent.experiments.hawkins2017 import ConvergenceArgs, main_convergence, parse_args
 
 if __name__ == "__main__":
-    raise SystemExit(main_convergence(parse_args(ConvergenceArgs)))
+    raise SystemExit(main_convergence(parse_args(ConvergenceArgs, docs=True)))

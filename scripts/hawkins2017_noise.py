@@ -10,4 +10,4 @@ Example:
 from htmagent.experiments.hawkins2017 import NoiseArgs, main_noise, parse_args
 
 if __name__ == "__main__":
-    raise SystemExit(main_noise(parse_args(NoiseArgs)))
+    raise SystemExit(main_noise(parse_args(NoiseArgs, docs=True)))

@@ -10,4 +10,4 @@ Example:
 from htmagent.experiments.hawkins2017 import SensationsArgs, main_sensations, parse_args
 
 if __name__ == "__main__":
-    raise SystemExit(main_sensations(parse_args(SensationsArgs)))
+    raise SystemExit(main_sensations(parse_args(SensationsArgs, docs=True)))

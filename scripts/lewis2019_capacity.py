@@ -14,4 +14,4 @@ Examples:
 from htmagent.experiments.lewis2019 import CapacityArgs, main_capacity, parse_args
 
 if __name__ == "__main__":
-    raise SystemExit(main_capacity(parse_args(CapacityArgs)))
+    raise SystemExit(main_capacity(parse_args(CapacityArgs, docs=True)))

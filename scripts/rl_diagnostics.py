@@ -12,4 +12,4 @@ from htmagent.experiments.args import parse_args
 from htmagent.experiments.rl_diagnostics import DiagnosticsArgs, main
 
 if __name__ == "__main__":
-    raise SystemExit(main(parse_args(DiagnosticsArgs)))
+    raise SystemExit(main(parse_args(DiagnosticsArgs, docs=True)))

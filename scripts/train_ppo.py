@@ -15,4 +15,4 @@ from htmagent.experiments.args import parse_args
 from htmagent.experiments.rl import RLArgs, main
 
 if __name__ == "__main__":
-    raise SystemExit(main(parse_args(RLArgs)))
+    raise SystemExit(main(parse_args(RLArgs, docs=True)))

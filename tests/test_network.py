@@ -229,3 +229,17 @@ def test_grid_location_network_recognizes_from_movements_and_resumes_after_load(
 def test_location_argument_is_validated():
     with pytest.raises(ValueError, match="location must be 'random' or 'grid', got 'gps'"):
         Network(location="gps")
+
+
+def test_recognizing_before_learning_is_one_error_type_for_every_model():
+    from htmagent import HTMAgent, NotLearnedError
+    import gymnasium as gym
+    import htmagent.envs  # noqa: F401
+
+    with pytest.raises(NotLearnedError, match="learned no object"):
+        Network(num_columns=1, seed=0).infer(OBJECTS[0])
+    env = gym.make("htmagent/ObjectTouch-v0", num_objects=3)
+    agent = HTMAgent.for_env(env, seed=0)
+    with pytest.raises(NotLearnedError, match="learned no object"):
+        agent.reset(env.reset(seed=0)[0])
+    assert issubclass(NotLearnedError, RuntimeError) and issubclass(NotLearnedError, ValueError)

@@ -197,3 +197,12 @@ def test_from_dense_rejects_a_scalar():
 def test_size_beyond_int32_indices_is_rejected():
     with pytest.raises(ValueError, match="at most 2147483647 bits"):
         SDR(2**31 + 5, [2**31 + 1])
+
+
+def test_constructor_takes_dense_bits_too():
+    assert SDR(10, dense=[0, 1, 0, 0, 1, 0, 0, 0, 0, 0]).sparse.tolist() == [1, 4]
+    assert SDR((2, 3), dense=np.array([[0, 0, 1], [1, 0, 0]], dtype=bool)).sparse.tolist() == [2, 3]
+    with pytest.raises(ValueError, match="dense has 2 elements, expected 10"):
+        SDR(10, dense=[1, 0])
+    with pytest.raises(ValueError, match="sparse .* or dense .*, got both"):
+        SDR(10, [1], dense=[0] * 10)

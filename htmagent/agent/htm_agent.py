@@ -28,7 +28,7 @@ import gymnasium as gym
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent._validation import is_int
+from htmagent._validation import NotLearnedError, is_int
 from htmagent.agent.learning import LearningSession, sensation_space, sensor_grid_env
 from htmagent.agent.motor import EMPTY, UNKNOWN, HypothesisJumps, RandomJumps
 from htmagent.cortex.network import Network
@@ -316,7 +316,7 @@ class HTMAgent:
             ValueError / TypeError: a malformed observation (the agent is left unchanged).
         """
         if self._extent is None:
-            raise RuntimeError("the agent has learned no object yet: call agent.learn(env) first")
+            raise NotLearnedError("the agent has learned no object yet: call agent.learn(env) first")
         self._parse_observation(observation)
         rng = self._rng if seed is None else make_rng(seed)
         self._policy = self._make_policy()
@@ -441,7 +441,7 @@ class HTMAgent:
         if seed is not None and (not is_int(seed) or seed < 0):
             raise ValueError(f"seed must be None or an int >= 0, got {seed!r}")
         if self._extent is None:
-            raise RuntimeError("the agent has learned no object yet: call agent.learn(env) first")
+            raise NotLearnedError("the agent has learned no object yet: call agent.learn(env) first")
         steps, correct, labels, rewards, recognized = [], [], [], [], []
         start = time.perf_counter()
         for i in progress(range(int(episodes)), desc="evaluate", enabled=show_progress):

@@ -18,8 +18,13 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent._validation import check_int, is_int
-from htmagent.cortex.location_column import PAPER_PARAMS, LocationColumn, LocationColumnParams, Point
+from htmagent._validation import NotLearnedError, check_int, is_int
+from htmagent.cortex.location_column import (
+    PAPER_PARAMS,
+    LocationColumn,
+    LocationColumnParams,
+    Point,
+)
 from htmagent.cortex.objects import ObjectSet, SensoryObject
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
@@ -263,7 +268,7 @@ class LocationNetwork:
         if max_sensations is not None:
             max_sensations = check_int(max_sensations, "max_sensations", 1)
         if not self._objects:
-            raise ValueError("the network has learned no object yet: call learn(object_set) first")
+            raise NotLearnedError("the network has learned no object yet: call learn(object_set) first")
         for point, feature in obj.points.items():
             if feature >= self.num_features:
                 raise ValueError(f"obj has feature id {feature} at {point}, but the network learned features "

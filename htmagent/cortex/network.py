@@ -11,7 +11,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent._validation import is_int
+from htmagent._validation import NotLearnedError, is_int
+from htmagent.agent.motor import MotorPolicy, candidate_objects, make_policy
 from htmagent.cortex.column import (
     CorticalColumn,
     LocationSource,
@@ -20,7 +21,6 @@ from htmagent.cortex.column import (
 )
 from htmagent.cortex.object_layer import ObjectLayerParams
 from htmagent.cortex.objects import ObjectSet, SensoryObject
-from htmagent.agent.motor import MotorPolicy, candidate_objects, make_policy
 from htmagent.sdr import SDR
 from htmagent.serialization import load_state, save_state
 
@@ -450,7 +450,7 @@ class Network:
             if not isinstance(value, numbers.Real) or not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
         if not self._objects:
-            raise ValueError("the network has learned no object yet: call learn(object_set) first")
+            raise NotLearnedError("the network has learned no object yet: call learn(object_set) first")
         for point, feature in obj.points.items():
             if not 0 <= feature < self._num_features:
                 raise ValueError(f"obj has feature id {feature} at {point}, but the network learned features "

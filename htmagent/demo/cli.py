@@ -16,6 +16,7 @@ from htmagent.demo.recognition import (
     format_summary,
     run_headless,
 )
+from htmagent.experiments.args import int_at_least, real_at_least
 
 __all__ = ["register", "main"]
 
@@ -31,19 +32,22 @@ def register(subparsers: Any) -> None:
                         help="objects (default): object recognition; sequence: temporal memory on a melody/sine")
     parser.add_argument("--headless", action="store_true", help="no window: write frames to --out")
     parser.add_argument("--out", default="demo_frames", help="folder for frames and screenshots")
-    parser.add_argument("--episodes", type=int, default=3, help="headless: recognition episodes to play")
-    parser.add_argument("--columns", type=int, default=3, help="columns (sensors) at start, 1-5")
+    parser.add_argument("--episodes", type=int_at_least(1), default=3, help="headless: recognition episodes to play")
+    parser.add_argument("--columns", type=int_at_least(1, 5), default=3, help="columns (sensors) at start, 1-5")
     parser.add_argument("--policy", choices=POLICIES, default="random", help="motor policy at start")
-    parser.add_argument("--objects", type=int, default=DemoConfig.num_objects, help="objects in the built-in library")
-    parser.add_argument("--features", type=int, default=DemoConfig.num_features, help="feature pool of the library")
+    parser.add_argument("--objects", type=int_at_least(2), default=DemoConfig.num_objects,
+                        help="objects in the built-in library, >= 2")
+    parser.add_argument("--features", type=int_at_least(2), default=DemoConfig.num_features,
+                        help="feature pool of the library, >= 2 (one feature cannot tell objects apart)")
     parser.add_argument("--location", choices=("grid", "random"), default=DemoConfig.location,
                         help="location signal: grid cells that path-integrate movements (2019) or random codes (2017)")
     parser.add_argument("--signal", choices=("melody", "sine"), default="melody", help="sequence: input stream")
-    parser.add_argument("--steps", type=int, default=120, help="sequence, headless: time steps to run")
-    parser.add_argument("--fps", type=float, default=30.0, help="window frame rate")
-    parser.add_argument("--interval", type=float, default=0.7, help="seconds between steps while playing")
+    parser.add_argument("--steps", type=int_at_least(1), default=120, help="sequence, headless: time steps to run")
+    parser.add_argument("--fps", type=real_at_least(0.0, open_low=True), default=30.0, help="window frame rate")
+    parser.add_argument("--interval", type=real_at_least(0.0), default=0.7,
+                        help="seconds between steps while playing (>= 0)")
     parser.add_argument("--no-gif", action="store_true", help="headless: PNG frames only")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the library, networks and episodes")
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the library, networks and episodes")
     parser.set_defaults(func=main)
 
 

@@ -426,7 +426,7 @@ def main(args: StudyArgs) -> int:
           f"(seeds {args.eval_seed}..{args.eval_seed + args.eval_episodes - 1}); PPO: mean ± std over seeds; "
           f"wall s = evaluation, or training per PPO run")
     print(table(rows))
-    path = args.out or "docs/img/active_sensing.png"
+    path = args.figure_path("active_sensing.png")
     draw(path, curves, rows, f"Active sensing on ObjectTouch-v0 ({args.num_objects} objects, "
                              f"{args.num_sensors} sensor(s))")
     print(f"figure: {path}")

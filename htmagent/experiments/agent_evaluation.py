@@ -189,7 +189,7 @@ def main(args: EvaluationArgs) -> int:
     print(f"HTMAgent evaluation ({out['episodes']} episodes per row, seed {args.seed}, declare {args.declare}, "
           f"{out['wall_time_s']:.0f} s)\n")
     print(table(out))
-    path = args.out or "docs/img/agent_results.png"
+    path = args.figure_path("agent_results.png")
     plot(out, path)
     print(f"\nfigure saved to {path}")
     if args.json_out:

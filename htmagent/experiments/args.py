@@ -29,17 +29,20 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import dataclasses
 import inspect
 import re
 import textwrap
 import typing
-from typing import Any, Sequence, TypeVar
+from typing import Any, ClassVar, Sequence, TypeVar
 
-from htmagent._validation import check_int
+from htmagent._validation import check_int, check_real
 
 __all__ = [
+    "DOCS_DIR",
     "ExperimentArgs",
+    "OUT_DIR",
     "add_experiment_parser",
     "FigureArgs",
     "add_arguments",
@@ -48,7 +51,9 @@ __all__ = [
     "flag_name",
     "from_namespace",
     "help_text",
+    "int_at_least",
     "parse_args",
+    "real_at_least",
 ]
 
 T = TypeVar("T")
@@ -69,12 +74,35 @@ class ExperimentArgs:
     progress: bool = True
     """show a progress bar"""
 
+    #: Fields that must be ints >= 1 (list fields: every element, and at least one), ints >= 0, reals in [0, 1].
+    counts: ClassVar[tuple[str, ...]] = ()
+    non_negative: ClassVar[tuple[str, ...]] = ()
+    fractions: ClassVar[tuple[str, ...]] = ()
+
     def __post_init__(self) -> None:
         check_int(self.seed, "seed", 0)
+        for names, check in ((self.counts, lambda v, n: check_int(v, n, 1)),
+                             (self.non_negative, lambda v, n: check_int(v, n, 0)),
+                             (self.fractions, lambda v, n: check_real(v, n, 0.0, 1.0))):
+            for name in names:
+                value = getattr(self, name)
+                if isinstance(value, list):
+                    if not value:
+                        raise ValueError(f"{name} needs at least one value, got none")
+                    for v in value:
+                        check(v, name)
+                else:
+                    check(value, name)
         self.validate()
 
     def validate(self) -> None:
         """Check the experiment's own fields (raise ``ValueError``/``TypeError`` naming the field); default: none."""
+
+
+#: Where figures go by default: a folder of the current directory, so no command overwrites files it was not asked
+#: to (the results pages' figures under docs/img are written by the scripts that make those pages).
+OUT_DIR = "htmagent_out"
+DOCS_DIR = os.path.join("docs", "img")
 
 
 @dataclasses.dataclass
@@ -82,11 +110,19 @@ class FigureArgs(ExperimentArgs):
     """Arguments of an experiment that draws a figure."""
 
     out: str = ""
-    """PNG path of the figure ('' = the experiment's default path)"""
+    """PNG path of the figure ('' = htmagent_out/<experiment>.png; the docs scripts: docs/img/)"""
+
+    def figure_path(self, name: str) -> str:
+        """``--out`` if given, else ``name`` in :data:`OUT_DIR` (in :data:`DOCS_DIR` for the scripts that make the
+        results pages, unless ``--quick``: a quick run never writes into docs/)."""
+        if self.out:
+            return self.out
+        folder = DOCS_DIR if getattr(self, "_docs", False) and not self.quick else OUT_DIR
+        return os.path.join(folder, name)
 
 
 def help_text(text: str) -> str:
-    """Escape ``%`` for argparse, which %-formats help and description texts."""
+    """Escape ``%`` for argparse, which %-formats help texts (not descriptions)."""
     return text.replace("%", "%%")
 
 
@@ -147,15 +183,16 @@ def _show(value: Any) -> str:
     return repr(value) if value == "" else str(value)
 
 
-def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: Sequence[str] = ()) -> None:
     """Add one ``--field-name`` option per field of the dataclass ``cls`` to ``parser``.
 
     Each option's help is the field's docstring followed by its default; the experiment's own fields come first,
-    those of :class:`FigureArgs` (seed, quick, ...) after them.
+    those of :class:`FigureArgs` (seed, quick, ...) after them. Fields named in ``skip`` get no option (a
+    subcommand that fixes them).
     """
     docs = field_docs(cls)
     shared = {f.name for f in dataclasses.fields(FigureArgs)}
-    fields = dataclasses.fields(cls)
+    fields = [f for f in dataclasses.fields(cls) if f.name not in skip]
     for f in [f for f in fields if f.name not in shared] + [f for f in fields if f.name in shared]:
         default = _default(f)
         text = help_text(f"{docs.get(f.name, '')} (default: {_show(default)})".strip())
@@ -171,7 +208,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
 
 def from_namespace(cls: type[T], namespace: argparse.Namespace, parser: argparse.ArgumentParser) -> T:
     """Build ``cls`` from the parsed ``namespace``; a bad value ends in ``parser.error`` naming its flag (exit 2)."""
-    values = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(cls)}
+    values = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(cls) if hasattr(namespace, f.name)}
     try:
         return cls(**values)
     except (TypeError, ValueError) as error:
@@ -187,7 +224,7 @@ def flag_message(message: str, fields: Sequence[str]) -> str:
 
 
 def parse_args(cls: type[T], argv: Sequence[str] | None = None, description: str | None = None,
-               prog: str | None = None) -> T:
+               prog: str | None = None, docs: bool = False) -> T:
     """Parse ``argv`` (``None``: ``sys.argv``) into an instance of the dataclass ``cls``.
 
     Args:
@@ -195,22 +232,60 @@ def parse_args(cls: type[T], argv: Sequence[str] | None = None, description: str
         argv: the arguments.
         description: the parser's description (defaults to ``cls``'s docstring).
         prog: the program name shown in usage lines.
+        docs: the caller is a script that makes a results page: figures go to docs/img by default (not in
+            ``--quick`` runs; see :meth:`FigureArgs.figure_path`).
     """
-    parser = argparse.ArgumentParser(prog=prog, description=help_text(description or (cls.__doc__ or "").strip()))
+    parser = argparse.ArgumentParser(prog=prog, description=description or (cls.__doc__ or "").strip())
     add_arguments(parser, cls)
-    return from_namespace(cls, parser.parse_args(argv), parser)
+    args = from_namespace(cls, parser.parse_args(argv), parser)
+    if docs:
+        args._docs = True
+    return args
 
 
-def add_experiment_parser(subparsers: Any, name: str, cls: type, runner: Any, **fixed: Any) -> argparse.ArgumentParser:
+def add_experiment_parser(subparsers: Any, name: str, cls: type, runner: Any, description: str | None = None,
+                          **fixed: Any) -> argparse.ArgumentParser:
     """Add the subcommand ``name`` whose flags are the fields of ``cls`` and which calls ``runner(cls(...))``.
 
-    The subcommand's help is the first line of ``cls``'s docstring, its description the whole docstring; ``fixed``
-    sets fields the flags do not (``figure="4b"``). A bad value ends in one usage line naming the flag (exit 2).
+    The subcommand's help is the first line of ``description`` (default: ``cls``'s docstring), its description the
+    whole text; ``fixed`` sets fields the flags do not (``figure="4b"``: no ``--figure`` flag then). A bad value
+    ends in one usage line naming the flag (exit 2).
     """
-    doc = (cls.__doc__ or "").strip()
+    doc = (description or cls.__doc__ or "").strip()
     parser = subparsers.add_parser(name, help=help_text(doc.splitlines()[0] if doc else name),
-                                   description=help_text(doc))
-    add_arguments(parser, cls)
+                                   description=doc)
+    add_arguments(parser, cls, skip=tuple(fixed))
     parser.set_defaults(**fixed)
     parser.set_defaults(func=lambda namespace: runner(from_namespace(cls, namespace, parser)))
     return parser
+
+
+def int_at_least(low: int, high: int | None = None) -> Any:
+    """An argparse ``type`` for an int flag in ``[low, high]``: a bad value is one usage line naming the flag."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an int, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            expected = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise argparse.ArgumentTypeError(f"must be an int {expected}, got {value}")
+        return value
+
+    return parse
+
+
+def real_at_least(low: float, open_low: bool = False) -> Any:
+    """An argparse ``type`` for a finite real flag ``>= low`` (``> low`` with ``open_low``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")) or value < low or (open_low and value == low):
+            raise argparse.ArgumentTypeError(f"must be a finite number {'>' if open_low else '>='} {low}, got {text}")
+        return value
+
+    return parse

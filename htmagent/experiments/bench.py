@@ -30,6 +30,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from htmagent.experiments.args import int_at_least
+
 __all__ = ["CONFIGS", "BenchConfig", "build_models", "make_inputs", "run_benchmark", "main", "register"]
 
 
@@ -306,14 +308,12 @@ def format_table(config_name: str, steps: int, seed: int, rows: list[dict], cold
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", choices=sorted(CONFIGS), default="hotgym", help="named configuration")
-    parser.add_argument("--steps", type=int, default=None, help="steps per stage (default: 5000)")
+    parser.add_argument("--steps", type=int_at_least(1), default=None, help="steps per stage (default: 5000)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the input stream and the models")
     parser.add_argument("--no-cold-start", action="store_true", help="skip the cold-start subprocess")
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.steps is not None and args.steps < 1:
-        raise SystemExit(f"--steps must be >= 1, got {args.steps}")
     config = CONFIGS[args.config]
     steps = config.default_steps if args.steps is None else args.steps
     cold = None if args.no_cold_start else measure_cold_start(args.config, args.seed)
@@ -324,7 +324,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add the ``bench`` subcommand to the ``htmagent`` command line."""
-    parser = subparsers.add_parser("bench", help="steps per second of SP, TM and SP+TM on hotgym / classic")
+    parser = subparsers.add_parser("bench", help="steps per second of SP, TM and SP+TM on hotgym / classic",
+                                   description=__doc__.strip().splitlines()[0])
     _add_arguments(parser)
     parser.set_defaults(func=_run)
 

@@ -28,6 +28,8 @@ __all__ = ["ColumnSpeedArgs", "GridSpeedArgs", "run_column_speed", "run_grid_spe
 class ColumnSpeedArgs(ExperimentArgs):
     """Speed: sensations per second of one column (150 x 16 L4, 4096-cell L2/3) with learning off."""
 
+    counts = ("num_objects", "num_features", "repeats")
+
     num_objects: int = 100
     """objects learned before timing (2017 protocol)"""
     num_features: int = 10
@@ -117,6 +119,8 @@ def main_column_speed(args: ColumnSpeedArgs) -> int:
 @dataclass
 class GridSpeedArgs(ExperimentArgs):
     """Speed: sensations per second of one grid-cell column (L6a + L4) with learning off, after learning N objects."""
+
+    counts = ("objects", "num_features", "sensations")
 
     objects: list[int] = field(default_factory=lambda: [50, 100, 150])
     """numbers of learned objects"""

@@ -207,7 +207,7 @@ def main(args: HighOrderArgs) -> int:
     speed = sum(args.num_elements for _ in runs) / sum(r["wall_time_s"] for r in runs)
     print(f"speed: {speed:,.0f} elements/s with learning; segments at the end: "
           f"{', '.join(str(r['segments']) for r in runs)}")
-    path = args.out or "docs/img/cui2016_high_order.png"
+    path = args.figure_path("cui2016_high_order.png")
     plot(summaries, args, path)
     print(f"figure saved to {path}")
     if args.json_out:

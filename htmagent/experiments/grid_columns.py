@@ -31,6 +31,10 @@ __all__ = ["ColumnsArgs", "run_columns", "columns_table", "plot_columns", "main_
 class ColumnsArgs(FigureArgs):
     """Grid-cell columns voting through L2/3: mean sensations to recognize and capacity vs the number of columns."""
 
+    counts = ("columns", "num_objects", "num_features", "max_sensations", "settling_steps", "trials", "capacity_start", "capacity_resolution", "capacity_sensations")
+    non_negative = ("test_objects",)
+    fractions = ("min_accuracy",)
+
     columns: list[int] = field(default_factory=lambda: [1, 2, 3, 5, 8])
     """numbers of columns (one sensor each)"""
     num_objects: int = 30
@@ -172,7 +176,8 @@ def columns_table(out: dict) -> str:
     """Markdown table of :func:`run_columns`'s output."""
     s = out["settings"]
     lines = [f"Grid-cell columns voting ({s['num_objects']} objects, pool {s['num_features']}, "
-             f"{s['trials']} trials, up to {s['max_sensations']} sensations, random policy)", "",
+             f"{s['trials']} trial{'s' if s['trials'] != 1 else ''}, up to {s['max_sensations']} sensations, random "
+             "policy)", "",
              "| columns | recognized | wrong | mean sensations | ideal observer, own movements | "
              "ideal observer, sensor offsets known | ahead of ideal | capacity | column-sensations per CPU-s | "
              "learn s |",
@@ -221,5 +226,5 @@ def plot_columns(out: dict, path: str) -> None:
 def main_columns(args: ColumnsArgs) -> int:
     """Run, print and plot the multi-column experiment."""
     out = run_columns(args)
-    finish(out, columns_table(out), plot_columns, args.out or "docs/img/grid_columns.png", args.json_out)
+    finish(out, columns_table(out), plot_columns, args.figure_path("grid_columns.png"), args.json_out)
     return 0

@@ -62,6 +62,9 @@ PUBLISHED = {
 class ConvergenceArgs(FigureArgs):
     """Figs 4A/4B: mean sensations to recognize vs number of objects (1 column) and vs number of columns."""
 
+    counts = ("pools", "objects", "columns", "num_objects", "trials", "settling_steps", "max_sensations")
+    non_negative = ("max_columns_after_one", "test_objects")
+
     figure: str = '4a'
     """which sweep: '4a' (objects, 1 column) or '4b' (columns, fixed objects)"""
     pools: list[int] = field(default_factory=lambda: [5, 10, 20, 30])
@@ -83,10 +86,16 @@ class ConvergenceArgs(FigureArgs):
     max_sensations: int = 10
     """sensations per object"""
 
+    def validate(self) -> None:
+        if self.figure not in ("4a", "4b"):
+            raise ValueError(f"figure must be '4a' or '4b', got {self.figure!r}")
+
 
 @dataclass
 class SensationsArgs(FigureArgs):
     """Fig 4C: cumulative fraction recognized by sensation k, beside the ideal observer and bag of features."""
+
+    counts = ("num_objects", "num_features", "num_locations", "num_columns", "trials", "settling_steps", "max_sensations")
 
     num_objects: int = 100
     """objects"""
@@ -105,10 +114,17 @@ class SensationsArgs(FigureArgs):
     max_sensations: int = 10
     """sensations per object"""
 
+    def validate(self) -> None:
+        if self.policy not in ("random", "hypothesis"):
+            raise ValueError(f"policy must be 'random' or 'hypothesis', got {self.policy!r}")
+
 
 @dataclass
 class CapacityArgs(FigureArgs):
     """Fig 5: accuracy vs number of learned objects (unique feature/location pairs, all 10 points sensed)."""
+
+    counts = ("objects", "num_targets", "trials")
+    fractions = ("stop_below",)
 
     configs: list[str] = field(default_factory=lambda: ['150:4096:1', '200:4096:1', '250:4096:1', '150:2048:1', '150:6144:1'])
     """configurations minicolumns:l2_cells:columns"""
@@ -121,10 +137,19 @@ class CapacityArgs(FigureArgs):
     trials: int = 1
     """independent trials"""
 
+    def validate(self) -> None:
+        if not self.configs:
+            raise ValueError("configs needs at least one value, got none")
+        for text in self.configs:
+            _parse_config(text)
+
 
 @dataclass
 class NoiseArgs(FigureArgs):
     """Fig 6A: accuracy after 30 touches vs feature noise and vs location noise (feedback off, as in the paper)."""
+
+    counts = ("num_objects", "num_features", "trials", "settling_steps", "max_sensations")
+    fractions = ("levels",)
 
     num_objects: int = 50
     """objects"""
@@ -523,7 +548,7 @@ def plot_noise(out: dict, path: str) -> None:
 def main_convergence(args: ConvergenceArgs) -> int:
     """Run, print and plot Fig 4A or 4B."""
     out = run_convergence(args)
-    path = args.out or f"docs/img/hawkins2017_fig{args.figure}.png"
+    path = args.figure_path(f"hawkins2017_fig{args.figure}.png")
     finish(out, convergence_table(out), plot_convergence, path, args.json_out)
     return 0
 
@@ -531,28 +556,30 @@ def main_convergence(args: ConvergenceArgs) -> int:
 def main_sensations(args: SensationsArgs) -> int:
     """Run, print and plot Fig 4C."""
     out = run_sensations(args)
-    finish(out, sensations_table(out), plot_sensations, args.out or "docs/img/hawkins2017_fig4c.png", args.json_out)
+    finish(out, sensations_table(out), plot_sensations, args.figure_path("hawkins2017_fig4c.png"), args.json_out)
     return 0
 
 
 def main_capacity(args: CapacityArgs) -> int:
     """Run, print and plot Fig 5."""
     out = run_capacity(args)
-    finish(out, capacity_table(out), plot_capacity, args.out or "docs/img/hawkins2017_fig5.png", args.json_out)
+    finish(out, capacity_table(out), plot_capacity, args.figure_path("hawkins2017_fig5.png"), args.json_out)
     return 0
 
 
 def main_noise(args: NoiseArgs) -> int:
     """Run, print and plot Fig 6A."""
     out = run_noise(args)
-    finish(out, noise_table(out), plot_noise, args.out or "docs/img/hawkins2017_fig6a.png", args.json_out)
+    finish(out, noise_table(out), plot_noise, args.figure_path("hawkins2017_fig6a.png"), args.json_out)
     return 0
 
 
 # The ``htmagent recognize`` subcommands of this paper (assembled by :mod:`htmagent.experiments.recognize`).
 COMMANDS = {
-    "fig4a": (ConvergenceArgs, main_convergence, {"figure": "4a"}),
-    "fig4b": (ConvergenceArgs, main_convergence, {"figure": "4b"}),
+    "fig4a": (ConvergenceArgs, main_convergence, {
+        "figure": "4a", "description": "Fig 4A: mean sensations to recognize vs number of objects (one column)."}),
+    "fig4b": (ConvergenceArgs, main_convergence, {
+        "figure": "4b", "description": "Fig 4B: mean sensations to recognize vs number of columns (fixed objects)."}),
     "fig4c": (SensationsArgs, main_sensations, {}),
     "fig5": (CapacityArgs, main_capacity, {}),
     "fig6a": (NoiseArgs, main_noise, {}),

@@ -59,6 +59,10 @@ _SWEEPS = {"modules": "num_modules", "cells": "cells_per_axis", "pool": "num_fea
 class CapacityArgs(FigureArgs):
     """Figs 8A/8B/8C: capacity (most objects with >= 90% recognized) vs modules, cells per module or feature pool."""
 
+    counts = ("values", "num_modules", "cells_per_axis", "num_features", "start", "resolution", "max_traversals", "trials")
+    non_negative = ("test_objects",)
+    fractions = ("min_accuracy",)
+
     sweep: str = 'modules'
     """what varies: 'modules' (8A), 'cells' (cells per axis, 8B) or 'pool' (8C)"""
     values: list[int] = field(default_factory=lambda: [5, 10, 20, 40])
@@ -84,10 +88,18 @@ class CapacityArgs(FigureArgs):
     trials: int = 1
     """independent trials per value (the paper used 5 and reports medians)"""
 
+    def validate(self) -> None:
+        if self.sweep not in _SWEEPS:
+            raise ValueError(f"sweep must be one of {sorted(_SWEEPS)}, got {self.sweep!r}")
+        if self.threshold not in ("0.8n", "n"):
+            raise ValueError(f"threshold must be '0.8n' or 'n', got {self.threshold!r}")
+
 
 @dataclass
 class SensationsArgs(FigureArgs):
     """Fig 7B: cumulative fraction recognized by sensation k, beside the ideal observer and bag of features."""
+
+    counts = ("num_objects", "num_features", "num_modules", "cells", "trials", "max_sensations", "max_traversals")
 
     num_objects: int = 100
     """objects"""
@@ -368,7 +380,7 @@ def main_capacity(args: CapacityArgs) -> int:
     out = run_capacity(args)
     letter = {"modules": "a", "cells": "b", "pool": "c"}[args.sweep]
     suffix = "_threshold_n" if args.threshold == "n" else ""
-    finish(out, capacity_table(out), plot_capacity, args.out or f"docs/img/lewis2019_fig8{letter}{suffix}.png",
+    finish(out, capacity_table(out), plot_capacity, args.figure_path(f"lewis2019_fig8{letter}{suffix}.png"),
             args.json_out)
     return 0
 
@@ -376,7 +388,7 @@ def main_capacity(args: CapacityArgs) -> int:
 def main_sensations(args: SensationsArgs) -> int:
     """Run, print and plot Fig 7B."""
     out = run_sensations(args)
-    finish(out, sensations_table(out), plot_sensations, args.out or "docs/img/lewis2019_fig7b.png", args.json_out)
+    finish(out, sensations_table(out), plot_sensations, args.figure_path("lewis2019_fig7b.png"), args.json_out)
     return 0
 
 
