@@ -129,6 +129,10 @@ class RLArgs(FigureArgs):
             check_int(getattr(self, name), name, 1)
         for name in ("size_per_dim", "active_bits", "potential_radius", "overhead_steps"):
             check_int(getattr(self, name), name, 0)
+        if self.quick:  # a tiny run for the tests: one seed, 256 steps, a small HTM
+            self.trials, self.total_timesteps, self.n_envs, self.eval_episodes = 1, 256, 2, 1
+            self.column_count, self.cells_per_column = 64, 2
+            self.overhead_steps = min(self.overhead_steps, 50)
 
     @property
     def seeds(self) -> list[int]:

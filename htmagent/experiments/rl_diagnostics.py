@@ -53,6 +53,8 @@ class DiagnosticsArgs(ExperimentArgs):
         unknown = [n for n in self.variants if n not in VARIANTS]
         if unknown:
             raise ValueError(f"variants must be among {list(VARIANTS)}, got {unknown}")
+        if self.quick:  # a tiny run for the tests
+            self.warmup_steps, self.steps = min(self.warmup_steps, 20), min(self.steps, 400)
 
 
 TRACE_KEYS = ("sdr", "predicted", "anomaly", "trace")
