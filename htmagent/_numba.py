@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numba
 
-__all__ = ["kernel", "numba_version"]
+__all__ = ["kernel", "kernels_cached", "numba_version"]
 
 try:
     from numba.core.caching import FunctionCache
@@ -70,3 +70,16 @@ def kernel(func: Callable[..., Any] | None = None, **options: Any) -> Any:
 def numba_version() -> str:
     """Return the installed numba version string."""
     return numba.__version__
+
+
+def kernels_cached() -> bool:
+    """Whether the temporal memory's kernels are in numba's disk cache already (a warm start: no compilation).
+
+    The first run of a fresh install compiles every kernel (tens of seconds); commands use this to say so at once.
+    """
+    from htmagent.kernels import temporal_memory
+
+    try:
+        return os.path.exists(temporal_memory.segment_activity._cache._cache_file._index_path)
+    except AttributeError:  # numba moved its internals: say nothing rather than guess
+        return True

@@ -337,3 +337,13 @@ def test_still_frames_leave_out_the_play_state_and_the_keys(learned_demo):
     assert not (window[height - 100:height - 10, 20:440] == R.BACKGROUND).all()
     corner = still[10:40, width - 200:width - 10]
     assert (corner == R.BACKGROUND).all() and not (window[10:40, width - 200:width - 10] == R.BACKGROUND).all()
+
+
+def test_switching_columns_under_the_hypothesis_policy_while_a_network_learns():
+    # A new column count starts a network that has learned nothing yet; the hypothesis policy must wait for it.
+    demo = RecognitionDemo(DemoConfig(num_columns=1, policy="hypothesis", **SMALL), make_network=_small_network)
+    demo.learn_all()
+    demo.set_columns(2)
+    assert not demo.ready and not demo.sense()
+    demo.learn_all()
+    assert demo.sense() and demo.policy_name == "hypothesis"

@@ -327,8 +327,8 @@ class HypothesisJumps(RandomJumps):
         if objects is None:
             raise ValueError("objects must be the learned objects: a (num_objects, width, height) grid of feature ids "
                              "or a sequence of SensoryObject, got None")
-        if len(objects) and all(isinstance(o, SensoryObject) for o in objects):
-            self.learned = list(objects)
+        if not isinstance(objects, np.ndarray) and all(isinstance(o, SensoryObject) for o in objects):
+            self.learned = list(objects)  # may be empty while the network is still learning: then random points
             return
         grids = np.asarray(objects)
         if (self.extent is None or grids.ndim != 3 or grids.shape[1:] != self.extent
@@ -383,6 +383,9 @@ class HypothesisJumps(RandomJumps):
         rng = self._require_rng()
         if self._surface is not None:
             return self._surface_jumps(None if candidates is None else list(candidates), rng)
+        if self.objects is None:
+            raise ValueError("without a surface the policy needs the learned objects on the grid: "
+                             "HypothesisJumps(extent, max_jump, num_sensors, objects=<(n, width, height) ids>)")
         cand = np.arange(len(self.objects)) if candidates is None else np.asarray(list(candidates), dtype=np.int64)
         hyps = [self._hypotheses(s, cand) for s in range(self.num_sensors)]
         alive = set(cand.tolist())

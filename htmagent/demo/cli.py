@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any
 
+from htmagent._numba import kernels_cached
 from htmagent.demo.app import display_available, open_window
 from htmagent.demo.recognition import (
     POLICIES,
@@ -55,6 +56,13 @@ def main(args: argparse.Namespace) -> int:
     """Run the demo chosen by ``args`` (see :func:`register`); returns the exit code."""
     start = time.perf_counter()
     headless = args.headless or not display_available()
+    if headless:
+        reason = "--headless" if args.headless else "no display"
+        print(f"htmagent demo: {reason}: writing PNG frames{'' if args.no_gif else ' and a GIF'} to {args.out}/",
+              flush=True)
+    if not kernels_cached():
+        print("htmagent demo: first run: compiling the numba kernels (about 15-40 s; later runs load them from the "
+              "cache)", flush=True)
     if args.mode == "sequence":
         from htmagent.demo.sequence import SequenceApp, run_sequence_headless
 

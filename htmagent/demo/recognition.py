@@ -533,6 +533,8 @@ class DemoApp:
         if self.warming_up:
             footer = (f"preparing the numba kernels (compiled on the first run only): "
                       f"{time.perf_counter() - self._warm_up_start:.0f} s")
+        elif not footer and not self.playing and self.demo.ready and self.demo.sensation == 0:
+            footer = "press space for the first touch (enter: play)"
         return render_recognition(self.demo.scene(self.playing, footer))
 
 
