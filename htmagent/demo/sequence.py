@@ -51,6 +51,7 @@ class SequenceScene:
         step: steps done; ``period``: steps per pass over the signal.
         lines: status text.
         playing: whether the demo plays by itself.
+        interactive: a window frame (play state and keys shown); still frames and GIFs leave them out.
     """
 
     signal: str
@@ -62,6 +63,7 @@ class SequenceScene:
     period: int
     lines: tuple[str, ...]
     playing: bool = False
+    interactive: bool = True
 
 
 class SequenceDemo:
@@ -134,8 +136,8 @@ class SequenceDemo:
                         float(np.mean([sensed == predicted for sensed, predicted, _ in chunk]))))
         return out
 
-    def scene(self, playing: bool = False) -> SequenceScene:
-        """The current state as plain data for :func:`render_sequence`."""
+    def scene(self, playing: bool = False, interactive: bool = True) -> SequenceScene:
+        """The current state as plain data for :func:`render_sequence` (``interactive=False``: a still frame)."""
         tm = self.tm
         cells = R.tm_cell_states(tm.column_count, tm.cells_per_column, tm.active_cells.sparse,
                                  tm.predictive_cells.sparse, tm.bursting_columns.sparse)
@@ -152,7 +154,8 @@ class SequenceDemo:
             lines.append(f"last full pass: mean anomaly {mean_anomaly:.2f}, {accuracy:.0%} of steps predicted")
         lines.append(f"memory: {tm.num_segments()} dendrite segments, {tm.num_synapses()} synapses")
         return SequenceScene(self.signal, tuple(str(s) for s in self.symbols), tuple(self.history[-HISTORY:]),
-                             self._predicted_row, cells, self.step_count, self.period, tuple(lines), playing)
+                             self._predicted_row, cells, self.step_count, self.period, tuple(lines), playing,
+                             interactive)
 
 
 def render_sequence(scene: SequenceScene, size: tuple[int, int] = SIZE) -> Any:
@@ -163,8 +166,9 @@ def render_sequence(scene: SequenceScene, size: tuple[int, int] = SIZE) -> Any:
     surface.fill(R.BACKGROUND)
     what = "a melody" if scene.signal == "melody" else "a sine wave"
     R.draw_text(surface, f"htmagent - temporal memory learning {what} online", (20, 12), 26, bold=True)
-    R.draw_text(surface, "PLAYING" if scene.playing else "PAUSED", (width - 20, 14), 20,
-                (120, 235, 120) if scene.playing else R.MUTED, anchor="topright")
+    if scene.interactive:
+        R.draw_text(surface, "PLAYING" if scene.playing else "PAUSED", (width - 20, 14), 20,
+                    (120, 235, 120) if scene.playing else R.MUTED, anchor="topright")
     good, bad = R.CELL_STATE_COLOURS[R.CELL_CORRECT], R.CELL_STATE_COLOURS[R.CELL_BURSTING]
     guess = R.CELL_STATE_COLOURS[R.CELL_PREDICTED]
     R.draw_legend(surface, (20, 48), [(good, "sensed, was predicted"), (bad, "sensed, not predicted (burst)"),
@@ -211,7 +215,8 @@ def render_sequence(scene: SequenceScene, size: tuple[int, int] = SIZE) -> Any:
     drawn = R.draw_cell_states(surface, (20, y + 20, zoom * minicolumns, min(8 * cells_per_column, 96)), scene.cells)
     y += 28 + drawn[1]
     y = R.draw_text_lines(surface, scene.lines, (20, y), 17) + 6
-    R.draw_text(surface, "keys:  " + "    ".join(KEY_HELP), (20, height - 26), 15, R.MUTED)
+    if scene.interactive:
+        R.draw_text(surface, "keys:  " + "    ".join(KEY_HELP), (20, height - 26), 15, R.MUTED)
     return surface
 
 
@@ -301,7 +306,7 @@ def run_sequence_headless(app: SequenceApp, steps: int, out_dir: str | os.PathLi
         app.demo.step()
         if (t + 1) % every == 0 or t + 1 == steps:
             path = out / f"sequence_{len(frames) + 1:04d}.png"
-            pygame.image.save(app.render(), str(path))
+            pygame.image.save(render_sequence(app.demo.scene(interactive=False)), str(path))
             frames.append(path)
     if gif and write_gif(frames, out / "sequence.gif", [300] * len(frames)):
         log(f"wrote {len(frames)} frames and sequence.gif to {out}")
