@@ -213,7 +213,16 @@ class RDSE(Encoder):
                     f"value must lie within +-{self._max_bucket} buckets ({self._max_bucket * self._resolution:g}), "
                     f"got {x}"
                 )
-            buckets = np.array([b], dtype=np.int64)
+            # A stream revisits the same buckets over and over: each bucket's (immutable) code is hashed once.
+            cache = self.__dict__.setdefault("_codes", {})
+            code = cache.get(b)
+            if code is None:
+                if len(cache) >= 65536:
+                    cache.clear()
+                out = np.empty((1, self._active_bits), dtype=np.int32)
+                rdse_kernel(out, np.array([b], dtype=np.int64), self._size, self._key_seed, self._category)
+                code = cache[b] = SDR._trusted(self._size, out[0])
+            return code
         out = np.empty((1, self._active_bits), dtype=np.int32)
         rdse_kernel(out, buckets, self._size, self._key_seed, self._category)
         return SDR._trusted(self._size, out[0])

@@ -149,10 +149,18 @@ class Connections:
         self.scratch_mask = np.zeros(self.num_presynaptic, dtype=np.uint8)
         self.candidate_mask = np.zeros(self.num_presynaptic, dtype=np.uint8)
 
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in self.STORE:  # a store array was replaced (growth, loading): rebuild the tuple on next use
+            self.__dict__.pop("_store", None)
+        object.__setattr__(self, name, value)
+
     @property
     def store(self) -> tuple[np.ndarray, ...]:
         """The arrays named in :attr:`STORE`, in that order (what the kernels take)."""
-        return tuple(getattr(self, name) for name in self.STORE)
+        cached = self.__dict__.get("_store")
+        if cached is None:
+            cached = self.__dict__["_store"] = tuple(getattr(self, name) for name in self.STORE)
+        return cached
 
     @property
     def segment_capacity(self) -> int:

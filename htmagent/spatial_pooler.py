@@ -381,7 +381,7 @@ class SpatialPooler:
     @property
     def num_columns(self) -> int:
         """Number of minicolumns."""
-        return self.params.num_columns
+        return self._num_columns
 
     @property
     def density(self) -> float:
@@ -390,9 +390,9 @@ class SpatialPooler:
         if p.local_area_density is not None:
             return float(p.local_area_density)
         if p.global_inhibition:
-            return min(0.5, p.num_active_columns_per_inh_area / p.num_columns)
+            return min(0.5, p.num_active_columns_per_inh_area / self._num_columns)
         area = (2 * self._inhibition_radius + 1) ** len(p.column_dimensions)
-        return min(0.5, p.num_active_columns_per_inh_area / min(area, p.num_columns))
+        return min(0.5, p.num_active_columns_per_inh_area / min(area, self._num_columns))
 
     @property
     def num_active_columns(self) -> int:

@@ -78,6 +78,8 @@ class ExperimentArgs:
     counts: ClassVar[tuple[str, ...]] = ()
     non_negative: ClassVar[tuple[str, ...]] = ()
     fractions: ClassVar[tuple[str, ...]] = ()
+    #: String fields taken as optional positional arguments (``htmagent nab PATH``) instead of ``--flags``.
+    positional: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         check_int(self.seed, "seed", 0)
@@ -188,7 +190,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: Sequence[str
 
     Each option's help is the field's docstring followed by its default; the experiment's own fields come first,
     those of :class:`FigureArgs` (seed, quick, ...) after them. Fields named in ``skip`` get no option (a
-    subcommand that fixes them).
+    subcommand that fixes them); fields named in the class's ``positional`` become optional positional arguments.
     """
     docs = field_docs(cls)
     shared = {f.name for f in dataclasses.fields(FigureArgs)}
@@ -198,7 +200,9 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: Sequence[str
         text = help_text(f"{docs.get(f.name, '')} (default: {_show(default)})".strip())
         kind, element = _field_kind(f.type)
         flag = flag_name(f.name)
-        if kind == "bool":
+        if f.name in getattr(cls, "positional", ()):
+            parser.add_argument(f.name, nargs="?", type=element, default=default, help=text)
+        elif kind == "bool":
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=text)
         elif kind == "list":
             parser.add_argument(flag, dest=f.name, type=element, nargs="+", default=default, help=text)
@@ -212,7 +216,8 @@ def from_namespace(cls: type[T], namespace: argparse.Namespace, parser: argparse
     try:
         return cls(**values)
     except (TypeError, ValueError) as error:
-        parser.error(flag_message(str(error), [f.name for f in dataclasses.fields(cls)]))
+        flags = [f.name for f in dataclasses.fields(cls) if f.name not in getattr(cls, "positional", ())]
+        parser.error(flag_message(str(error), flags))
     raise AssertionError("unreachable: parser.error exits")
 
 
