@@ -41,7 +41,11 @@ def to_datetime(value: Any, name: str = "value") -> _dt.datetime:
         except OverflowError:
             raise ValueError(f"{name} must lie within years 1-9999, got {value}") from None
     if is_real(value):
-        ts = float(value)
+        try:
+            ts = float(value)
+        except OverflowError:
+            raise ValueError(f"{name} must be a POSIX timestamp within the datetime range, got an integer of "
+                             f"{len(str(abs(value)))} digits") from None
         if not math.isfinite(ts):
             raise ValueError(f"{name} must be a finite POSIX timestamp, got {ts}")
         try:

@@ -186,7 +186,8 @@ class RDSE(Encoder):
                 raise ValueError(f"value must be a whole number when category=True, got {bad}")
             scaled = values
         else:
-            scaled = np.floor(values / self._resolution)
+            with np.errstate(over="ignore"):  # a quotient past float range is infinite, and refused below
+                scaled = np.floor(values / self._resolution)
         if np.any(np.abs(scaled) >= self._max_bucket):
             bad = values[np.abs(scaled) >= self._max_bucket][0]
             raise ValueError(
@@ -207,7 +208,13 @@ class RDSE(Encoder):
             buckets = self._buckets(np.array([x]))
         else:
             # Scalar fast path (this is called once per time step): same rule as _buckets, without array overhead.
-            b = math.floor(x / self._resolution)
+            q = x / self._resolution
+            if not abs(q) < self._max_bucket:  # also a quotient that overflowed to infinity
+                raise ValueError(
+                    f"value must lie within +-{self._max_bucket} buckets ({self._max_bucket * self._resolution:g}), "
+                    f"got {x}"
+                )
+            b = math.floor(q)
             if abs(b) >= self._max_bucket:
                 raise ValueError(
                     f"value must lie within +-{self._max_bucket} buckets ({self._max_bucket * self._resolution:g}), "

@@ -85,6 +85,8 @@ class ScalarEncoder(Encoder):
             active_bits = max(1, int(round(size * s)))
         w = check_int(active_bits, "active_bits", 1)
         span = hi - lo
+        if not math.isfinite(span):
+            raise ValueError(f"maximum - minimum must be a finite range, got {hi} - {lo}")
         if size is None:
             if radius is not None:
                 r = check_real(radius, "radius")
@@ -94,9 +96,12 @@ class ScalarEncoder(Encoder):
             res = check_real(resolution, "resolution")
             if res <= 0:
                 raise ValueError(f"resolution must be > 0, got {res}")
-            buckets = max(1, int(math.ceil(span / res - 1e-9)))
+            ratio = span / res
+            if not ratio < 2**31:
+                raise ValueError(f"resolution must give at most 2**31 buckets over the range ({span:g}), got {res}")
+            buckets = max(1, int(math.ceil(ratio - 1e-9)))
             size = buckets if periodic else buckets + w
-        size = check_int(size, "size", 1)
+        size = check_int(size, "size", 1, 2**31 - 1)
         if periodic:
             if w >= size:
                 raise ValueError(f"active_bits must be < size ({size}) for a periodic encoder, got {w}")

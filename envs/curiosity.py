@@ -16,6 +16,7 @@ from htmagent._rng import make_rng
 from htmagent._validation import check_bool, check_int, is_real
 from htmagent.envs.wrappers import HTMObservation, HTMStream
 from htmagent.serialization import load_state, save_state
+from htmagent._state import atomic_load, naming_file
 
 __all__ = ["HTMCuriosity"]
 
@@ -167,6 +168,7 @@ class HTMCuriosity(gym.Wrapper, gym.utils.RecordConstructorArgs):
             "counts": self._counts.copy(),
         }
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict` output (an inner :class:`HTMObservation` loads its own HTM)."""
         seen = {bytes.fromhex(key) for key in state["seen"]}
@@ -190,5 +192,7 @@ class HTMCuriosity(gym.Wrapper, gym.utils.RecordConstructorArgs):
         save_state(path, self.state_dict())
 
     def load(self, path: str | os.PathLike) -> None:
-        """Load a file written by :meth:`save` into this wrapper."""
-        self.load_state_dict(load_state(path))
+        """Load a file written by :meth:`save` into this wrapper (a malformed file raises
+        :class:`~htmagent.serialization.StateError` naming it, and leaves the wrapper as it was)."""
+        with naming_file(path):
+            self.load_state_dict(load_state(path))

@@ -17,6 +17,7 @@ from htmagent._validation import check_int, is_int
 from htmagent.encoders.category import CategoryEncoder
 from htmagent.encoders.rdse import RDSE
 from htmagent.sdr import SDR
+from htmagent._state import StateError, atomic_load, get_array, get_int
 
 __all__ = ["ObservationEncoder", "SpaceEncoder"]
 
@@ -261,21 +262,24 @@ class SpaceEncoder:
             state.update({str(i): p.state_dict() for i, p in enumerate(self._parts)})
         return state
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict` output (re-deriving the codes if the seed differs)."""
-        seed = int(state["seed"])
+        seed = get_int(state, "seed", 0)
+        if self.kind == "box":  # checked before anything changes
+            shape = (self._dims,)
+            resolution = get_array(state, "resolution", np.float64, shape, 0.0, 1e300)
+            if not np.all(resolution > 0):
+                raise StateError("resolution must be > 0 in every dimension", field="resolution")
+            count = get_int(state, "count", 0)
+            mean = get_array(state, "mean", np.float64, shape, -1e300, 1e300)
+            m2 = get_array(state, "m2", np.float64, shape, 0.0, 1e300)
         if seed != self.seed:
             # Same settings, other seed: rebuild the codes first (the statistics are loaded below).
             self.__init__(self.space, self.size_per_dim, self.active_bits, self.num_buckets, self.stats_warmup,
                           self.image_grid, self.image_levels, self.resolution, seed=seed)
         if self.kind == "box":
-            resolution = np.asarray(state["resolution"], dtype=np.float64)
-            if resolution.shape != (self._dims,):
-                raise ValueError(f"state['resolution'] must have shape ({self._dims},), got {resolution.shape}")
-            self._count = int(state["count"])
-            self._mean = np.asarray(state["mean"], dtype=np.float64).copy()
-            self._m2 = np.asarray(state["m2"], dtype=np.float64).copy()
-            self._resolution = resolution.copy()
+            self._count, self._mean, self._m2, self._resolution = count, mean, m2, resolution
         elif self.kind in ("dict", "tuple"):
             for i, p in enumerate(self._parts):
                 p.load_state_dict(state[str(i)])

@@ -26,6 +26,7 @@ from htmagent._validation import check_bool, check_int, is_real
 from htmagent.envs.space_encoder import ObservationEncoder, SpaceEncoder, _seed_int
 from htmagent.sdr import SDR
 from htmagent.serialization import load_state, save_state
+from htmagent._state import atomic_load, naming_file
 
 __all__ = [
     "ObservationEncoder",
@@ -232,6 +233,7 @@ class HTMStream:
             "action_encoder": self.action_encoder.state_dict() if self.action_encoder is not None else {},
         }
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict` output (sizes must match this stream's)."""
         if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
@@ -433,5 +435,7 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         save_state(path, self.htm_state_dict())
 
     def load_htm(self, path: str | os.PathLike) -> None:
-        """Load a state written by :meth:`save_htm` into this wrapper's HTM (same sizes required)."""
-        self.load_htm_state_dict(load_state(path))
+        """Load a state written by :meth:`save_htm` into this wrapper's HTM (same sizes required); a malformed file
+        raises :class:`~htmagent.serialization.StateError` naming it, and leaves the HTM as it was."""
+        with naming_file(path):
+            self.load_htm_state_dict(load_state(path))

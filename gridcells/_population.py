@@ -37,6 +37,8 @@ from htmagent.gridcells.geometry import (
 )
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
+from htmagent._state import StateError, atomic_load, get, get_array, naming_file
+from htmagent.serialization import _to_json
 
 __all__ = ["GridCellPopulation", "check_displacement"]
 
@@ -325,27 +327,34 @@ class GridCellPopulation(abc.ABC):
             "connections": self._connections.state_dict(),
         }
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
         """Restore a state from :meth:`state_dict` of an object built with the same configuration."""
         if state.get("format") != self._FORMAT or state.get("class") != type(self).__name__:
             raise ValueError(f"state must come from {type(self).__name__}.state_dict() (format {self._FORMAT!r}), "
                              f"got class {state.get('class')!r} format {state.get('format')!r}")
-        shapes = {"anchor_phases": self._anchor_phases.shape, "num_bumps": self._num_bumps.shape,
-                  "displacement": self._displacement.shape}
-        for key, shape in shapes.items():
-            if np.shape(state[key]) != shape:
-                raise ValueError(f"state[{key!r}] must have shape {shape}, got {np.shape(state[key])}")
+        mine = _to_json(self._config())
+        if _to_json(get(state, "config")) != mine:
+            raise StateError(f"config must match this {type(self).__name__}'s {mine}, got {state.get('config')!r}",
+                             field="config")
+        anchor_phases = get_array(state, "anchor_phases", np.float64, self._anchor_phases.shape, -1e9, 1e9)
+        num_bumps = get_array(state, "num_bumps", np.int64, self._num_bumps.shape, 0, anchor_phases.shape[-2]
+                              if anchor_phases.ndim >= 2 else None)
+        displacement = get_array(state, "displacement", np.float64, self._displacement.shape, -1e300, 1e300)
+        associated = get_array(state, "associated", np.int32, (None,), 0, self.size, high_open=True)
+        if associated.size > 1 and not np.all(np.diff(associated) > 0):
+            raise StateError("associated must be sorted without repeats", field="associated")
         connections = Connections(1, 1, seed=0)
         connections.load_state_dict(state["connections"])
         if (connections.num_cells, connections.num_presynaptic) != (self.size, self.anchor_input_size):
             raise ValueError(f"state['connections'] must connect {self.anchor_input_size} L4 cells to {self.size} "
                              f"cells, got {connections.num_presynaptic} to {connections.num_cells}")
-        self._rng = restore_rng(state["rng"])
-        self._anchor_phases = np.array(state["anchor_phases"], dtype=np.float64)
-        self._num_bumps = np.array(state["num_bumps"], dtype=np.int64)
-        self._displacement = np.array(state["displacement"], dtype=np.float64)
+        self._rng = restore_rng(get(state, "rng"))
+        self._anchor_phases = anchor_phases
+        self._num_bumps = num_bumps
+        self._displacement = displacement
         self._connections = connections
-        self._associated = SDR(self.size, np.asarray(state["associated"], dtype=np.int64))
+        self._associated = SDR(self.size, associated)
         self._refresh()
 
     def save(self, path: str | os.PathLike) -> None:
@@ -355,11 +364,16 @@ class GridCellPopulation(abc.ABC):
     @classmethod
     def load(cls, path: str | os.PathLike):
         """Rebuild an object saved with :meth:`save`."""
-        state = load_state(path)
-        if state.get("class") != cls.__name__:
-            raise ValueError(f"{os.fspath(path)!r} holds a {state.get('class')!r}, not a {cls.__name__}")
-        obj = cls(**cls._config_to_kwargs(state["config"]))
-        obj.load_state_dict(state)
+        with naming_file(path):
+            state = load_state(path)
+            if state.get("class") != cls.__name__:
+                raise StateError(f"holds a {state.get('class')!r}, not a {cls.__name__}", field="class")
+            try:
+                obj = cls(**cls._config_to_kwargs(get(state, "config")))
+            except (TypeError, ValueError) as error:
+                raise StateError(f"config is not a valid {cls.__name__} configuration: {error}",
+                                 field="config") from error
+            obj.load_state_dict(state)
         return obj
 
     @classmethod

@@ -131,6 +131,8 @@ class GridCellEncoder(Encoder):
     def _check_points(self, points: object, name: str, batch: bool) -> np.ndarray:
         try:
             arr = np.asarray(points, dtype=np.float64)
+        except OverflowError:
+            raise ValueError(f"{name} must be finite numbers, got a number beyond float range") from None
         except (TypeError, ValueError) as error:
             raise TypeError(f"{name} must be numbers, got {points!r}") from error
         if batch and (arr.ndim != 2 or arr.shape[1] != self.input_dimensions):

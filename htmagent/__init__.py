@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "SDR": "htmagent.sdr",
     "NotLearnedError": "htmagent._validation",
+    "StateError": "htmagent.serialization",
     "SDRMetrics": "htmagent.sdr",
     "ObjectSet": "htmagent.cortex.objects",
     "SensoryObject": "htmagent.cortex.objects",

@@ -45,8 +45,21 @@ def set_rng_state(rng: np.random.Generator, state: dict) -> None:
     rng.bit_generator.state = state
 
 
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
 def restore_rng(state: dict) -> np.random.Generator:
-    """Build a new ``Generator`` whose bit generator has exactly ``state``."""
-    bit_generator = getattr(np.random, state["bit_generator"])()
-    bit_generator.state = state
+    """Build a new ``Generator`` whose bit generator has exactly ``state``.
+
+    Raises:
+        ValueError: ``state`` is not the state of one of NumPy's bit generators (a malformed saved file).
+    """
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in _BIT_GENERATORS:
+        raise ValueError(f"rng state must name one of NumPy's bit generators {list(_BIT_GENERATORS)}, got {name!r}")
+    bit_generator = getattr(np.random, name)()
+    try:
+        bit_generator.state = state
+    except (TypeError, KeyError, ValueError, OverflowError) as error:
+        raise ValueError(f"rng state is not a valid {name} state: {error}") from error
     return np.random.Generator(bit_generator)

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from htmagent._rng import make_rng
+from htmagent._state import StateError, atomic_load, get, get_array, get_bool, get_int, get_real, naming_file
 from htmagent._validation import check_int, check_real
 from htmagent.sdr import SDR
 from htmagent.serialization import load_state, save_state
@@ -217,26 +218,40 @@ class AnomalyLikelihood:
             "average": self.average,
         }
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
-        """Restore a state from :meth:`state_dict` (configuration included)."""
-        if state.get("format") != self._FORMAT:
-            raise ValueError(f"state format must be {self._FORMAT!r}, got {state.get('format')!r}")
-        fresh = AnomalyLikelihood(**state["config"])
-        recent = np.array(state["recent"], dtype=np.float64)
-        history = np.array(state["history"], dtype=np.float64)
-        if recent.shape != fresh._recent.shape or history.shape != fresh._history.shape:
-            raise ValueError(
-                f"state arrays must have shapes {fresh._recent.shape} and {fresh._history.shape}, got "
-                f"{recent.shape} and {history.shape}"
-            )
+        """Restore a state from :meth:`state_dict` (configuration included); every field is checked first, and a
+        malformed state raises :class:`~htmagent.serialization.StateError`, leaving this object as it was."""
+        if get(state, "format") != self._FORMAT:
+            raise StateError(f"format must be {self._FORMAT!r}, got {state.get('format')!r}", field="format")
+        config = get(state, "config")
+        names = {"learning_period", "estimation_samples", "historic_window_size", "reestimation_period",
+                 "averaging_window"}
+        if not isinstance(config, dict) or set(config) != names:
+            raise StateError(f"config must hold exactly {sorted(names)}, got "
+                             f"{sorted(config) if isinstance(config, dict) else config!r}", field="config")
+        try:
+            fresh = AnomalyLikelihood(**dict(config))
+        except (TypeError, ValueError) as error:
+            raise StateError(f"config is not a valid AnomalyLikelihood configuration: {error}",
+                             field="config") from error
+        recent = get_array(state, "recent", np.float64, fresh._recent.shape, 0.0, 1.0)
+        history = get_array(state, "history", np.float64, fresh._history.shape, 0.0, 1.0)
+        iteration = get_int(state, "iteration", 0)
+        moments = {}
+        for key, low in (("mean", None), ("stdev", 0.0)):
+            value = get(state, key)
+            moments[key] = math.nan if value is None else get_real(state, key, low)
+        last_estimate = get_int(state, "last_estimate", 0, iteration)
+        last_tail = get_real(state, "last_tail", 0.0, 1.0)
+        average = get_real(state, "average", 0.0, 1.0)
         self.__dict__.update(fresh.__dict__)
         self._recent, self._history = recent, history
-        self._iteration = int(state["iteration"])
-        self._mean = math.nan if state["mean"] is None else float(state["mean"])
-        self._stdev = math.nan if state["stdev"] is None else float(state["stdev"])
-        self._last_estimate = int(state["last_estimate"])
-        self._last_tail = float(state["last_tail"])
-        self.average = float(state["average"])
+        self._iteration = iteration
+        self._mean, self._stdev = moments["mean"], moments["stdev"]
+        self._last_estimate = last_estimate
+        self._last_tail = last_tail
+        self.average = average
 
     def save(self, path: str | os.PathLike) -> None:
         """Write to ``path`` (npz + JSON)."""
@@ -246,7 +261,8 @@ class AnomalyLikelihood:
     def load(cls, path: str | os.PathLike) -> "AnomalyLikelihood":
         """Read an object written by :meth:`save`."""
         obj = cls.__new__(cls)
-        obj.load_state_dict(load_state(path))
+        with naming_file(path):
+            obj.load_state_dict(load_state(path))
         return obj
 
 
@@ -576,26 +592,89 @@ class AnomalyDetector:
             state["tm"] = self.tm.state_dict()
         return state
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
-        """Restore a state from :meth:`state_dict` (configuration included)."""
-        if state.get("format") != self._FORMAT:
-            raise ValueError(f"state format must be {self._FORMAT!r}, got {state.get('format')!r}")
-        config = state["config"]
-        likelihood = AnomalyLikelihood(**config["likelihood"])
-        likelihood.load_state_dict(state["likelihood"])
-        self._config = config
-        self.num_buckets = int(config["num_buckets"])
-        self.calibration_steps = int(config["calibration_steps"])
-        self.likelihood = likelihood
-        self._init_runtime()
-        self._resolution = None if state["resolution"] is None else float(state["resolution"])
-        self._use_time = None if state["use_time"] is None else bool(state["use_time"])
-        self._buffer = [(float(v), s) for v, s in zip(state["buffer_values"], state["buffer_stamps"])]
-        self._step = int(state["step"])
-        self._seen = [float(v) for v in state.get("seen", [])]
+        """Restore a state from :meth:`state_dict` (configuration included).
+
+        The detector is rebuilt from the saved configuration (so every option is checked as the constructor checks
+        it), its pooler, memory and likelihood loaded and checked, and only then does this object take it over; a
+        malformed state raises :class:`~htmagent.serialization.StateError` and leaves the detector as it was.
+        """
+        if get(state, "format") != self._FORMAT:
+            raise StateError(f"format must be {self._FORMAT!r}, got {state.get('format')!r}", field="format")
+        config = get(state, "config")
+        if not isinstance(config, dict):
+            raise StateError(f"config must be a mapping, got {type(config).__name__}", field="config")
+        keys = ("min_value", "max_value", "num_buckets", "encoder_size", "encoder_active_bits", "time_of_day",
+                "calibration_steps", "sp_params", "tm_params")
+        try:
+            kwargs = {key: config[key] for key in keys}
+            kwargs["time_of_day"] = tuple(kwargs["time_of_day"])
+            kwargs.update(dict(config["likelihood"]))
+            for key in ("spatial_tolerance", "range_padding"):  # absent from files of 0.1
+                if key in config:
+                    kwargs[key] = config[key]
+            fresh = AnomalyDetector(seed=0, **kwargs)
+        except (KeyError, TypeError, ValueError) as error:
+            raise StateError(f"config is not a valid AnomalyDetector configuration: {error!r}",
+                             field="config") from error
+        seeds = config.get("seeds")
+        if (not isinstance(seeds, list) or len(seeds) != 3
+                or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**31 for v in seeds)):
+            raise StateError(f"config/seeds must be three seeds in [0, 2**31), got {seeds!r}", field="config/seeds")
+        fresh._config["seeds"] = list(seeds)
+        for key in ("spatial_tolerance", "range_padding"):
+            if key not in config:
+                fresh._config.pop(key)
+        if fresh._config != config:
+            diff = sorted(k for k in set(config) | set(fresh._config) if config.get(k) != fresh._config.get(k))
+            raise StateError(f"config holds values the detector does not use: {diff}", field="config")
+        fresh.likelihood.load_state_dict(get(state, "likelihood"))
+        fresh._init_runtime()
+        resolution = get(state, "resolution")
+        fresh._resolution = None if resolution is None else get_real(state, "resolution", 0.0)
+        if fresh._resolution == 0.0:
+            raise StateError("resolution must be > 0, got 0.0", field="resolution")
+        use_time = get(state, "use_time")
+        fresh._use_time = None if use_time is None else get_bool(state, "use_time")
+        values, stamps = get(state, "buffer_values"), get(state, "buffer_stamps")
+        if (not isinstance(values, list) or not isinstance(stamps, list) or len(values) != len(stamps)
+                or len(values) >= fresh.calibration_steps):
+            raise StateError(f"buffer_values and buffer_stamps must be lists of one length below calibration_steps "
+                             f"({fresh.calibration_steps})", field="buffer_values")
+        buffer = []
+        for i, (value, stamp) in enumerate(zip(values, stamps)):
+            value = get_real({"v": value}, "v", where=f"buffer_values[{i}]/")
+            if stamp is not None:
+                try:
+                    _dt.datetime.fromisoformat(stamp)
+                except (TypeError, ValueError) as error:
+                    raise StateError(f"buffer_stamps[{i}] must be an ISO timestamp or null, got {stamp!r}",
+                                     field="buffer_stamps") from error
+            buffer.append((value, stamp))
+        fresh._buffer = buffer
+        fresh._step = get_int(state, "step", 0)
+        if "spatial_tolerance" in config and "seen" not in state:  # files of 0.1 have neither
+            raise StateError("seen is missing", field="seen")
+        seen = state.get("seen", [])
+        if not isinstance(seen, list) or len(seen) not in (0, 2):
+            raise StateError(f"seen must be [] or [lowest, highest], got {seen!r}", field="seen")
+        fresh._seen = [get_real({"v": v}, "v", where=f"seen[{i}]/") for i, v in enumerate(seen)]
+        if fresh._seen and fresh._seen[0] > fresh._seen[1]:
+            raise StateError(f"seen must be [lowest, highest], got {seen!r}", field="seen")
+        if ("sp" in state) != ("tm" in state):
+            raise StateError("sp and tm must be saved together", field="sp" if "tm" in state else "tm")
         if "sp" in state:
-            self._build(sp_state=state["sp"])
-            self.tm.load_state_dict(state["tm"])
+            if fresh._resolution is None or fresh._use_time is None:
+                raise StateError("a detector with a pooler must have its resolution and use_time", field="resolution")
+            fresh._build(sp_state=get(state, "sp"))
+            size = fresh._value_encoder.size + (fresh._time_encoder.size if fresh._use_time else 0)
+            if fresh.sp.params.num_inputs != size:
+                raise StateError(f"sp takes {fresh.sp.params.num_inputs} inputs, the encoders give {size}",
+                                 field="sp")
+            fresh.tm.load_state_dict(get(state, "tm"))
+        vars(self).clear()
+        vars(self).update(vars(fresh))
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the detector to ``path`` (npz + JSON)."""
@@ -605,5 +684,6 @@ class AnomalyDetector:
     def load(cls, path: str | os.PathLike) -> "AnomalyDetector":
         """Read a detector written by :meth:`save`."""
         det = cls.__new__(cls)
-        det.load_state_dict(load_state(path))
+        with naming_file(path):
+            det.load_state_dict(load_state(path))
         return det

@@ -56,6 +56,7 @@ from typing import Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent._state import StateError, atomic_load, get, get_array, get_int, naming_file
 from htmagent._validation import check_int, check_real
 from htmagent.kernels import connections as K
 from htmagent.sdr import SDR, as_sdr
@@ -408,15 +409,24 @@ class Connections:
             **{name: getattr(self, name).copy() for name in self.STORE},
         }
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
-        """Restore a state produced by :meth:`state_dict` (sizes and caps are taken from the state)."""
-        if state.get("format") != _FORMAT:
-            raise ValueError(f"state format must be {_FORMAT!r}, got {state.get('format')!r}")
-        num_cells = int(state["num_cells"])
-        num_pre = int(state["num_presynaptic"])
-        seg_cap = np.shape(state["seg_i32"])[-1]
-        blocks = np.shape(state["syn_link"])[-1]
-        chunks = np.shape(state["chunk_link"])[-1]
+        """Restore a state produced by :meth:`state_dict` (sizes and caps are taken from the state).
+
+        Every array is checked for dtype and shape, and every index and link of the store for consistency
+        (:func:`htmagent.kernels.connections.check_store`), before any field of this object changes; a malformed
+        state raises :class:`~htmagent.serialization.StateError` and leaves the object as it was.
+        """
+        if get(state, "format") != _FORMAT:
+            raise StateError(f"format must be {_FORMAT!r}, got {state.get('format')!r}", field="format")
+        num_cells = get_int(state, "num_cells", 1, 2**31 - 1)
+        num_pre = get_int(state, "num_presynaptic", 1, 2**31 - 1)
+        max_segs = get_int(state, "max_segments_per_cell", 1, 2**31 - 1)
+        max_syns = get_int(state, "max_synapses_per_segment", 1, 2**31 - 1)
+        iteration = get_int(state, "iteration", 0)
+        seg_cap = get_array(state, "seg_i32", np.int32, (6, None)).shape[1]
+        blocks = get_array(state, "syn_link", np.int32, (2, None)).shape[1]
+        chunks = get_array(state, "chunk_link", np.int32, (2, None)).shape[1]
         expected = {
             "seg_i32": ((6, seg_cap), np.int32), "seg_used": ((seg_cap,), np.int64),
             "syn_i32": ((2, blocks * K.CHUNK), np.int32), "syn_perm": ((blocks * K.CHUNK,), np.float32),
@@ -426,17 +436,17 @@ class Connections:
             "free_segs": ((seg_cap,), np.int32), "free_blocks": ((blocks,), np.int32),
             "free_chunks": ((chunks,), np.int32), "meta": ((5,), np.int64),
         }
-        arrays = {}
-        for key, (shape, dtype) in expected.items():
-            if np.shape(state[key]) != shape:
-                raise ValueError(f"state[{key!r}] must have shape {shape}, got {np.shape(state[key])}")
-            arrays[key] = np.array(state[key], dtype=dtype)
-        rng = restore_rng(state["rng"])
+        arrays = {key: get_array(state, key, dtype, shape) for key, (shape, dtype) in expected.items()}
+        code, where = K.check_store(*(arrays[key] for key in self.STORE), max_segs, max_syns)
+        if code:
+            raise StateError(f"the segment store is inconsistent: {K.STORE_ERRORS[code]} (at {where})",
+                             field="seg_i32")
+        rng = restore_rng(get(state, "rng"))
         self.num_cells = num_cells
         self.num_presynaptic = num_pre
-        self.max_segments_per_cell = int(state["max_segments_per_cell"])
-        self.max_synapses_per_segment = int(state["max_synapses_per_segment"])
-        self.iteration = int(state["iteration"])
+        self.max_segments_per_cell = max_segs
+        self.max_synapses_per_segment = max_syns
+        self.iteration = iteration
         self._rng = rng
         for key, arr in arrays.items():
             setattr(self, key, arr)
@@ -449,9 +459,10 @@ class Connections:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Connections":
         """Read a file written by :meth:`save`."""
-        state = load_state(path)
-        conn = cls(int(state["num_cells"]), int(state["num_presynaptic"]), seed=0)
-        conn.load_state_dict(state)
+        with naming_file(path):
+            state = load_state(path)
+            conn = cls(1, 1, seed=0)
+            conn.load_state_dict(state)
         return conn
 
     def __repr__(self) -> str:

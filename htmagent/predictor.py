@@ -16,6 +16,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from htmagent._state import StateError, atomic_load, get, get_array, get_int, get_real, naming_file
 from htmagent._validation import is_int, is_real
 from htmagent.kernels.predictor import predictor_infer, predictor_learn
 from htmagent.sdr import SDR, as_sdr
@@ -168,23 +169,38 @@ class Predictor:
             "history_patterns": {str(i): p.copy() for i, (_, p) in enumerate(self._history)},
         }
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
-        """Restore a state from :meth:`state_dict`."""
-        if state.get("format") != self._FORMAT:
-            raise ValueError(f"state format must be {self._FORMAT!r}, got {state.get('format')!r}")
-        fresh = Predictor(state["steps"], state["alpha"], state["input_size"])
-        num = int(state["num_categories"])
+        """Restore a state from :meth:`state_dict` (checked first: a malformed state raises
+        :class:`~htmagent.serialization.StateError` and leaves the predictor as it was)."""
+        if get(state, "format") != self._FORMAT:
+            raise StateError(f"format must be {self._FORMAT!r}, got {state.get('format')!r}", field="format")
+        try:
+            fresh = Predictor(get(state, "steps"), get(state, "alpha"), get(state, "input_size"))
+        except (TypeError, ValueError) as error:
+            raise StateError(f"steps, alpha and input_size are not a valid Predictor's: {error}",
+                             field="steps") from error
+        num = get_int(state, "num_categories", 0, 2**31 - 1)
+        weights = get(state, "weights")
         if fresh.input_size is not None:
             fresh._allocate(fresh.input_size, max(num, 4))
             for n in fresh.steps:
-                w = np.asarray(state["weights"][str(n)], dtype=np.float32)
-                if w.shape != (fresh.input_size, num):
-                    raise ValueError(f"weights of step {n} must have shape {(fresh.input_size, num)}, got {w.shape}")
+                w = get_array(weights, str(n), np.float32, (fresh.input_size, num), -1e30, 1e30, "weights/")
                 fresh._weights[n][:, :num] = w
+        elif num:
+            raise StateError(f"num_categories must be 0 before the input size is known, got {num}",
+                             field="num_categories")
         fresh.num_categories = num
         patterns = state.get("history_patterns", {})
-        for i, record in enumerate(state["history_records"]):
-            fresh._history.append((int(record), np.asarray(patterns[str(i)], dtype=np.int32)))
+        records = get(state, "history_records")
+        if not isinstance(records, list) or len(records) > max(fresh.steps) + 1:
+            raise StateError(f"history_records must be a list of at most {max(fresh.steps) + 1} records",
+                             field="history_records")
+        for i, record in enumerate(records):
+            get_int({"r": record}, "r", 0, where=f"history_records[{i}]/")
+            high = fresh.input_size if fresh.input_size is not None else 2**31 - 1
+            pattern = get_array(patterns, str(i), np.int32, (None,), 0, high, "history_patterns/", high_open=True)
+            fresh._history.append((int(record), pattern))
         self.__dict__.update(fresh.__dict__)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -195,7 +211,8 @@ class Predictor:
     def load(cls, path: str | os.PathLike) -> "Predictor":
         """Read a predictor written by :meth:`save`."""
         obj = cls.__new__(cls)
-        obj.load_state_dict(load_state(path))
+        with naming_file(path):
+            obj.load_state_dict(load_state(path))
         return obj
 
 
@@ -297,18 +314,31 @@ class ScalarPredictor:
             "predictor": self.predictor.state_dict(),
         }
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
-        """Restore a state from :meth:`state_dict`."""
-        if state.get("format") != self._FORMAT:
-            raise ValueError(f"state format must be {self._FORMAT!r}, got {state.get('format')!r}")
+        """Restore a state from :meth:`state_dict` (checked first; see :meth:`Predictor.load_state_dict`)."""
+        if get(state, "format") != self._FORMAT:
+            raise StateError(f"format must be {self._FORMAT!r}, got {state.get('format')!r}", field="format")
         predictor = Predictor.__new__(Predictor)
-        predictor.load_state_dict(state["predictor"])
-        self.resolution = float(state["resolution"])
+        predictor.load_state_dict(get(state, "predictor"))
+        resolution = get_real(state, "resolution", 0.0)
+        if resolution <= 0:
+            raise StateError(f"resolution must be > 0, got {resolution}", field="resolution")
+        keys, sums, counts = get(state, "keys"), get(state, "sums"), get(state, "counts")
+        n = predictor.num_categories
+        if not all(isinstance(v, list) and len(v) == n for v in (keys, sums, counts)):
+            raise StateError(f"keys, sums and counts must be lists of num_categories ({n}) entries", field="keys")
+        keys = [get_int({"k": k}, "k", where=f"keys[{i}]/") for i, k in enumerate(keys)]
+        if len(set(keys)) != n:
+            raise StateError("keys must not repeat", field="keys")
+        sums = [get_real({"s": v}, "s", where=f"sums[{i}]/") for i, v in enumerate(sums)]
+        counts = [get_int({"c": v}, "c", 0, where=f"counts[{i}]/") for i, v in enumerate(counts)]
+        self.resolution = resolution
         self.predictor = predictor
-        self._keys = [int(k) for k in state["keys"]]
+        self._keys = keys
         self._category = {k: i for i, k in enumerate(self._keys)}
-        self._sums = [float(s) for s in state["sums"]]
-        self._counts = [int(c) for c in state["counts"]]
+        self._sums = sums
+        self._counts = counts
 
     def save(self, path: str | os.PathLike) -> None:
         """Write to ``path`` (npz + JSON)."""
@@ -318,5 +348,6 @@ class ScalarPredictor:
     def load(cls, path: str | os.PathLike) -> "ScalarPredictor":
         """Read a predictor written by :meth:`save`."""
         obj = cls.__new__(cls)
-        obj.load_state_dict(load_state(path))
+        with naming_file(path):
+            obj.load_state_dict(load_state(path))
         return obj

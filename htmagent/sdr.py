@@ -32,7 +32,7 @@ def _normalise_shape(size: int | Sequence[int], name: str = "size") -> tuple[int
         raise TypeError(f"{name} must be a positive int or a tuple of positive ints, got {size!r}")
     if any(d <= 0 for d in shape):
         raise ValueError(f"{name} must have positive dimensions, got {shape}")
-    if int(np.prod(shape, dtype=np.int64)) > _MAX_SIZE:
+    if math.prod(shape) > _MAX_SIZE:
         raise ValueError(f"{name} must have at most {_MAX_SIZE} bits in total (int32 indices), got {shape}")
     return shape
 

@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent._state import StateError, atomic_load, get, get_array, get_int, naming_file
 from htmagent._validation import check_bool, check_int, check_real, is_int
 from htmagent.kernels import spatial_pooler as K
 from htmagent.sdr import SDR, as_sdr
@@ -526,30 +527,54 @@ class SpatialPooler:
             "rng": rng_state(self._rng),
         }
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
-        """Restore a state produced by :meth:`state_dict` (replaces parameters and synapses)."""
-        if state.get("format") != _FORMAT:
-            raise ValueError(f"state format must be {_FORMAT!r}, got {state.get('format')!r}")
-        raw = dict(state["params"])
-        for key in ("input_dimensions", "column_dimensions"):
-            raw[key] = tuple(int(d) for d in np.atleast_1d(raw[key]))
-        params = SpatialPoolerParams(**raw)
+        """Restore a state produced by :meth:`state_dict` (replaces parameters and synapses).
+
+        Every field is checked (dtype, shape, range) before any is used; a malformed state raises
+        :class:`~htmagent.serialization.StateError` and leaves the pooler as it was.
+        """
+        if get(state, "format") != _FORMAT:
+            raise StateError(f"format must be {_FORMAT!r}, got {state.get('format')!r}", field="format")
+        raw = get(state, "params")
+        if not isinstance(raw, dict):
+            raise StateError(f"params must be a mapping, got {type(raw).__name__}", field="params")
+        raw = dict(raw)
+        names = {f.name for f in dataclasses.fields(SpatialPoolerParams)}
+        if set(raw) != names:
+            raise StateError(f"params must hold exactly the pooler's parameters; missing {sorted(names - set(raw))}, "
+                             f"unknown {sorted(set(raw) - names)}", field="params")
+        try:
+            for key in ("input_dimensions", "column_dimensions"):
+                raw[key] = tuple(int(d) for d in np.atleast_1d(get(raw, key, "params/")))
+            params = SpatialPoolerParams(**raw)
+        except (TypeError, ValueError) as error:
+            raise StateError(f"params are not valid pooler parameters: {error}", field="params") from error
         n_col = params.num_columns
-        perm = np.asarray(state["perm"], dtype=np.float32)
-        if perm.shape != (n_col, params.num_inputs):
-            raise ValueError(f"state perm must have shape {(n_col, params.num_inputs)}, got {perm.shape}")
+        perm = get_array(state, "perm", np.float32, (n_col, params.num_inputs), _NOT_POTENTIAL, 1.0)
+        if not np.all((perm >= 0) | (perm == _NOT_POTENTIAL)):
+            raise StateError(f"perm must hold permanences in [0, 1] or {_NOT_POTENTIAL} (outside the pool)",
+                             field="perm")
+        tie_breaker = get_array(state, "tie_breaker", np.float64, (n_col,), 0.0, 1.0)
+        duties = {key: get_array(state, key, np.float64, (n_col,), 0.0, 1.0)
+                  for key in ("overlap_duty", "active_duty", "min_overlap_duty")}
+        boost = get_array(state, "boost", np.float64, (n_col,), 0.0, 1e300)
+        iteration = get_int(state, "iteration", 0)
+        iteration_learn = get_int(state, "iteration_learn", 0, iteration)
+        radius = get_int(state, "inhibition_radius", 0, max(max(params.column_dimensions), 1))
+        rng = restore_rng(get(state, "rng"))
         self.params = params
-        self._perm = perm.copy()
-        self._tie_breaker = np.array(state["tie_breaker"], dtype=np.float64)
-        self._overlap_duty = np.array(state["overlap_duty"], dtype=np.float64)
-        self._active_duty = np.array(state["active_duty"], dtype=np.float64)
-        self._min_overlap_duty = np.array(state["min_overlap_duty"], dtype=np.float64)
-        self._boost = np.array(state["boost"], dtype=np.float64)
-        self._iteration = int(state["iteration"])
-        self._iteration_learn = int(state["iteration_learn"])
-        self._rng = restore_rng(state["rng"])
+        self._perm = perm
+        self._tie_breaker = tie_breaker
+        self._overlap_duty = duties["overlap_duty"]
+        self._active_duty = duties["active_duty"]
+        self._min_overlap_duty = duties["min_overlap_duty"]
+        self._boost = boost
+        self._iteration = iteration
+        self._iteration_learn = iteration_learn
+        self._rng = rng
         self._rebuild_connected()
-        self._inhibition_radius = int(state["inhibition_radius"])
+        self._inhibition_radius = radius
         self._build_neighbourhoods()
         self._allocate_scratch()
 
@@ -559,9 +584,11 @@ class SpatialPooler:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SpatialPooler":
-        """Read a pooler written by :meth:`save`."""
+        """Read a pooler written by :meth:`save` (a malformed file raises
+        :class:`~htmagent.serialization.StateError` naming it)."""
         sp = cls.__new__(cls)
-        sp.load_state_dict(load_state(path))
+        with naming_file(path):
+            sp.load_state_dict(load_state(path))
         return sp
 
     def __repr__(self) -> str:

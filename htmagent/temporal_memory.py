@@ -15,8 +15,10 @@ from typing import Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent._state import StateError, atomic_load, get, get_array, get_int, get_real, naming_file
 from htmagent._validation import check_int, is_int, is_real
 from htmagent.connections import Connections
+from htmagent.kernels import connections as K_CONN
 from htmagent.kernels import temporal_memory as TK
 from htmagent.kernels.connections import EPSILON
 from htmagent.sdr import SDR, as_sdr
@@ -574,40 +576,89 @@ class TemporalMemory:
             "arrays": {name.lstrip("_"): np.array(getattr(self, name)) for name in self._ARRAYS},
         }
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
-        """Restore a state from :meth:`state_dict` into this object (its configuration must match)."""
-        if state.get("format") != _FORMAT:
-            raise ValueError(f"state format must be {_FORMAT!r}, got {state.get('format')!r}")
-        config = dict(state["config"])
-        if config != self._config():
-            diff = sorted(k for k in config if config.get(k) != self._config().get(k))
-            raise ValueError(f"state config must match this TemporalMemory's, differing keys: {diff}")
+        """Restore a state from :meth:`state_dict` into this object (its configuration must match).
+
+        Both segment stores and every activity array are checked (dtype, ranges, sortedness, segments that exist
+        and belong to the cells named) before any field changes; a malformed state raises
+        :class:`~htmagent.serialization.StateError` and leaves the memory as it was.
+        """
+        if get(state, "format") != _FORMAT:
+            raise StateError(f"format must be {_FORMAT!r}, got {state.get('format')!r}", field="format")
+        config = get(state, "config")
+        if not isinstance(config, dict):
+            raise StateError(f"config must be a mapping, got {type(config).__name__}", field="config")
+        mine = self._config()
+        if dict(config) != mine:
+            diff = sorted(k for k in set(config) | set(mine) if config.get(k) != mine.get(k))
+            raise StateError(f"config must match this TemporalMemory's, differing keys: {diff}", field="config")
         basal = Connections(1, 1, seed=0)
-        basal.load_state_dict(state["basal_connections"])
+        basal.load_state_dict(get(state, "basal_connections"))
         apical = Connections(1, 1, seed=0)
-        apical.load_state_dict(state["apical_connections"])
-        rng = restore_rng(state["rng"])
+        apical.load_state_dict(get(state, "apical_connections"))
+        sizes = {"basal": (basal.num_cells, basal.num_presynaptic), "apical": (apical.num_cells,
+                                                                               apical.num_presynaptic)}
+        if sizes["basal"] != (self.num_cells, self.basal_input_size) or sizes["apical"][0] != self.num_cells or (
+                self.apical_input_size and sizes["apical"][1] != self.apical_input_size):
+            raise StateError(f"the segment stores' sizes {sizes} do not match this TemporalMemory "
+                             f"({self.num_cells} cells, inputs {self.basal_input_size} / {self.apical_input_size})",
+                             field="basal_connections")
+        rng = restore_rng(get(state, "rng"))
+        saved = get(state, "arrays")
+        cells, columns = self.num_cells, self.column_count
+        ranges = {"_active": cells, "_winners": cells, "_predicted_active": cells, "_bursting": columns,
+                  "_predictive": cells, "_b_input": self.basal_input_size, "_b_cands": self.basal_input_size,
+                  "_a_input": max(self.apical_input_size, 1), "_a_cands": max(self.apical_input_size, 1)}
         arrays = {}
-        for name in self._ARRAYS:
-            arr = np.array(state["arrays"][name.lstrip("_")])
-            if name == "_rand":
-                arr = arr.astype(np.float64)
-            elif name.endswith("_flag"):
-                arr = arr.astype(np.uint8)
-            else:
-                arr = arr.astype(np.int32)
+        for name, high in ranges.items():
+            arr = get_array(saved, name.lstrip("_"), np.int32, (None,), 0, high, "arrays/", high_open=True)
+            if arr.size > 1 and not np.all(np.diff(arr) > 0):
+                raise StateError(f"arrays/{name.lstrip('_')} must be sorted without repeats", field=name)
+            arrays[name] = arr
+        for side, conn in (("b", basal), ("a", apical)):
+            segs = get_array(saved, f"{side}_segs", np.int32, (None,), 0, conn.segment_capacity, "arrays/",
+                             high_open=True)
+            n = segs.shape[0]
+            owners = get_array(saved, f"{side}_cells", np.int32, (n,), 0, cells, "arrays/", high_open=True)
+            if segs.size and not np.array_equal(conn.seg_i32[K_CONN.S_CELL, segs], owners):
+                raise StateError(f"arrays/{side}_segs must name live segments of the cells in {side}_cells",
+                                 field=f"{side}_segs")
+            if owners.size > 1 and not np.all(np.diff(owners) >= 0):
+                raise StateError(f"arrays/{side}_cells must be sorted", field=f"{side}_cells")
+            arrays[f"_{side}_segs"], arrays[f"_{side}_cells"] = segs, owners
+            for key in ("conn", "pot"):
+                arrays[f"_{side}_{key}"] = get_array(saved, f"{side}_{key}", np.int32, (n,), 0,
+                                                     conn.max_synapses_per_segment, "arrays/")
+            arrays[f"_{side}_flag"] = get_array(saved, f"{side}_flag", np.uint8, (n,), where="arrays/")
+        # The predictive cells are cells of the depolarizing basal segments (at least the reduced threshold's
+        # match); without apical input, exactly those with a full match.
+        strong = np.unique(arrays["_b_cells"][arrays["_b_conn"] >= self.basal.activation_threshold])
+        weak = np.unique(arrays["_b_cells"][arrays["_b_conn"] >= min(self.reduced_basal_threshold,
+                                                                     self.basal.activation_threshold)])
+        exact = self.apical_input_size == 0 and self.mode == "sequence"
+        if not (np.isin(arrays["_predictive"], weak).all()
+                and (not exact or np.array_equal(strong, arrays["_predictive"]))):
+            raise StateError("arrays/predictive must be the cells of the depolarized segments in arrays/b_segs",
+                             field="predictive")
+        arrays["_rand"] = get_array(saved, "rand", np.float64, (None,), 0.0, 1.0, "arrays/", high_open=True)
+        if arrays["_rand"].size == 0:
+            raise StateError("arrays/rand must not be empty", field="rand")
+        rand_pos = get_int(state, "rand_pos", 0, arrays["_rand"].shape[0])
+        iteration = get_int(state, "iteration", 0)
+        anomaly = get_real(state, "anomaly", 0.0, 1.0)
+        for name, arr in arrays.items():
             if name != "_rand":
                 arr.flags.writeable = False
-            arrays[name] = arr
         self._rng = rng
         basal._rng = rng
         apical._rng = rng
         self.basal_connections, self.apical_connections = basal, apical
         for name, arr in arrays.items():
             setattr(self, name, arr)
-        self._iteration = int(state["iteration"])
-        self._anomaly = float(state["anomaly"])
-        self._rand_pos = int(state["rand_pos"])
+        self._iteration = iteration
+        self._anomaly = anomaly
+        self._rand_pos = rand_pos
         self._sdr_cache = {}
         self._predictive_sdr = None
 
@@ -618,10 +669,15 @@ class TemporalMemory:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "TemporalMemory":
         """Read a model written by :meth:`save`."""
-        state = load_state(path)
-        config = dict(state["config"])
-        tm = cls(**config, seed=0)
-        tm.load_state_dict(state)
+        with naming_file(path):
+            state = load_state(path)
+            config = get(state, "config")
+            try:
+                tm = cls(**dict(config), seed=0)
+            except (TypeError, ValueError) as error:
+                raise StateError(f"config is not a valid TemporalMemory configuration: {error}",
+                                 field="config") from error
+            tm.load_state_dict(state)
         return tm
 
     def __repr__(self) -> str:

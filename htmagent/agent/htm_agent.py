@@ -34,6 +34,7 @@ from htmagent.agent.motor import EMPTY, UNKNOWN, HypothesisJumps, RandomJumps
 from htmagent.cortex.network import Network
 from htmagent.cortex.objects import SensoryObject
 from htmagent.serialization import load_state, save_state
+from htmagent._state import naming_file
 
 __all__ = ["Evaluation", "HTMAgent", "HypothesisJumps", "RandomJumps"]
 
@@ -511,8 +512,10 @@ class HTMAgent:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> HTMAgent:
-        """Read an agent written by :meth:`save`."""
-        return cls.from_state_dict(load_state(path))
+        """Read an agent written by :meth:`save` (a malformed file raises
+        :class:`~htmagent.serialization.StateError` naming it)."""
+        with naming_file(path):
+            return cls.from_state_dict(load_state(path))
 
     # ---------------------------------------------------------------------------------------------------- internals
     def _check_env(self, env: gym.Env) -> Any:

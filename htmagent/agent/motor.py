@@ -40,6 +40,7 @@ import numpy as np
 from htmagent._rng import restore_rng, rng_state
 from htmagent._validation import is_int
 from htmagent.cortex.objects import SensoryObject
+from htmagent._state import atomic_load
 
 __all__ = [
     "EMPTY",
@@ -265,6 +266,7 @@ class RandomJumps:
                 "request": np.zeros((0, 2), np.int64) if self._request is None else self._request.copy(),
                 "rng": {} if self._rng is None else rng_state(self._rng)}
 
+    @atomic_load
     def load_state_dict(self, state: Mapping, rng: np.random.Generator | None = None) -> None:
         """Restore :meth:`state_dict`'s output; ``rng`` (if given) replaces the saved generator (shared streams)."""
         extent = self.extent if self.extent is not None else (1, 1)

@@ -10,6 +10,7 @@ from htmagent._rng import make_rng, restore_rng, rng_state
 from htmagent._validation import is_int
 from htmagent.cortex.object_layer import ObjectLayer, ObjectLayerParams
 from htmagent.sdr import SDR, as_sdr
+from htmagent._state import StateError, atomic_load, get, get_array, get_int
 
 __all__ = ["LocationSource", "RandomLocationCodes", "CorticalColumn", "hawkins2017_l4_params"]
 
@@ -104,12 +105,22 @@ class RandomLocationCodes:
             "codes": np.asarray([self._codes[k].sparse for k in keys], dtype=np.int32).reshape(-1, self.active_bits),
         }
 
+    @atomic_load
     def load_state_dict(self, state: Mapping) -> None:
-        """Restore :meth:`state_dict`'s output."""
-        self.size, self.active_bits = int(state["size"]), int(state["active_bits"])
-        self._rng = restore_rng(state["rng"])
-        self._codes = {(int(x), int(y)): SDR._trusted(self.size, np.asarray(c, dtype=np.int32))
-                       for (x, y), c in zip(np.asarray(state["points"]), np.asarray(state["codes"]))}
+        """Restore :meth:`state_dict`'s output (checked first; a malformed state raises
+        :class:`~htmagent.serialization.StateError` and leaves the code book as it was)."""
+        size = get_int(state, "size", 1, 2**31 - 1)
+        active_bits = get_int(state, "active_bits", 1, size)
+        points = get_array(state, "points", np.int64, (None, 2))
+        codes = get_array(state, "codes", np.int32, (points.shape[0], active_bits), 0, size, high_open=True)
+        if codes.size and not np.all(np.diff(codes, axis=1) > 0):
+            raise StateError("codes must be rows of sorted, distinct bits", field="codes")
+        if len({(int(x), int(y)) for x, y in points}) != points.shape[0]:
+            raise StateError("points must not repeat", field="points")
+        rng = restore_rng(get(state, "rng"))
+        self.size, self.active_bits = size, active_bits
+        self._rng = rng
+        self._codes = {(int(x), int(y)): SDR._trusted(size, c) for (x, y), c in zip(points, codes)}
 
 
 def hawkins2017_l4_params(input_bits: int = 20, capacity: bool = False) -> dict:
@@ -215,6 +226,7 @@ class CorticalColumn:
         """L4 and L2/3 states."""
         return {"l4": self.l4.state_dict(), "l2": self.l2.state_dict(), "enable_feedback": self.enable_feedback}
 
+    @atomic_load
     def load_state_dict(self, state: Mapping) -> None:
         """Restore :meth:`state_dict`'s output."""
         self.l4.load_state_dict(state["l4"])

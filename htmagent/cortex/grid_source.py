@@ -16,6 +16,7 @@ from htmagent._rng import make_rng
 from htmagent._validation import is_int, is_real
 from htmagent.gridcells import AnchorParams, LocationLayer
 from htmagent.sdr import SDR, as_sdr
+from htmagent._state import atomic_load
 
 __all__ = ["GridLocationSource", "grid_sources"]
 
@@ -117,6 +118,7 @@ class GridLocationSource:
         return {"format": _FORMAT, "feature_scale": self.feature_scale, "layer": self.layer.state_dict(),
                 "point": [] if self._point is None else list(self._point)}
 
+    @atomic_load
     def load_state_dict(self, state: Mapping) -> None:
         """Restore :meth:`state_dict`'s output into a source built with the same layer configuration."""
         if state.get("format") != _FORMAT:

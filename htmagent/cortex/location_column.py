@@ -24,6 +24,7 @@ from htmagent.gridcells.anchoring import supported_cells
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
 from htmagent.temporal_memory import TemporalMemory
+from htmagent._state import StateError, atomic_load, get, get_array, naming_file
 
 __all__ = [
     "LocationColumnParams",
@@ -246,15 +247,17 @@ class LocationColumn:
                 "location_layer": self.location_layer.state_dict(), "l4": self.l4.state_dict(),
                 "associated": self._associated.copy()}
 
+    @atomic_load
     def load_state_dict(self, state: Mapping) -> None:
         """Restore :meth:`state_dict`'s output into a column built with the same parameters."""
         if state.get("format") != _COLUMN_FORMAT:
             raise ValueError(f"state must have format {_COLUMN_FORMAT!r}, got {state.get('format')!r}")
         if LocationColumnParams(**state["params"]) != self.params:
             raise ValueError(f"state params must equal this column's params {self.params}, got {state['params']}")
-        self.location_layer.load_state_dict(state["location_layer"])
-        self.l4.load_state_dict(state["l4"])
-        self._associated = np.asarray(state["associated"], dtype=np.int32)
+        associated = get_array(state, "associated", np.int32, (None,), 0, self.location_size, high_open=True)
+        self.location_layer.load_state_dict(get(state, "location_layer"))
+        self.l4.load_state_dict(get(state, "l4"))
+        self._associated = associated
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the column to ``path`` (npz + JSON)."""
@@ -263,9 +266,13 @@ class LocationColumn:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "LocationColumn":
         """Read a column written by :meth:`save`."""
-        state = load_state(path)
-        column = cls(LocationColumnParams(**state["params"]), seed=0)
-        column.load_state_dict(state)
+        with naming_file(path):
+            state = load_state(path)
+            try:
+                column = cls(LocationColumnParams(**dict(get(state, "params"))), seed=0)
+            except (TypeError, ValueError) as error:
+                raise StateError(f"params are not valid LocationColumn parameters: {error}", field="params") from error
+            column.load_state_dict(state)
         return column
 
     def __repr__(self) -> str:

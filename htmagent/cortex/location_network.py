@@ -28,6 +28,7 @@ from htmagent.cortex.location_column import (
 from htmagent.cortex.objects import ObjectSet, SensoryObject
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
+from htmagent._state import naming_file
 
 __all__ = ["LocationInferenceResult", "LocationNetwork", "random_traversals"]
 
@@ -361,8 +362,10 @@ class LocationNetwork:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "LocationNetwork":
-        """Read a network written by :meth:`save`."""
-        return cls.from_state_dict(load_state(path))
+        """Read a network written by :meth:`save` (a malformed file raises
+        :class:`~htmagent.serialization.StateError` naming it)."""
+        with naming_file(path):
+            return cls.from_state_dict(load_state(path))
 
     def __repr__(self) -> str:
         return f"LocationNetwork({len(self._objects)} objects, {self.column!r})"

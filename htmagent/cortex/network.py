@@ -23,6 +23,7 @@ from htmagent.cortex.object_layer import ObjectLayerParams
 from htmagent.cortex.objects import ObjectSet, SensoryObject
 from htmagent.sdr import SDR
 from htmagent.serialization import load_state, save_state
+from htmagent._state import StateError, get_array, get_int, naming_file
 
 __all__ = ["Network", "InferenceResult", "hawkins2017_l2_params", "add_noise"]
 
@@ -318,6 +319,9 @@ class Network:
             settling_steps = 1 if learn else self.default_settling_steps
         if not is_int(settling_steps) or settling_steps < 1:
             raise ValueError(f"settling_steps must be an int >= 1, got {settling_steps!r}")
+        for name, value in (("feature_noise", feature_noise), ("location_noise", location_noise)):
+            if not isinstance(value, numbers.Real) or not 0.0 <= float(value) <= 1.0:  # NaN fails both
+                raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
         for c, (point, feature) in enumerate(observations):
             if feature is not None:
                 self._check_feature(feature, f"observations[{c}] feature")
@@ -560,20 +564,33 @@ class Network:
                   location=cfg.get("location", "random"), grid_modules=cfg.get("grid_modules", 10),
                   grid_cells_per_axis=cfg.get("grid_cells_per_axis", 10), seed=0)
         net._rng = restore_rng(state["rng"])
-        net._num_features = int(state["num_features"])
+        net._num_features = get_int(state, "num_features", 0)
         size = cfg["l4_column_count"]
         for c, col in enumerate(net.columns):
             cs = state["columns"][str(c)]
             col.load_state_dict(cs["column"])
             net.location_sources[c].load_state_dict(cs["location"])
             net._feature_rngs[c] = restore_rng(cs["feature_rng"])
-            net._feature_codes[c] = [SDR._trusted(size, np.asarray(f, dtype=np.int32)) for f in cs["feature_codes"]]
-            net._codes[c] = np.asarray(cs["codes"], dtype=np.int32).reshape(-1, cfg["l2_sdr_size"])
+            where = f"columns/{c}/"
+            features = get_array(cs, "feature_codes", np.int32, (None, cfg["feature_active_bits"]), 0, size, where,
+                                 high_open=True)
+            codes = get_array(cs, "codes", np.int32, (None, cfg["l2_sdr_size"]), 0, net.l2_params.cell_count,
+                              where, high_open=True)
+            for name, rows in (("feature_codes", features), ("codes", codes)):
+                if rows.size and not np.all(np.diff(rows, axis=1) > 0):
+                    raise StateError(f"{where}{name} must be rows of sorted, distinct cells", field=where + name)
+            net._feature_codes[c] = [SDR._trusted(size, f) for f in features]
+            net._codes[c] = codes
         if state["objects"]:
             objects = ObjectSet.from_state_dict(state["objects"])
             net._objects = list(objects)
             net._index = {frozenset(o.points.items()): i for i, o in enumerate(net._objects)}
             net._known_points = {p for o in net._objects for p in o.locations}
+            for c, source in enumerate(net.location_sources):
+                known = getattr(source, "points", None)  # a code book's points (grid cells code any point)
+                if isinstance(known, list) and not net._known_points <= set(map(tuple, known)):
+                    raise StateError(f"columns/{c}/location must hold a code for every learned object's location",
+                                     field=f"columns/{c}/location")
         return net
 
     def save(self, path: str | os.PathLike) -> None:
@@ -582,8 +599,10 @@ class Network:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Network":
-        """Read a network written by :meth:`save`."""
-        return cls.from_state_dict(load_state(path))
+        """Read a network written by :meth:`save` (a malformed file raises
+        :class:`~htmagent.serialization.StateError` naming it)."""
+        with naming_file(path):
+            return cls.from_state_dict(load_state(path))
 
 
 def convergence_point(result: InferenceResult, low: int = 30, high: int = 40) -> int:

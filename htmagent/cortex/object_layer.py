@@ -11,6 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
+from htmagent._state import StateError, atomic_load, get, get_array, get_int, naming_file
 from htmagent._validation import is_int
 from htmagent.kernels import object_layer as K
 from htmagent.sdr import SDR, as_sdr
@@ -84,14 +85,19 @@ class SynapseStore:
         width = max(int(self.count.max(initial=0)), 1)
         return {"pre": self.pre[:, :width].copy(), "perm": self.perm[:, :width].copy(), "count": self.count.copy()}
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict`'s output."""
-        pre, perm, count = np.asarray(state["pre"]), np.asarray(state["perm"]), np.asarray(state["count"])
-        if pre.shape[0] != self.num_cells or count.shape != (self.num_cells,) or pre.shape != perm.shape:
-            raise ValueError(f"synapse state must have {self.num_cells} rows, got pre {pre.shape}, count {count.shape}")
-        self.pre = np.ascontiguousarray(pre, dtype=np.int32)
-        self.perm = np.ascontiguousarray(perm, dtype=np.float32)
-        self.count = np.ascontiguousarray(count, dtype=np.int32)
+        """Restore :meth:`state_dict`'s output (checked first: a malformed state raises
+        :class:`~htmagent.serialization.StateError` and leaves the store as it was)."""
+        pre = get_array(state, "pre", np.int32, (self.num_cells, None))
+        perm = get_array(state, "perm", np.float32, pre.shape, 0.0, 1.0)
+        count = get_array(state, "count", np.int32, (self.num_cells,), 0, pre.shape[1])
+        used = np.arange(pre.shape[1])[None, :] < count[:, None]
+        if used.any() and (pre[used].min() < 0 or pre[used].max() >= self.num_presynaptic):
+            raise StateError(f"pre must hold presynaptic cells in [0, {self.num_presynaptic})", field="pre")
+        self.pre = np.ascontiguousarray(pre)
+        self.perm = np.ascontiguousarray(perm)
+        self.count = np.ascontiguousarray(count)
         self._csr = None
 
 
@@ -346,28 +352,46 @@ class ObjectLayer:
             "lateral": {str(i): s.state_dict() for i, s in enumerate(self.lateral)},
         }
 
+    @atomic_load
     def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict`'s output into this layer (same sizes)."""
-        if state.get("format") != _FORMAT:
-            raise ValueError(f"state must have format {_FORMAT!r}, got {state.get('format')!r}")
-        if int(state["input_size"]) != self.input_size or tuple(state["lateral_input_sizes"]) != \
-                self.lateral_input_sizes:
-            raise ValueError(f"state is for input_size {state['input_size']} and lateral sizes "
-                             f"{state['lateral_input_sizes']}, this layer has {self.input_size} and "
-                             f"{list(self.lateral_input_sizes)}")
-        self.params = ObjectLayerParams(**state["params"])
-        self.proximal.load_state_dict(state["proximal"])
-        self.internal.load_state_dict(state["internal"])
-        for i, store in enumerate(self.lateral):
-            store.load_state_dict(state["lateral"][str(i)])
-        self._active = np.asarray(state["active"], dtype=np.int32).copy()
-        self._rng = restore_rng(state["rng"])
+        """Restore :meth:`state_dict`'s output into this layer (same sizes); every field is checked first, and a
+        malformed state raises :class:`~htmagent.serialization.StateError`, leaving the layer as it was."""
+        if get(state, "format") != _FORMAT:
+            raise StateError(f"format must be {_FORMAT!r}, got {state.get('format')!r}", field="format")
+        lateral_sizes = get(state, "lateral_input_sizes")
+        if get_int(state, "input_size", 1) != self.input_size or not isinstance(lateral_sizes, list) or \
+                tuple(lateral_sizes) != self.lateral_input_sizes:
+            raise StateError(f"state is for input_size {state['input_size']} and lateral sizes "
+                             f"{lateral_sizes}, this layer has {self.input_size} and "
+                             f"{list(self.lateral_input_sizes)}", field="input_size")
+        try:
+            params = ObjectLayerParams(**dict(get(state, "params")))
+        except (TypeError, ValueError) as error:
+            raise StateError(f"params are not valid ObjectLayer parameters: {error}", field="params") from error
+        if params.cell_count != self.params.cell_count:
+            raise StateError(f"params/cell_count must be {self.params.cell_count}, got {params.cell_count}",
+                             field="params")
+        active = get_array(state, "active", np.int32, (None,), 0, params.cell_count, high_open=True)
+        if active.size > 1 and not np.all(np.diff(active) > 0):
+            raise StateError("active must be sorted without repeats", field="active")
+        rng = restore_rng(get(state, "rng"))
+        lateral = get(state, "lateral")
+        stores = [(self.proximal, get(state, "proximal")), (self.internal, get(state, "internal"))]
+        stores += [(store, get(lateral, str(i), "lateral/")) for i, store in enumerate(self.lateral)]
+        for store, saved in stores:  # each restores itself if it fails; restore those loaded before it too
+            store.load_state_dict(saved)
+        self.params = params
+        self._active = active
+        self._rng = rng
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "ObjectLayer":
         """Build a layer from :meth:`state_dict`'s output."""
-        layer = cls(int(state["input_size"]), list(state["lateral_input_sizes"]),
-                    ObjectLayerParams(**state["params"]), seed=0)
+        try:
+            layer = cls(get_int(state, "input_size", 1), list(get(state, "lateral_input_sizes")),
+                        ObjectLayerParams(**dict(get(state, "params"))), seed=0)
+        except (TypeError, ValueError) as error:
+            raise StateError(f"state does not describe an ObjectLayer: {error}") from error
         layer.load_state_dict(state)
         return layer
 
@@ -377,5 +401,7 @@ class ObjectLayer:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "ObjectLayer":
-        """Read a layer written by :meth:`save`."""
-        return cls.from_state_dict(load_state(path))
+        """Read a layer written by :meth:`save` (a malformed file raises :class:`~htmagent.serialization.StateError`
+        naming it)."""
+        with naming_file(path):
+            return cls.from_state_dict(load_state(path))

@@ -206,7 +206,7 @@ def score_stream(stream: Stream, scores: np.ndarray, profile: Profile, threshold
     """The raw NAB score of one stream's ``scores`` at ``threshold`` under ``profile``."""
     window_of, weight = _row_weights(stream, profile)
     detected = np.asarray(scores, dtype=np.float64) >= threshold
-    total, tp, fp, fn = 0.0, 0, 0, 0
+    total, tp, fn = 0.0, 0, 0
     for w in range(len(stream.windows)):
         hits = np.flatnonzero(detected & (window_of == w))
         if hits.size:

@@ -387,3 +387,166 @@ def grow_synapses(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_
         create_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
                        chunk_link, free_segs, free_blocks, free_chunks, meta, seg, chosen, initial_permanence)
     return max(n, 0), rand_pos
+
+
+#: Messages of :func:`check_store`'s error codes (code 0: consistent).
+STORE_ERRORS = (
+    "consistent",
+    "meta counters out of range",
+    "free segment stack holds an out-of-range, repeated or live slot",
+    "a cell's segment count is out of range",
+    "a cell's segment list is broken (bad id, wrong owner or back link, a cycle, or a wrong length)",
+    "a live segment is on no cell's list, or a slot's owner is out of range",
+    "the segment count does not match meta",
+    "a segment's synapse count is out of range",
+    "a segment's synapse blocks are broken (bad id, shared, wrong back link or tail)",
+    "a synapse's presynaptic cell or index entry is out of range, or its permanence is not in [0, 1]",
+    "a synapse and its presynaptic index entry disagree",
+    "the synapse count does not match meta",
+    "free block stack holds an out-of-range, repeated or used block",
+    "a presynaptic cell's index list is broken (bad chunk, shared, wrong back link, tail or length)",
+    "a presynaptic index entry names a dead segment or an out-of-range synapse",
+    "free chunk stack holds an out-of-range, repeated or used chunk",
+    "blocks or chunks are neither used nor free",
+)
+
+
+@kernel
+def _walk(owner_i32, owner, row_head, row_tail, row_len, link, used, mark):
+    """Check one chunked list (length, links, tail) and mark its chunks in ``used``; return False if broken."""
+    n = owner_i32[row_len, owner]
+    chunks = (n + CHUNK - 1) // CHUNK
+    capacity = link.shape[1]
+    chunk = owner_i32[row_head, owner]
+    prev = -1
+    for _ in range(chunks):
+        if chunk < 0 or chunk >= capacity or used[chunk] != 0:
+            return False
+        if link[L_PREV, chunk] != prev:
+            return False
+        used[chunk] = mark
+        prev = chunk
+        chunk = link[L_NEXT, chunk]
+    return chunk == -1 and owner_i32[row_tail, owner] == prev and (n > 0 or owner_i32[row_head, owner] == -1)
+
+
+@kernel
+def check_store(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                chunk_link, free_segs, free_blocks, free_chunks, meta, max_segments_per_cell,
+                max_synapses_per_segment):
+    """Check every index and link of a segment store before any other kernel trusts it (a loaded file).
+
+    Returns ``(code, where)``: code 0 when consistent, else an index into :data:`STORE_ERRORS` and the offending
+    slot. Reads only within bounds, whatever the arrays hold.
+    """
+    n_seg_cap = seg_i32.shape[1]
+    n_blocks = syn_link.shape[1]
+    n_chunks = chunk_link.shape[1]
+    n_cells = cell_i32.shape[1]
+    n_pre = pre_i32.shape[1]
+    if not (0 <= meta[M_FREE_SEG] <= n_seg_cap and 0 <= meta[M_FREE_BLOCK] <= n_blocks
+            and 0 <= meta[M_FREE_CHUNK] <= n_chunks and 0 <= meta[M_NUM_SEG] <= n_seg_cap and meta[M_NUM_SYN] >= 0):
+        return 1, -1
+    seg_seen = np.zeros(n_seg_cap, dtype=np.uint8)
+    for i in range(meta[M_FREE_SEG]):
+        s = free_segs[i]
+        if s < 0 or s >= n_seg_cap or seg_seen[s] != 0 or seg_i32[S_CELL, s] != -1:
+            return 2, i
+        seg_seen[s] = 2
+    total_segs = 0
+    for c in range(n_cells):
+        nseg = cell_i32[C_NSEG, c]
+        if nseg < 0 or nseg > max_segments_per_cell:
+            return 3, c
+        s = cell_i32[C_HEAD, c]
+        prev = -1
+        for _ in range(nseg):
+            if s < 0 or s >= n_seg_cap or seg_seen[s] != 0 or seg_i32[S_CELL, s] != c or seg_i32[S_PREV, s] != prev:
+                return 4, c
+            seg_seen[s] = 1
+            prev = s
+            s = seg_i32[S_NEXT, s]
+        if s != -1:
+            return 4, c
+        total_segs += nseg
+    for s in range(n_seg_cap):
+        owner = seg_i32[S_CELL, s]
+        if owner < -1 or owner >= n_cells or (owner >= 0 and seg_seen[s] != 1):
+            return 5, s
+        if owner == -1 and seg_seen[s] != 2:
+            return 2, s
+    if total_segs != meta[M_NUM_SEG] or n_seg_cap - meta[M_FREE_SEG] != total_segs:
+        return 6, -1
+    # The presynaptic index first: mark every live entry, so that each synapse can be matched to one.
+    chunk_used = np.zeros(n_chunks, dtype=np.uint8)
+    entry_live = np.zeros(n_chunks * CHUNK, dtype=np.uint8)
+    total_entries = 0
+    for p in range(n_pre):
+        length = pre_i32[P_LEN, p]
+        if length < 0 or length > n_chunks * CHUNK:
+            return 13, p
+        if not _walk(pre_i32, p, P_HEAD, P_TAIL, P_LEN, chunk_link, chunk_used, 1):
+            return 13, p
+        chunk = pre_i32[P_HEAD, p]
+        for k in range(length):
+            e = chunk * CHUNK + k % CHUNK
+            seg = chunk_i32[E_SEG, e]
+            syn = chunk_i32[E_SYN, e]
+            if seg < 0 or seg >= n_seg_cap or seg_i32[S_CELL, seg] < 0 or syn < 0 or syn >= n_blocks * CHUNK:
+                return 14, e
+            entry_live[e] = 1
+            if k % CHUNK == CHUNK - 1:
+                chunk = chunk_link[L_NEXT, chunk]
+        total_entries += length
+    block_used = np.zeros(n_blocks, dtype=np.uint8)
+    total_syn = 0
+    for s in range(n_seg_cap):
+        if seg_i32[S_CELL, s] < 0:
+            continue
+        n = seg_i32[S_NSYN, s]
+        if n < 0 or n > max_synapses_per_segment:
+            return 7, s
+        if not _walk(seg_i32, s, S_HEAD, S_TAIL, S_NSYN, syn_link, block_used, 1):
+            return 8, s
+        block = seg_i32[S_HEAD, s]
+        for k in range(n):
+            syn = block * CHUNK + k % CHUNK
+            pre = syn_i32[Y_PRE, syn]
+            pos = syn_i32[Y_POS, syn]
+            perm = syn_perm[syn]
+            if pre < 0 or pre >= n_pre or pos < 0 or pos >= n_chunks * CHUNK or not (0.0 <= perm <= 1.0):
+                return 9, syn
+            if (entry_live[pos] != 1 or chunk_i32[E_SEG, pos] != s or chunk_i32[E_SYN, pos] != syn
+                    or chunk_perm[pos] != perm):
+                return 10, syn
+            entry_live[pos] = 2  # each entry matches one synapse
+            if k % CHUNK == CHUNK - 1:
+                block = syn_link[L_NEXT, block]
+        total_syn += n
+    if total_syn != meta[M_NUM_SYN] or total_entries != total_syn:
+        return 11, -1
+    for p in range(n_pre):  # the entry of a presynaptic cell must name a synapse from that cell
+        chunk = pre_i32[P_HEAD, p]
+        for k in range(pre_i32[P_LEN, p]):
+            e = chunk * CHUNK + k % CHUNK
+            if syn_i32[Y_PRE, chunk_i32[E_SYN, e]] != p:
+                return 14, e
+            if k % CHUNK == CHUNK - 1:
+                chunk = chunk_link[L_NEXT, chunk]
+    for i in range(meta[M_FREE_BLOCK]):
+        b = free_blocks[i]
+        if b < 0 or b >= n_blocks or block_used[b] != 0:
+            return 12, i
+        block_used[b] = 2
+    for i in range(meta[M_FREE_CHUNK]):
+        h = free_chunks[i]
+        if h < 0 or h >= n_chunks or chunk_used[h] != 0:
+            return 15, i
+        chunk_used[h] = 2
+    for b in range(n_blocks):
+        if block_used[b] == 0:
+            return 16, b
+    for h in range(n_chunks):
+        if chunk_used[h] == 0:
+            return 16, h
+    return 0, 0
