@@ -10,7 +10,7 @@ Every encoder has ``size`` and ``encode(value) -> SDR`` and is deterministic giv
 """
 
 from .base import Encoder
-from .category import CategoryEncoder
+from .category import CategoryEncoder, UnknownCategoryError
 from .coordinate import CoordinateEncoder
 from .date import DateEncoder, to_datetime
 from .multi import MultiEncoder
@@ -23,6 +23,7 @@ __all__ = [
     "ScalarEncoder",
     "RDSE",
     "CategoryEncoder",
+    "UnknownCategoryError",
     "DateEncoder",
     "CoordinateEncoder",
     "MultiEncoder",

@@ -12,7 +12,15 @@ from htmagent.sdr import SDR
 
 from .base import Encoder, check_seed
 
-__all__ = ["CategoryEncoder"]
+__all__ = ["CategoryEncoder", "UnknownCategoryError"]
+
+
+class UnknownCategoryError(KeyError, ValueError):
+    """A value that is not one of the encoder's categories: a ``KeyError`` (a missing key) and a ``ValueError``
+    (bad input, as every other encoder raises)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class CategoryEncoder(Encoder):
@@ -108,7 +116,8 @@ class CategoryEncoder(Encoder):
         """Encode one category.
 
         Raises:
-            KeyError: if ``value`` is not a known category and ``unknown="error"``.
+            UnknownCategoryError: (a ``KeyError`` and a ``ValueError``) if ``value`` is not a known category and
+                ``unknown="error"``.
             TypeError: if ``value`` is not hashable.
         """
         if isinstance(value, (float, np.floating)) and value != value:
@@ -121,7 +130,7 @@ class CategoryEncoder(Encoder):
             i = self._index.get(value.item())
         if i is None:
             if self._unknown == "error":
-                raise KeyError(f"value {value!r} is not a known category (known: {self._categories[:10]!r})")
+                raise UnknownCategoryError(f"value {value!r} is not a known category (known: {self._categories[:10]!r})")
             return SDR._trusted(self._size, self._hashed_code(value))
         return SDR._trusted(self._size, self._codes[i])
 

@@ -97,6 +97,11 @@ class Connections:
         max_synapses_per_segment: cap on synapses per segment; growing onto a full segment first removes its weakest
             synapses.
         seed: seed or Generator for the random sampling in :meth:`grow_synapses`.
+        memory_budget: bytes the store may allocate (``None``: no limit but the caps). When growing would pass it,
+            the least recently used segments (oldest last learning) are retired instead, a sixteenth of the store
+            at a time, so that learning goes on in bounded memory. Segment ids held outside the store may then
+            name retired segments: only owners that re-read their segments each step (the temporal memory) should
+            set it.
     """
 
     def __init__(
@@ -106,6 +111,7 @@ class Connections:
         max_segments_per_cell: int = 255,
         max_synapses_per_segment: int = 255,
         seed: int | np.random.Generator | None = None,
+        memory_budget: int | None = None,
     ):
         self.num_cells = check_int(num_cells, "num_cells", 1)
         self.num_presynaptic = check_int(num_presynaptic, "num_presynaptic", 1)
@@ -114,6 +120,8 @@ class Connections:
         self.max_synapses_per_segment = check_int(max_synapses_per_segment, "max_synapses_per_segment", 1, 32_767)
         self._rng = make_rng(seed)
         self.iteration = 0
+        self.memory_budget = None if memory_budget is None else check_int(memory_budget, "memory_budget", 1)
+        self.segments_retired = 0
         self._allocate(segment_capacity=64, block_capacity=64, chunk_capacity=64)
 
     # ------------------------------------------------------------------ storage
@@ -192,7 +200,40 @@ class Connections:
             setattr(self, link_name, self._widen(getattr(self, link_name), new, -1))
         return old, new
 
-    def ensure_capacity(self, new_segments: int, new_synapses: int, growing_segments: int | None = None) -> None:
+    #: Bytes one slot of each pool costs: a segment (its row, LRU stamp, free-stack entry and two scratch counters),
+    #: a synapse block and a presynaptic-index chunk (``CHUNK`` entries of ids and a permanence, links, free entry).
+    _SLOT_BYTES = (6 * 4 + 8 + 4 + 4 + 4, K.CHUNK * 12 + 8 + 4, K.CHUNK * 12 + 8 + 4)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of every array the store holds (its resident memory, less Python's small objects)."""
+        arrays = [getattr(self, name) for name in self.STORE]
+        arrays += [self.counts, self.touched, self.scratch_mask, self.candidate_mask]
+        return int(sum(a.nbytes for a in arrays))
+
+    def _grown(self, counter: int, capacity: int, needed: int) -> int:
+        """The capacity a pool would double to so that ``needed`` slots are free."""
+        n_free = int(self.meta[counter])
+        new = capacity
+        while new - capacity + n_free < needed:
+            new *= 2
+        return new
+
+    def _retire(self, needs: tuple[int, int, int], protected: np.ndarray | None) -> bool:
+        """Retire least recently used segments until ``needs`` (segments, blocks, chunks) are free plus a sixteenth
+        of each pool; False if the protected and the live segments left cannot free that much."""
+        capacities = (self.segment_capacity, self.syn_link.shape[1], self.chunk_link.shape[1])
+        targets = [n + c // 16 for n, c in zip(needs, capacities)]
+        live = np.flatnonzero(self.seg_i32[K.S_CELL] >= 0).astype(np.int32)
+        order = live[np.argsort(self.seg_used[live], kind="stable")]
+        mask = np.zeros(self.segment_capacity, dtype=np.uint8)
+        if protected is not None and len(protected):
+            mask[np.asarray(protected, dtype=np.int64)] = 1
+        self.segments_retired += int(K.retire_segments(*self.store, order, mask, *targets))
+        return all(int(self.meta[k]) >= n for k, n in zip((K.M_FREE_SEG, K.M_FREE_BLOCK, K.M_FREE_CHUNK), needs))
+
+    def ensure_capacity(self, new_segments: int, new_synapses: int, growing_segments: int | None = None,
+                        protected: np.ndarray | None = None) -> None:
         """Make sure ``new_segments`` segments and ``new_synapses`` synapses can be created (capacity doubling).
 
         Args:
@@ -200,12 +241,22 @@ class Connections:
             new_synapses: synapses that may be created before the next call.
             growing_segments: how many segments those synapses are spread over (None = as many as synapses); it
                 bounds the synapse blocks needed.
+            protected: segments that must survive (with a :attr:`memory_budget`: the ones the caller is about to
+                learn on).
         """
         spread = new_synapses if growing_segments is None else min(growing_segments, new_synapses)
         blocks = spread + (new_synapses + K.CHUNK - 1) // K.CHUNK
         free_segs, free_blocks, free_chunks = self.meta[:3].tolist()
         if free_segs >= new_segments and free_blocks >= blocks and free_chunks >= new_synapses:
             return  # the usual case, checked once per time step
+        if self.memory_budget is not None:
+            sizes = (self.segment_capacity, self.syn_link.shape[1], self.chunk_link.shape[1])
+            grown = [self._grown(k, c, n) for k, c, n in zip((K.M_FREE_SEG, K.M_FREE_BLOCK, K.M_FREE_CHUNK), sizes,
+                                                              (new_segments, blocks, new_synapses))]
+            extra = sum((g - c) * b for g, c, b in zip(grown, sizes, self._SLOT_BYTES))
+            if self.nbytes + extra > self.memory_budget and self._retire((new_segments, blocks, new_synapses),
+                                                                         protected):
+                return  # retiring freed enough: no growth
         grown = self._grow_pool(K.M_FREE_SEG, "free_segs", None, new_segments)
         if grown is not None:
             new = grown[1]
@@ -341,7 +392,7 @@ class Connections:
         if perm <= K.EPSILON:
             raise ValueError(f"initial_permanence must be > {float(K.EPSILON)}, got {initial_permanence}")
         n = min(n, cand.size)
-        self.ensure_capacity(0, n, 1)
+        self.ensure_capacity(0, n, 1, protected=np.array([seg], dtype=np.int32))
         rand = self._rng.random(n)
         self.candidate_mask[cand] = 1
         try:
@@ -405,6 +456,8 @@ class Connections:
             "max_segments_per_cell": self.max_segments_per_cell,
             "max_synapses_per_segment": self.max_synapses_per_segment,
             "iteration": int(self.iteration),
+            "memory_budget": self.memory_budget,
+            "segments_retired": int(self.segments_retired),
             "rng": rng_state(self._rng),
             **{name: getattr(self, name).copy() for name in self.STORE},
         }
@@ -424,6 +477,9 @@ class Connections:
         max_segs = get_int(state, "max_segments_per_cell", 1, 2**31 - 1)
         max_syns = get_int(state, "max_synapses_per_segment", 1, 2**31 - 1)
         iteration = get_int(state, "iteration", 0)
+        budget = state.get("memory_budget")  # absent from files written before the budget existed
+        budget = None if budget is None else get_int(state, "memory_budget", 1)
+        retired = get_int(state, "segments_retired", 0) if "segments_retired" in state else 0
         seg_cap = get_array(state, "seg_i32", np.int32, (6, None)).shape[1]
         blocks = get_array(state, "syn_link", np.int32, (2, None)).shape[1]
         chunks = get_array(state, "chunk_link", np.int32, (2, None)).shape[1]
@@ -447,6 +503,8 @@ class Connections:
         self.max_segments_per_cell = max_segs
         self.max_synapses_per_segment = max_syns
         self.iteration = iteration
+        self.memory_budget = budget
+        self.segments_retired = retired
         self._rng = rng
         for key, arr in arrays.items():
             setattr(self, key, arr)

@@ -27,6 +27,8 @@ from htmagent.serialization import load_state, save_state
 __all__ = ["TemporalMemory", "DendriteParameters"]
 
 _FORMAT = "htmagent.TemporalMemory/1"
+#: Default bytes per segment store of a :class:`TemporalMemory` (see its ``memory_budget``).
+DEFAULT_MEMORY_BUDGET = 256 * 2**20
 _POOL = 65536
 _EMPTY = np.empty(0, dtype=np.int32)
 _EMPTY.flags.writeable = False
@@ -152,6 +154,10 @@ class TemporalMemory:
             None = the basal value.
         reduced_basal_threshold: basal activation threshold for cells with an active apical segment; None = the
             ordinary threshold.
+        memory_budget: bytes each segment store (basal, apical) may allocate; past it, the segments that learned
+            longest ago are retired instead of growing the store, so memory stays bounded on any input (a stream
+            that never repeats keeps adding segments). ``None``: bounded only by the caps (which allow tens of GB).
+            The default, 256 MiB, holds about 5 million synapses; ordinary streams stay far below it.
         seed: seed or Generator (tie breaks and synapse sampling).
 
     Attributes:
@@ -197,6 +203,7 @@ class TemporalMemory:
         apical_permanence_decrement: float | None = None,
         apical_max_new_synapse_count: int | None = None,
         reduced_basal_threshold: int | None = None,
+        memory_budget: int | None = DEFAULT_MEMORY_BUDGET,
         seed: int | np.random.Generator | None = None,
     ):
         self.column_count = check_int(column_count, "column_count", 1)
@@ -236,11 +243,12 @@ class TemporalMemory:
             raise type(error)(f"apical_{error}") from None
         self.reduced_basal_threshold = check_int(pick(reduced_basal_threshold, activation_threshold),
                                                    "reduced_basal_threshold", 1)
+        self.memory_budget = None if memory_budget is None else check_int(memory_budget, "memory_budget", 1)
         self._rng = make_rng(seed)
         self.basal_connections = Connections(num_cells, self.basal_input_size, max_segments_per_cell,
-                                             max_synapses_per_segment, seed=self._rng)
+                                             max_synapses_per_segment, seed=self._rng, memory_budget=memory_budget)
         self.apical_connections = Connections(num_cells, max(self.apical_input_size, 1), max_segments_per_cell,
-                                              max_synapses_per_segment, seed=self._rng)
+                                              max_synapses_per_segment, seed=self._rng, memory_budget=memory_budget)
         self._setup_constants()
         self._rand = self._rng.random(_POOL)
         self._rand_pos = 0
@@ -388,9 +396,9 @@ class TemporalMemory:
         a_new = (self._a_segs.shape[0] + n_learning) * self.apical.max_new_synapse_count if self.apical_input_size \
             else 0
         if learn:
-            b.ensure_capacity(n_cols, b_new, self._b_segs.shape[0] + n_cols)
+            b.ensure_capacity(n_cols, b_new, self._b_segs.shape[0] + n_cols, protected=self._b_segs)
             if a_new:
-                a.ensure_capacity(n_learning, a_new, self._a_segs.shape[0] + n_learning)
+                a.ensure_capacity(n_learning, a_new, self._a_segs.shape[0] + n_learning, protected=self._a_segs)
         need = n_cols + b_new + a_new
         if self._rand.shape[0] - self._rand_pos < need:
             self._rand = self._rng.random(max(_POOL, 2 * need))
@@ -556,6 +564,7 @@ class TemporalMemory:
                                               "connected_permanence", "permanence_increment",
                                               "permanence_decrement", "max_new_synapse_count")},
             "reduced_basal_threshold": self.reduced_basal_threshold,
+            "memory_budget": self.memory_budget,
         }
 
     _ARRAYS = ("_active", "_winners", "_predicted_active", "_bursting", "_predictive", "_b_input", "_b_cands",
@@ -590,6 +599,7 @@ class TemporalMemory:
         if not isinstance(config, dict):
             raise StateError(f"config must be a mapping, got {type(config).__name__}", field="config")
         mine = self._config()
+        config = {"memory_budget": self.memory_budget, **config} if "memory_budget" not in config else config
         if dict(config) != mine:
             diff = sorted(k for k in set(config) | set(mine) if config.get(k) != mine.get(k))
             raise StateError(f"config must match this TemporalMemory's, differing keys: {diff}", field="config")
@@ -653,6 +663,7 @@ class TemporalMemory:
         self._rng = rng
         basal._rng = rng
         apical._rng = rng
+        basal.memory_budget = apical.memory_budget = self.memory_budget  # the memory's configuration rules
         self.basal_connections, self.apical_connections = basal, apical
         for name, arr in arrays.items():
             setattr(self, name, arr)

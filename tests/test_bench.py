@@ -48,3 +48,15 @@ def test_bad_arguments_are_rejected(capsys):
     with pytest.raises(SystemExit) as exc:  # one usage line naming the flag, exit code 2
         bench.main(["--steps", "0", "--no-cold-start"])
     assert exc.value.code == 2 and "argument --steps: must be an int >= 1, got 0" in capsys.readouterr().err
+
+
+def test_soak_prints_a_row_per_window_for_each_subject(capsys):
+    assert bench.main(["--soak", "30", "--window", "15", "--subject", "tm", "detector", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split("|")[1:-1] for line in out.splitlines() if line.startswith("| tm") or
+            line.startswith("| detector")]
+    assert [(r[0].strip(), r[1].strip()) for r in rows] == [("tm", "15"), ("tm", "30"), ("detector", "15"),
+                                                          ("detector", "30")]
+    tm_synapses = [int(r[5].replace(",", "")) for r in rows[:2]]
+    assert 0 < tm_synapses[0] < tm_synapses[1]  # random input keeps adding synapses
+    assert "bytes/synapse" in out

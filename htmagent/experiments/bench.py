@@ -311,9 +311,26 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int_at_least(1), default=None, help="steps per stage (default: 5000)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the input stream and the models")
     parser.add_argument("--no-cold-start", action="store_true", help="skip the cold-start subprocess")
+    parser.add_argument("--soak", type=int_at_least(1), default=None, metavar="N",
+                        help="instead: N steps of never-repeating input for each --subject, a row per --window "
+                             "steps (speed, resident memory, segments, synapses, bytes per synapse)")
+    parser.add_argument("--window", type=int_at_least(1), default=None, help="soak rows every N steps "
+                        "(default: N/10)")
+    parser.add_argument("--subject", nargs="+", default=None, choices=["tm", "detector", "wrapper", "grid"],
+                        help="soak subjects (default: all four)")
 
 
 def _run(args: argparse.Namespace) -> int:
+    if getattr(args, "soak", None):
+        from htmagent.experiments.soak import HEADER, SUBJECTS, format_soak, soak
+
+        window = args.window or max(args.soak // 10, 1)
+        print(f"soak: {args.soak:,} steps of never-repeating input, a row per {window:,} steps, seed {args.seed}")
+        print(HEADER)
+        for subject in args.subject or list(SUBJECTS):
+            for row in soak(subject, args.soak, window, args.seed):
+                print(format_soak(row), flush=True)
+        return 0
     config = CONFIGS[args.config]
     steps = config.default_steps if args.steps is None else args.steps
     cold = None if args.no_cold_start else measure_cold_start(args.config, args.seed)

@@ -550,3 +550,22 @@ def check_store(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i3
         if chunk_used[h] == 0:
             return 16, h
     return 0, 0
+
+
+@kernel
+def retire_segments(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                    chunk_link, free_segs, free_blocks, free_chunks, meta, order, protected, need_segs, need_blocks,
+                    need_chunks):
+    """Destroy segments in ``order`` (least recently used first), skipping ``protected`` ones (a 0/1 mask over
+    segment ids), until the free stacks hold ``need_*`` slots; return how many were destroyed."""
+    destroyed = 0
+    for i in range(order.shape[0]):
+        if meta[M_FREE_SEG] >= need_segs and meta[M_FREE_BLOCK] >= need_blocks and meta[M_FREE_CHUNK] >= need_chunks:
+            break
+        seg = order[i]
+        if protected[seg] != 0 or seg_i32[S_CELL, seg] < 0:
+            continue
+        destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                        chunk_link, free_segs, free_blocks, free_chunks, meta, seg)
+        destroyed += 1
+    return destroyed

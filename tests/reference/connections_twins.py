@@ -108,3 +108,13 @@ def create_segment(model, cell, iteration, max_segments, new_id):
         del model[victim]
     model[new_id] = Segment(cell, iteration, {})
     return model
+
+
+
+def retire(model, protected, count):
+    """The memory budget's rule: remove ``count`` unprotected segments, least recently used first (ties: lowest
+    id), or all unprotected ones if there are fewer."""
+    model = copy.deepcopy(model)
+    for _, seg in sorted((s.used, seg) for seg, s in model.items() if seg not in protected)[:count]:
+        del model[seg]
+    return model
