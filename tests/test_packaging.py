@@ -67,3 +67,16 @@ def test_console_script_help(argv, tmp_path):
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "usage: htmagent" in result.stdout
+
+
+def test_the_core_never_imports_torch(tmp_path):
+    # Only the torch room (htmagent.deep) and htmagent.sb3 may import torch: the plain install has none.
+    code = (
+        "import sys, htmagent, htmagent.encoders, htmagent.gridcells, htmagent.envs, htmagent.cortex, htmagent.agent\n"
+        "from htmagent import TemporalMemory, SpatialPooler, AnomalyDetector, Network, HTMObservation\n"
+        "import htmagent.experiments.nab, htmagent.experiments.bench, htmagent.experiments.deep_sine\n"
+        "print('torch' in sys.modules)"
+    )
+    result = run_python(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

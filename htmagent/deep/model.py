@@ -1,0 +1,263 @@
+"""DeepHTM: an HTM made differentiable and trained end to end (encoder -> k-winner columns -> cells chosen by
+learned context -> decoder -> the next value).
+
+The structure follows the 2019 DeepHTM post on Numenta's forum (our summary in issue #16): a two-layer ReLU encoder
+of 256 units, 256 columns with 5 winners, 5 cells per column, a ReLU decoder of 256 units and one output, trained
+online by backpropagation to predict the next input. Column and cell codes are exactly k-sparse at every step, so
+:meth:`DeepHTM.active_columns` and :meth:`DeepHTM.active_cells` are :class:`~htmagent.sdr.SDR` s the rest of the
+library reads, and the anomaly is the fraction of active columns the previous step did not predict (the columns of
+the cells whose context scores won, read one step ahead through :meth:`DeepHTM.predicted_columns`).
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import os
+from collections import deque
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from htmagent.deep.layers import DiffSpatialPooler, DiffTemporalMemory
+
+__all__ = ["DeepHTM"]
+
+
+def _check_int(value: object, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
+class DeepHTM(nn.Module):
+    """Encoder + differentiable spatial pooler + differentiable temporal memory + decoder.
+
+    Args:
+        input_size: values per input step.
+        output_size: values predicted per step (default: ``input_size``, the next input).
+        hidden: width of the encoder's two ReLU layers and of the decoder's one.
+        columns: columns of the spatial pooler.
+        k: winning columns per step.
+        cells_per_column: cells per column.
+        boost_strength: duty-cycle boosting of the columns (0 = none).
+        weight_sparsity: fraction of the pooler's input weights held at zero.
+        context_rank: bottleneck of the temporal memory's context (see :class:`DiffTemporalMemory`).
+        optimizer: ``"sgd"`` (plain backprop, as the seed) or ``"adam"``.
+        lr: the optimiser's learning rate for :meth:`step` / :meth:`fit`.
+        bptt: steps of truncated backpropagation through time in :meth:`step` (1 = the current step only). The
+            default, 2, is the least with which the cells learn to tell one input's contexts apart in our tests
+            (with 1 they do not).
+        seed: seed of the weights (and nothing else: no global RNG is touched).
+        device: ``"cpu"``, ``"cuda"`` or None (CUDA when available, else CPU).
+
+    Example:
+        >>> model = DeepHTM(1, seed=0)
+        >>> for t in range(100):
+        ...     loss = model.step([math.sin(t / 5)], [math.sin((t + 1) / 5)])
+        >>> model.active_columns().num_active
+        5
+    """
+
+    def __init__(self, input_size: int, output_size: int | None = None, hidden: int = 256, columns: int = 256,
+                 k: int = 5, cells_per_column: int = 5, boost_strength: float = 1.0, weight_sparsity: float = 0.0,
+                 context_rank: int | None = 64, optimizer: str = "adam", lr: float = 1e-3, bptt: int = 2,
+                 seed: int = 0, device: str | None = None):
+        super().__init__()
+        self.input_size = _check_int(input_size, "input_size", 1)
+        self.output_size = _check_int(self.input_size if output_size is None else output_size, "output_size", 1)
+        self.hidden = _check_int(hidden, "hidden", 1)
+        self.columns = _check_int(columns, "columns", 1)
+        self.k = _check_int(k, "k", 1)
+        if self.k > self.columns:
+            raise ValueError(f"k must be <= columns ({self.columns}), got {k}")
+        self.cells_per_column = _check_int(cells_per_column, "cells_per_column", 1)
+        self.bptt = _check_int(bptt, "bptt", 1)
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        self.seed = _check_int(seed, "seed", 0)
+        if optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+        self.config = dict(input_size=self.input_size, output_size=self.output_size, hidden=hidden, columns=columns,
+                           k=k, cells_per_column=cells_per_column, boost_strength=boost_strength,
+                           weight_sparsity=weight_sparsity, context_rank=context_rank, optimizer=optimizer, lr=lr,
+                           bptt=bptt, seed=seed)
+        generator_state = torch.random.get_rng_state()
+        try:
+            torch.manual_seed(self.seed)  # restored below: the global generator is left as it was
+            self.encoder = nn.Sequential(nn.Linear(self.input_size, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                                         nn.ReLU())
+            self.sp = DiffSpatialPooler(hidden, columns, k, boost_strength=boost_strength,
+                                        weight_sparsity=weight_sparsity)
+            self.tm = DiffTemporalMemory(columns, cells_per_column, context_rank)
+            self.decoder = nn.Sequential(nn.Linear(self.tm.num_cells, hidden), nn.ReLU(),
+                                         nn.Linear(hidden, self.output_size))
+        finally:
+            torch.random.set_rng_state(generator_state)
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.to(device)
+        self.device = torch.device(device)
+        fused = {"fused": True} if self.device.type in ("cpu", "cuda") else {}
+        self.optimizer = (torch.optim.Adam(self.parameters(), lr=lr, **fused) if optimizer == "adam"
+                          else torch.optim.SGD(self.parameters(), lr=lr))
+        self._history: deque = deque(maxlen=self.bptt)
+        self.reset()
+
+    # ------------------------------------------------------------------ the function
+    def forward(self, x: torch.Tensor, previous_cells: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor,
+                                                                             torch.Tensor]:
+        """One step for a batch: ``(prediction, column activity, cell activity)``."""
+        columns = self.sp(self.encoder(x))
+        cells = self.tm(columns, previous_cells)
+        return self.decoder(cells), columns, cells
+
+    def unroll(self, xs: torch.Tensor, cells: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run a batch of sequences ``(batch, time, input_size)``; return the predictions ``(batch, time,
+        output_size)`` and the last cell activity."""
+        if cells is None:
+            cells = torch.zeros(xs.shape[0], self.tm.num_cells, device=xs.device)
+        outputs = []
+        for t in range(xs.shape[1]):
+            prediction, _, cells = self(xs[:, t], cells)
+            outputs.append(prediction)
+        return torch.stack(outputs, dim=1), cells
+
+    # ------------------------------------------------------------------ online use
+    def reset(self) -> None:
+        """Start a new sequence: no context."""
+        self._cells = torch.zeros(1, self.tm.num_cells, device=self.device)
+        self._columns = torch.zeros(1, self.columns, device=self.device)
+        self._predicted = torch.zeros(self.columns, dtype=torch.bool, device=self.device)
+        self._history.clear()
+        self.anomaly = 0.0
+        self.prediction = torch.zeros(self.output_size)
+
+    def _tensor(self, value: object, size: int, name: str) -> torch.Tensor:
+        arr = np.asarray(value, dtype=np.float64).reshape(-1) if not isinstance(value, torch.Tensor) else \
+            value.detach().cpu().double().reshape(-1).numpy()
+        if arr.size != size:
+            raise ValueError(f"{name} must hold {size} values, got {arr.size}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be finite, got {arr.tolist()[:8]}")
+        return torch.as_tensor(arr, dtype=torch.float32, device=self.device).reshape(1, size)
+
+    def step(self, x: Sequence[float] | np.ndarray | torch.Tensor, target: Sequence[float] | np.ndarray | None = None,
+             learn: bool = True) -> float:
+        """Feed one input; with a ``target`` and ``learn``, take one optimiser step on the squared error of this
+        step's prediction, backpropagated through the last :attr:`bptt` steps. Returns the loss (NaN without a
+        target). The prediction (for the next step) is in :attr:`prediction`."""
+        xt = self._tensor(x, self.input_size, "x")
+        tt = None if target is None else self._tensor(target, self.output_size, "target")
+        # The window: the last `bptt` inputs, each with the cell state it met (detached: the truncation).
+        self._history.append((self._cells.detach(), xt))
+        training = learn and tt is not None
+        self.train(training)
+        with torch.set_grad_enabled(training):
+            cells = self._history[0][0]
+            for _, xi in self._history:
+                prediction, columns, cells = self(xi, cells)
+            loss = float("nan")
+            if tt is not None:
+                err = nn.functional.mse_loss(prediction, tt)
+                loss = float(err.detach())
+                if training:
+                    self.optimizer.zero_grad(set_to_none=True)
+                    err.backward()
+                    self.optimizer.step()
+        active = columns.detach()[0] > 0
+        self.anomaly = float((active & ~self._predicted).sum()) / max(int(active.sum()), 1)
+        self._columns, self._cells = columns.detach(), cells.detach()
+        self._predicted = self.predicted_columns_mask()
+        self.prediction = prediction.detach()[0].cpu()
+        return loss
+
+    def predicted_columns_mask(self) -> torch.Tensor:
+        """Columns predicted for the next step: the winners of a step whose input is this step's predicted
+        activity of the pooler (the columns of the cells the current context scores highest)."""
+        with torch.no_grad():
+            scores = self.tm.context(self._cells).reshape(self.columns, self.cells_per_column)
+            strength = scores.max(dim=-1).values
+            index = strength.topk(self.k).indices
+            mask = torch.zeros(self.columns, dtype=torch.bool, device=self.device)
+            mask[index] = True
+        return mask
+
+    def active_columns(self):
+        """This step's winning columns as an :class:`~htmagent.sdr.SDR` (exactly ``k``)."""
+        from htmagent.sdr import SDR
+
+        return SDR(self.columns, np.flatnonzero(self._columns[0].cpu().numpy() > 0))
+
+    def active_cells(self):
+        """This step's active cells as an :class:`~htmagent.sdr.SDR` (one per active column)."""
+        from htmagent.sdr import SDR
+
+        return SDR(self.tm.num_cells, np.flatnonzero(self._cells[0].cpu().numpy() != 0))
+
+    # ------------------------------------------------------------------ batch training
+    def fit(self, xs: np.ndarray, targets: np.ndarray, epochs: int = 1, batch_size: int = 32,
+            window: int = 32) -> list[float]:
+        """Train on sequences: ``xs`` ``(time, input_size)`` (one long sequence) and ``targets`` ``(time,
+        output_size)``, cut into windows of ``window`` steps, shuffled by the model's seed each epoch; one
+        optimiser step per batch of windows. Returns the mean loss per epoch."""
+        xs = np.asarray(xs, dtype=np.float32).reshape(-1, self.input_size)
+        ys = np.asarray(targets, dtype=np.float32).reshape(-1, self.output_size)
+        if xs.shape[0] != ys.shape[0] or xs.shape[0] < window:
+            raise ValueError(f"xs and targets must have the same length >= window ({window}), got "
+                             f"{xs.shape[0]} and {ys.shape[0]}")
+        starts = np.arange(0, xs.shape[0] - window + 1, window)
+        rng = np.random.default_rng(self.seed)
+        self.train(True)
+        losses = []
+        for _ in range(_check_int(epochs, "epochs", 1)):
+            order = rng.permutation(starts)
+            total, count = 0.0, 0
+            for b in range(0, order.size, batch_size):
+                idx = order[b:b + batch_size, None] + np.arange(window)[None, :]
+                bx = torch.as_tensor(xs[idx], device=self.device)
+                by = torch.as_tensor(ys[idx], device=self.device)
+                predictions, _ = self.unroll(bx)
+                loss = nn.functional.mse_loss(predictions, by)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                total += float(loss.detach()) * idx.shape[0]
+                count += idx.shape[0]
+            losses.append(total / count)
+        return losses
+
+    # ------------------------------------------------------------------ save / load
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the weights, the duty cycles, the optimiser and the online state (``torch.save`` of tensors and
+        plain values only)."""
+        torch.save({"format": "htmagent.DeepHTM/1", "config": self.config, "model": self.state_dict(),
+                    "optimizer": self.optimizer.state_dict(), "cells": self._cells, "columns": self._columns,
+                    "predicted": self._predicted, "anomaly": self.anomaly,
+                    "history": [list(h) for h in self._history]}, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | None = None) -> "DeepHTM":
+        """Read a model written by :meth:`save` (``weights_only``: no code in the file is run)."""
+        from htmagent.serialization import StateError
+
+        name = os.fspath(path) if isinstance(path, (str, os.PathLike)) else "<stream>"
+        try:
+            saved = torch.load(path, map_location=device or "cpu", weights_only=True)
+            if not isinstance(saved, dict) or saved.get("format") != "htmagent.DeepHTM/1":
+                raise StateError("not a DeepHTM file (format htmagent.DeepHTM/1)", name)
+            model = cls(**saved["config"], device=device)
+            model.load_state_dict(saved["model"])
+            model.optimizer.load_state_dict(saved["optimizer"])
+        except StateError:
+            raise
+        except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as error:
+            raise StateError(f"not a readable DeepHTM file ({type(error).__name__}: {error})", name) from error
+        model._cells = saved["cells"].to(model.device)
+        model._columns = saved["columns"].to(model.device)
+        model._predicted = saved["predicted"].to(model.device)
+        model.anomaly = float(saved["anomaly"])
+        model._history.extend((c.to(model.device), x.to(model.device)) for c, x in saved["history"])
+        return model
