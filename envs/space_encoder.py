@@ -221,10 +221,17 @@ class SpaceEncoder:
             raise ValueError(f"observation must have {self._dims} elements, got shape {np.shape(value)}")
         if not np.all(np.isfinite(x)):
             raise ValueError(f"observation must be finite, got {x}")
+        saved = None
         if learn and self._count < self.stats_warmup and not self._bounded.all():
+            saved = (self._count, self._mean.copy(), self._m2.copy(), self._resolution.copy())
             self._update_statistics(x)
-        scaled = x / self._resolution + self._dim_shift
-        rows = self._rdse.encode_indices(scaled) + self._block_offsets
+        try:
+            scaled = x / self._resolution + self._dim_shift
+            rows = self._rdse.encode_indices(scaled) + self._block_offsets
+        except ValueError:
+            if saved is not None:  # a value the encoder refuses leaves the statistics as they were
+                self._count, self._mean, self._m2, self._resolution = saved
+            raise
         return rows.ravel()
 
     def _update_statistics(self, x: np.ndarray) -> None:

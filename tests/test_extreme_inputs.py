@@ -47,3 +47,20 @@ def test_network_step_checks_its_noise_as_infer_does(noise):
     for name in ("feature_noise", "location_noise"):
         with pytest.raises(ValueError, match=f"{name} must be a number in \\[0, 1\\]"):
             net.step([(point, feature)], **{name: noise})
+
+
+def test_an_observation_the_encoder_refuses_leaves_the_running_statistics_alone():
+    from gymnasium import spaces
+
+    from htmagent.envs.space_encoder import SpaceEncoder
+
+    enc = SpaceEncoder(spaces.Box(-np.inf, np.inf, (2,)), seed=0)
+    for x in np.random.default_rng(0).normal(0, 1, (20, 2)):
+        enc.encode(x)
+    before = enc.state_dict()
+    with pytest.raises(ValueError):
+        enc.encode(np.array([1e300, 0.0]))
+    after = enc.state_dict()
+    assert after["count"] == before["count"]
+    for key in ("mean", "m2", "resolution"):
+        assert np.array_equal(after[key], before[key])
