@@ -25,7 +25,7 @@ def test_quick_run_prints_the_table_and_saves_the_figure(tmp_path, monkeypatch, 
     printed = capsys.readouterr().out
     assert "Fig 4" in printed and "published HTM" in printed and "lowest accuracy after the switch" in printed
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 1000
-    run = json.loads(raw.read_text())["runs"][0]
+    run = json.loads(raw.read_text())["runs"]["tm"][0]
     # 3,000 elements are enough for the first endings to be learned: accuracy clearly above chance (1/10)
     assert max(run["curve"]) > 0.5 and run["wall_time_s"] > 0
 
@@ -58,3 +58,34 @@ def test_bad_arguments_raise(capsys):
     with pytest.raises(SystemExit) as done:  # on the command line: one usage line naming the flag, exit code 2
         parse_args(cui2016.HighOrderArgs, ["--num-elements", "100", "--switch-at", "200"])
     assert done.value.code == 2 and "--switch-at must be in [1, 99], got 200" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["deephtm", "lstm"])
+def test_the_learned_arms_predict_every_ending_of_the_same_stream(kind):
+    pytest.importorskip("torch")
+    from htmagent.experiments import cui2016
+    from htmagent.experiments.cui2016_deep import run_seed_learned
+
+    args = cui2016.HighOrderArgs(num_elements=400, switch_at=200, progress=False, models=["tm", kind])
+    learned, tm = run_seed_learned(0, args, kind), cui2016.run_seed(0, args)
+    assert learned["at"] == tm["at"] and len(learned["correct"]) == len(tm["at"]) > 20
+    assert all(isinstance(c, bool) for c in learned["correct"])
+
+
+def test_models_are_checked():
+    from htmagent.experiments import cui2016
+
+    with pytest.raises(ValueError, match="models must be some of"):
+        cui2016.HighOrderArgs(models=["gru"])
+
+
+def test_a_run_that_never_recovers_is_summarised_as_never():
+    from htmagent.experiments import cui2016
+
+    args = cui2016.HighOrderArgs(num_elements=2000, switch_at=1000, window=10)
+    at = list(range(5, 2000, 10))
+    lost = cui2016.summarise({"at": at, "correct": [True] * 100 + [False] * 100}, args)
+    assert lost["reach_0.9"] == 5 and lost["recovered_0.9"] is None and lost["recovered_0.95"] is None
+    back = cui2016.summarise({"at": at, "correct": [True] * 100 + [False] * 30 + [True] * 70}, args)
+    # window 10: 9 good of the last 10 first at ending 138, all 10 at ending 139
+    assert back["recovered_0.9"] == at[138] and back["recovered_0.95"] == at[139]

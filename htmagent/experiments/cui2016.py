@@ -41,6 +41,8 @@ SEQUENCES = (
 #: After the switch: the endings of each pair are swapped.
 SWITCHED = tuple(s[:-1] + (SEQUENCES[i ^ 1][-1],) for i, s in enumerate(SEQUENCES))
 NUM_SYMBOLS = 10
+#: The models the experiment can run, and their names in the tables.
+MODELS = {"tm": "htmagent TM", "deephtm": "DeepHTM", "lstm": "LSTM (128 units)"}
 
 #: Published HTM curve of Figure 4 (read from the plot; papers.md section 4.3).
 PUBLISHED = {"reach_1.0": "~6,000", "dip_after_switch": "~0.36", "recovered_by": "~13,500-14,000"}
@@ -68,11 +70,22 @@ class HighOrderArgs(FigureArgs):
     """cells per minicolumn"""
     threshold: int = 15
     """activation threshold = min threshold"""
+    models: list[str] = dataclasses.field(default_factory=lambda: ["tm"])
+    """models to run on the same streams: tm (the binary temporal memory), deephtm, lstm (the last two need torch)"""
+    deep_bptt: int = 2
+    """DeepHTM's truncated backpropagation window, in elements"""
+    lstm_bptt: int = 10
+    """the LSTM's truncated backpropagation window, in elements"""
 
     def validate(self) -> None:
         for name in ("trials", "num_elements", "noise_symbols", "window", "column_count", "active_bits",
                      "cells_per_column", "threshold"):
             check_int(getattr(self, name), name, 1)
+        for name in ("deep_bptt", "lstm_bptt"):
+            check_int(getattr(self, name), name, 1)
+        bad = [m for m in self.models if m not in MODELS]
+        if not self.models or bad:
+            raise ValueError(f"models must be some of {list(MODELS)}, got {self.models}")
         if self.quick:  # a tiny run for the tests: 3,000 elements, one run
             self.trials, self.num_elements, self.switch_at = 1, 3000, 1500
         check_int(self.switch_at, "switch_at", 1, self.num_elements - 1)
@@ -146,26 +159,37 @@ def summarise(run: dict, args: HighOrderArgs) -> dict:
         late = np.flatnonzero(after)
         ok = full[late]
         bad = np.flatnonzero(~ok)
-        if bad.size < ok.size:
+        if not bad.size or bad[-1] < ok.size - 1:  # good at the last ending
             first_good = late[bad[-1] + 1] if bad.size else late[0]
             recovered = int(at[first_good])
-    return {"reach_0.95": reach, "dip_after_switch": dip, "recovered_0.95": recovered,
-            "final": float(acc[-1]), "curve_at": at.tolist(), "curve": acc.tolist()}
+    out = {"reach_0.95": reach, "dip_after_switch": dip, "recovered_0.95": recovered,
+           "final": float(acc[-1]), "curve_at": at.tolist(), "curve": acc.tolist()}
+    good = acc >= 0.9
+    out["reach_0.9"] = int(at[before & good][0]) if np.any(before & good) else None
+    out["recovered_0.9"] = None
+    if after.any():
+        late = np.flatnonzero(after)
+        bad = np.flatnonzero(~good[late])
+        if not bad.size or bad[-1] < late.size - 1:
+            out["recovered_0.9"] = int(at[late[bad[-1] + 1]] if bad.size else at[late[0]])
+    return out
 
 
-def plot(summaries: list[dict], args: HighOrderArgs, path: str) -> None:
-    """The accuracy curve of every run and their mean, with the switch marked."""
+def plot(results: dict[str, list[dict]], args: HighOrderArgs, path: str) -> None:
+    """The accuracy curve of every run and their mean, per model, with the switch marked."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
-    start = max(s["curve_at"][0] for s in summaries)
-    grid = np.arange(start, args.num_elements, 50)
-    curves = []
-    for summ in summaries:
-        curve = np.interp(grid, summ["curve_at"], summ["curve"])
-        curves.append(curve)
-        ax.plot(grid, curve, color="tab:red", alpha=0.25, linewidth=0.8)
-    ax.plot(grid, np.mean(curves, axis=0), color="tab:red", linewidth=2,
-            label=f"htmagent TM (mean of {len(summaries)} seed{'s' if len(summaries) > 1 else ''})")
+    colors = {"tm": "tab:red", "deephtm": "tab:blue", "lstm": "tab:green"}
+    for model, summaries in results.items():
+        start = max(s["curve_at"][0] for s in summaries)
+        grid = np.arange(start, args.num_elements, 50)
+        curves = []
+        for summ in summaries:
+            curve = np.interp(grid, summ["curve_at"], summ["curve"])
+            curves.append(curve)
+            ax.plot(grid, curve, color=colors[model], alpha=0.25, linewidth=0.8)
+        ax.plot(grid, np.mean(curves, axis=0), color=colors[model], linewidth=2,
+                label=f"{MODELS[model]} (mean of {len(summaries)} seed{'s' if len(summaries) > 1 else ''})")
     ax.axvline(args.switch_at, color="black", linestyle="--", linewidth=1, label="endings swapped")
     ax.set_xlabel("element")
     ax.set_ylabel(f"accuracy of last-element prediction\n(moving average over {args.window} sequences)")
@@ -184,34 +208,57 @@ def fmt(value) -> str:
     return f"{value:,}"
 
 
+def _run(model: str, seed: int, args: HighOrderArgs) -> dict:
+    if model == "tm":
+        return run_seed(seed, args)
+    from htmagent.experiments.cui2016_deep import run_seed_learned
+
+    return run_seed_learned(seed, args, model)
+
+
+def _mean(values: list) -> str:
+    known = [v for v in values if v is not None]
+    return fmt(type(known[0])(np.mean(known))) if known and len(known) == len(values) else "never"
+
+
 def main(args: HighOrderArgs) -> int:
-    """Run every trial, print the table against the published curve, draw the figure, write the JSON."""
-    runs = [run_seed(seed, args) for seed in args.seeds]
-    summaries = [summarise(run, args) for run in runs]
+    """Run every trial of every model, print the tables, draw the figure, write the JSON."""
+    all_runs = {m: [_run(m, seed, args) for seed in args.seeds] for m in args.models}
+    results = {m: [summarise(run, args) for run in runs] for m, runs in all_runs.items()}
     print(f"\nCui, Ahmad & Hawkins 2016, Fig 4: high-order sequences, switch after element {args.switch_at:,} "
           f"of {args.num_elements:,} (seeds {args.seeds})")
-    rows = [
-        ("accuracy reaches 1.0 (ours: >= 0.95) at element", PUBLISHED["reach_1.0"], "reach_0.95"),
-        ("lowest accuracy after the switch", PUBLISHED["dip_after_switch"], "dip_after_switch"),
-        ("back to 1.0 (ours: >= 0.95 for good) at element", PUBLISHED["recovered_by"], "recovered_0.95"),
-        ("final accuracy", "1.0", "final"),
-    ]
-    print(f"| {'measure':<48} | {'published HTM':<15} | {'ours, mean':<10} | ours, per seed")
-    print(f"|{'-' * 50}|{'-' * 17}|{'-' * 12}|{'-' * 40}")
-    for label, published, key in rows:
-        values = [s[key] for s in summaries]
-        known = [v for v in values if v is not None]
-        mean = fmt(type(known[0])(np.mean(known))) if len(known) == len(values) else "never"
-        ours = ", ".join(fmt(v) for v in values)
-        print(f"| {label:<48} | {published:<15} | {mean:<10} | {ours}")
-    speed = sum(args.num_elements for _ in runs) / sum(r["wall_time_s"] for r in runs)
-    print(f"speed: {speed:,.0f} elements/s with learning; segments at the end: "
-          f"{', '.join(str(r['segments']) for r in runs)}")
-    path = args.figure_path("cui2016_high_order.png")
-    plot(summaries, args, path)
+    if "tm" in results:
+        runs, summaries = all_runs["tm"], results["tm"]
+        rows = [
+            ("accuracy reaches 1.0 (ours: >= 0.95) at element", PUBLISHED["reach_1.0"], "reach_0.95"),
+            ("lowest accuracy after the switch", PUBLISHED["dip_after_switch"], "dip_after_switch"),
+            ("back to 1.0 (ours: >= 0.95 for good) at element", PUBLISHED["recovered_by"], "recovered_0.95"),
+            ("final accuracy", "1.0", "final"),
+        ]
+        print(f"| {'measure':<48} | {'published HTM':<15} | {'ours, mean':<10} | ours, per seed")
+        print(f"|{'-' * 50}|{'-' * 17}|{'-' * 12}|{'-' * 40}")
+        for label, published, key in rows:
+            values = [s[key] for s in summaries]
+            print(f"| {label:<48} | {published:<15} | {_mean(values):<10} | {', '.join(fmt(v) for v in values)}")
+        speed = sum(args.num_elements for _ in runs) / sum(r["wall_time_s"] for r in runs)
+        print(f"speed: {speed:,.0f} elements/s with learning; segments at the end: "
+              f"{', '.join(str(r['segments']) for r in runs)}")
+    if len(results) > 1:
+        print("\nhead to head (mean over seeds; 'never' if a seed never got there):")
+        print("| model | reaches 0.9 at | reaches 0.95 at | lowest after switch | regains 0.9 at | regains 0.95 at "
+              "| final | elements/s |")
+        print("|---|---|---|---|---|---|---|---|")
+        for model, summaries in results.items():
+            runs = all_runs[model]
+            speed = sum(args.num_elements for _ in runs) / sum(r["wall_time_s"] for r in runs)
+            cells = [_mean([s[k] for s in summaries]) for k in ("reach_0.9", "reach_0.95", "dip_after_switch",
+                                                                  "recovered_0.9", "recovered_0.95", "final")]
+            print(f"| {MODELS[model]} | " + " | ".join(cells) + f" | {speed:,.0f} |")
+    path = args.figure_path("cui2016_high_order.png" if args.models == ["tm"] else "cui2016_models.png")
+    plot(results, args, path)
     print(f"figure saved to {path}")
     if args.json_out:
-        write_json({"args": dataclasses.asdict(args), "runs": [
+        write_json({"args": dataclasses.asdict(args), "runs": {m: [
             {k: v for k, v in {**run, **summ}.items() if k not in ("at", "correct")}
-            for run, summ in zip(runs, summaries)]}, args.json_out)
+            for run, summ in zip(all_runs[m], results[m])] for m in results}}, args.json_out)
     return 0
