@@ -130,7 +130,8 @@ class CategoryEncoder(Encoder):
             i = self._index.get(value.item())
         if i is None:
             if self._unknown == "error":
-                raise UnknownCategoryError(f"value {value!r} is not a known category (known: {self._categories[:10]!r})")
+                raise UnknownCategoryError(
+                    f"value {value!r} is not a known category (known: {self._categories[:10]!r})")
             return SDR._trusted(self._size, self._hashed_code(value))
         return SDR._trusted(self._size, self._codes[i])
 

@@ -341,9 +341,8 @@ class GridCellPopulation(abc.ABC):
         num_bumps = get_array(state, "num_bumps", np.int64, self._num_bumps.shape, 0, anchor_phases.shape[-2]
                               if anchor_phases.ndim >= 2 else None)
         displacement = get_array(state, "displacement", np.float64, self._displacement.shape, -1e300, 1e300)
-        associated = get_array(state, "associated", np.int32, (None,), 0, self.size, high_open=True)
-        if associated.size > 1 and not np.all(np.diff(associated) > 0):
-            raise StateError("associated must be sorted without repeats", field="associated")
+        associated = get_array(state, "associated", np.int32, (None,), 0, self.size, high_open=True,
+                               sorted_unique=True)
         connections = Connections(1, 1, seed=0)
         connections.load_state_dict(state["connections"])
         if (connections.num_cells, connections.num_presynaptic) != (self.size, self.anchor_input_size):

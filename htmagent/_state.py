@@ -20,7 +20,8 @@ import numpy as np
 
 from htmagent.serialization import StateError
 
-__all__ = ["StateError", "atomic_load", "naming_file", "get", "get_array", "get_bool", "get_int", "get_real", "get_str"]
+__all__ = ["StateError", "atomic_load", "check_format", "naming_file", "get", "get_array", "get_bool", "get_int",
+           "get_real", "get_str"]
 
 _MISSING = object()
 
@@ -35,9 +36,15 @@ def get(state: Mapping, key: str, where: str = "") -> Any:
     return value
 
 
+def check_format(state: Mapping, expected: str) -> None:
+    """``state["format"]`` must be ``expected`` (the class's format tag)."""
+    if get(state, "format") != expected:
+        raise StateError(f"format must be {expected!r}, got {state.get('format')!r}", field="format")
+
+
 def get_array(state: Mapping, key: str, dtype: Any, shape: Sequence[int | None] | None = None,
               low: float | None = None, high: float | None = None, where: str = "", ndim: int | None = None,
-              high_open: bool = False) -> np.ndarray:
+              high_open: bool = False, sorted_unique: bool = False) -> np.ndarray:
     """A copy of the array ``state[key]``, after checking it.
 
     Args:
@@ -49,6 +56,8 @@ def get_array(state: Mapping, key: str, dtype: Any, shape: Sequence[int | None] 
             also be finite unless both bounds are ``None``.
         where: the path of ``state`` in the whole state, for messages (``"sp/"``).
         ndim: the number of dimensions, when ``shape`` is not given.
+        sorted_unique: the values along the last axis must be strictly increasing (a set of cells, or rows of
+            them).
     """
     name = f"{where}{key}"
     value = get(state, key, where)
@@ -71,6 +80,9 @@ def get_array(state: Mapping, key: str, dtype: Any, shape: Sequence[int | None] 
         if high is not None and (value.max() >= high if high_open else value.max() > high):
             bound = f"< {high}" if high_open else f"<= {high}"
             raise StateError(f"{name} must be {bound}, got {value.max()}", field=name)
+    if sorted_unique and value.shape[-1:] and value.shape[-1] > 1 and not np.all(np.diff(value, axis=-1) > 0):
+        what = "sorted without repeats" if value.ndim == 1 else "rows of sorted, distinct values"
+        raise StateError(f"{name} must be {what}", field=name)
     return value.copy()
 
 

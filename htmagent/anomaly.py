@@ -19,7 +19,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from htmagent._rng import make_rng
-from htmagent._state import StateError, atomic_load, get, get_array, get_bool, get_int, get_real, naming_file
+from htmagent._state import (StateError, atomic_load, check_format, get, get_array, get_bool, get_int, get_real,
+                             naming_file)
 from htmagent._validation import check_int, check_real
 from htmagent.sdr import SDR
 from htmagent.serialization import load_state, save_state
@@ -222,8 +223,7 @@ class AnomalyLikelihood:
     def load_state_dict(self, state: dict) -> None:
         """Restore a state from :meth:`state_dict` (configuration included); every field is checked first, and a
         malformed state raises :class:`~htmagent.serialization.StateError`, leaving this object as it was."""
-        if get(state, "format") != self._FORMAT:
-            raise StateError(f"format must be {self._FORMAT!r}, got {state.get('format')!r}", field="format")
+        check_format(state, self._FORMAT)
         config = get(state, "config")
         names = {"learning_period", "estimation_samples", "historic_window_size", "reestimation_period",
                  "averaging_window"}
@@ -600,8 +600,7 @@ class AnomalyDetector:
         it), its pooler, memory and likelihood loaded and checked, and only then does this object take it over; a
         malformed state raises :class:`~htmagent.serialization.StateError` and leaves the detector as it was.
         """
-        if get(state, "format") != self._FORMAT:
-            raise StateError(f"format must be {self._FORMAT!r}, got {state.get('format')!r}", field="format")
+        check_format(state, self._FORMAT)
         config = get(state, "config")
         if not isinstance(config, dict):
             raise StateError(f"config must be a mapping, got {type(config).__name__}", field="config")

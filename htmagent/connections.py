@@ -56,7 +56,7 @@ from typing import Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent._state import StateError, atomic_load, get, get_array, get_int, naming_file
+from htmagent._state import StateError, atomic_load, check_format, get, get_array, get_int, naming_file
 from htmagent._validation import check_int, check_real
 from htmagent.kernels import connections as K
 from htmagent.sdr import SDR, as_sdr
@@ -470,8 +470,7 @@ class Connections:
         (:func:`htmagent.kernels.connections.check_store`), before any field of this object changes; a malformed
         state raises :class:`~htmagent.serialization.StateError` and leaves the object as it was.
         """
-        if get(state, "format") != _FORMAT:
-            raise StateError(f"format must be {_FORMAT!r}, got {state.get('format')!r}", field="format")
+        check_format(state, _FORMAT)
         num_cells = get_int(state, "num_cells", 1, 2**31 - 1)
         num_pre = get_int(state, "num_presynaptic", 1, 2**31 - 1)
         max_segs = get_int(state, "max_segments_per_cell", 1, 2**31 - 1)

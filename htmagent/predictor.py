@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from htmagent._state import StateError, atomic_load, get, get_array, get_int, get_real, naming_file
+from htmagent._state import StateError, atomic_load, check_format, get, get_array, get_int, get_real, naming_file
 from htmagent._validation import is_int, is_real
 from htmagent.kernels.predictor import predictor_infer, predictor_learn
 from htmagent.sdr import SDR, as_sdr
@@ -173,8 +173,7 @@ class Predictor:
     def load_state_dict(self, state: dict) -> None:
         """Restore a state from :meth:`state_dict` (checked first: a malformed state raises
         :class:`~htmagent.serialization.StateError` and leaves the predictor as it was)."""
-        if get(state, "format") != self._FORMAT:
-            raise StateError(f"format must be {self._FORMAT!r}, got {state.get('format')!r}", field="format")
+        check_format(state, self._FORMAT)
         try:
             fresh = Predictor(get(state, "steps"), get(state, "alpha"), get(state, "input_size"))
         except (TypeError, ValueError) as error:
@@ -317,8 +316,7 @@ class ScalarPredictor:
     @atomic_load
     def load_state_dict(self, state: dict) -> None:
         """Restore a state from :meth:`state_dict` (checked first; see :meth:`Predictor.load_state_dict`)."""
-        if get(state, "format") != self._FORMAT:
-            raise StateError(f"format must be {self._FORMAT!r}, got {state.get('format')!r}", field="format")
+        check_format(state, self._FORMAT)
         predictor = Predictor.__new__(Predictor)
         predictor.load_state_dict(get(state, "predictor"))
         resolution = get_real(state, "resolution", 0.0)

@@ -7,9 +7,10 @@ into a file and back without pickling any code object, so a file can be read by 
 
 Every file carries the version of this container format (:data:`FILE_VERSION`) and a CRC-32 of its arrays and
 fields, so that a file changed after it was written (a flipped bit, a partial copy) is refused before anything
-reads it; a file from a newer htmagent is refused with a message that says so. Anything that is not a readable state file (truncated, empty, random bytes,
-object arrays, a broken JSON document) raises :class:`StateError`, a ``ValueError`` that names the file; the classes'
-``load_state_dict`` raise the same error, naming the field and what was expected, and leave their object unchanged.
+reads it; a file from a newer htmagent is refused with a message that says so. Anything that is not a readable
+state file (truncated, empty, random bytes, object arrays, a broken JSON document) raises :class:`StateError`, a
+``ValueError`` that names the file; the classes' ``load_state_dict`` raise the same error, naming the field and what
+was expected, and leave their object unchanged.
 """
 
 from __future__ import annotations

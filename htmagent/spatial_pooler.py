@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent._state import StateError, atomic_load, get, get_array, get_int, naming_file
+from htmagent._state import StateError, atomic_load, check_format, get, get_array, get_int, naming_file
 from htmagent._validation import check_bool, check_int, check_real, is_int
 from htmagent.kernels import spatial_pooler as K
 from htmagent.sdr import SDR, as_sdr
@@ -534,8 +534,7 @@ class SpatialPooler:
         Every field is checked (dtype, shape, range) before any is used; a malformed state raises
         :class:`~htmagent.serialization.StateError` and leaves the pooler as it was.
         """
-        if get(state, "format") != _FORMAT:
-            raise StateError(f"format must be {_FORMAT!r}, got {state.get('format')!r}", field="format")
+        check_format(state, _FORMAT)
         raw = get(state, "params")
         if not isinstance(raw, dict):
             raise StateError(f"params must be a mapping, got {type(raw).__name__}", field="params")

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent._state import StateError, atomic_load, get, get_array, get_int, get_real, naming_file
+from htmagent._state import StateError, atomic_load, check_format, get, get_array, get_int, get_real, naming_file
 from htmagent._validation import check_int, is_int, is_real
 from htmagent.connections import Connections
 from htmagent.kernels import connections as K_CONN
@@ -593,8 +593,7 @@ class TemporalMemory:
         and belong to the cells named) before any field changes; a malformed state raises
         :class:`~htmagent.serialization.StateError` and leaves the memory as it was.
         """
-        if get(state, "format") != _FORMAT:
-            raise StateError(f"format must be {_FORMAT!r}, got {state.get('format')!r}", field="format")
+        check_format(state, _FORMAT)
         config = get(state, "config")
         if not isinstance(config, dict):
             raise StateError(f"config must be a mapping, got {type(config).__name__}", field="config")
@@ -622,9 +621,8 @@ class TemporalMemory:
                   "_a_input": max(self.apical_input_size, 1), "_a_cands": max(self.apical_input_size, 1)}
         arrays = {}
         for name, high in ranges.items():
-            arr = get_array(saved, name.lstrip("_"), np.int32, (None,), 0, high, "arrays/", high_open=True)
-            if arr.size > 1 and not np.all(np.diff(arr) > 0):
-                raise StateError(f"arrays/{name.lstrip('_')} must be sorted without repeats", field=name)
+            arr = get_array(saved, name.lstrip("_"), np.int32, (None,), 0, high, "arrays/", high_open=True,
+                            sorted_unique=True)
             arrays[name] = arr
         for side, conn in (("b", basal), ("a", apical)):
             segs = get_array(saved, f"{side}_segs", np.int32, (None,), 0, conn.segment_capacity, "arrays/",

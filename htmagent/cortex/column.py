@@ -112,9 +112,8 @@ class RandomLocationCodes:
         size = get_int(state, "size", 1, 2**31 - 1)
         active_bits = get_int(state, "active_bits", 1, size)
         points = get_array(state, "points", np.int64, (None, 2))
-        codes = get_array(state, "codes", np.int32, (points.shape[0], active_bits), 0, size, high_open=True)
-        if codes.size and not np.all(np.diff(codes, axis=1) > 0):
-            raise StateError("codes must be rows of sorted, distinct bits", field="codes")
+        codes = get_array(state, "codes", np.int32, (points.shape[0], active_bits), 0, size, high_open=True,
+                          sorted_unique=True)
         if len({(int(x), int(y)) for x, y in points}) != points.shape[0]:
             raise StateError("points must not repeat", field="points")
         rng = restore_rng(get(state, "rng"))

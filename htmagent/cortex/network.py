@@ -573,12 +573,9 @@ class Network:
             net._feature_rngs[c] = restore_rng(cs["feature_rng"])
             where = f"columns/{c}/"
             features = get_array(cs, "feature_codes", np.int32, (None, cfg["feature_active_bits"]), 0, size, where,
-                                 high_open=True)
+                                 high_open=True, sorted_unique=True)
             codes = get_array(cs, "codes", np.int32, (None, cfg["l2_sdr_size"]), 0, net.l2_params.cell_count,
-                              where, high_open=True)
-            for name, rows in (("feature_codes", features), ("codes", codes)):
-                if rows.size and not np.all(np.diff(rows, axis=1) > 0):
-                    raise StateError(f"{where}{name} must be rows of sorted, distinct cells", field=where + name)
+                              where, high_open=True, sorted_unique=True)
             net._feature_codes[c] = [SDR._trusted(size, f) for f in features]
             net._codes[c] = codes
         if state["objects"]:

@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent._state import StateError, atomic_load, get, get_array, get_int, naming_file
+from htmagent._state import StateError, atomic_load, check_format, get, get_array, get_int, naming_file
 from htmagent._validation import is_int
 from htmagent.kernels import object_layer as K
 from htmagent.sdr import SDR, as_sdr
@@ -356,8 +356,7 @@ class ObjectLayer:
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict`'s output into this layer (same sizes); every field is checked first, and a
         malformed state raises :class:`~htmagent.serialization.StateError`, leaving the layer as it was."""
-        if get(state, "format") != _FORMAT:
-            raise StateError(f"format must be {_FORMAT!r}, got {state.get('format')!r}", field="format")
+        check_format(state, _FORMAT)
         lateral_sizes = get(state, "lateral_input_sizes")
         if get_int(state, "input_size", 1) != self.input_size or not isinstance(lateral_sizes, list) or \
                 tuple(lateral_sizes) != self.lateral_input_sizes:
@@ -371,9 +370,8 @@ class ObjectLayer:
         if params.cell_count != self.params.cell_count:
             raise StateError(f"params/cell_count must be {self.params.cell_count}, got {params.cell_count}",
                              field="params")
-        active = get_array(state, "active", np.int32, (None,), 0, params.cell_count, high_open=True)
-        if active.size > 1 and not np.all(np.diff(active) > 0):
-            raise StateError("active must be sorted without repeats", field="active")
+        active = get_array(state, "active", np.int32, (None,), 0, params.cell_count, high_open=True,
+                           sorted_unique=True)
         rng = restore_rng(get(state, "rng"))
         lateral = get(state, "lateral")
         stores = [(self.proximal, get(state, "proximal")), (self.internal, get(state, "internal"))]
