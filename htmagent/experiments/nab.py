@@ -81,12 +81,14 @@ class Profile:
 
 @dataclass
 class Stream:
-    """One NAB data file: its rows and its labelled windows (as row ranges, inclusive)."""
+    """One NAB data file: its rows (timestamps as written and parsed) and its labelled windows (as row ranges,
+    inclusive)."""
 
     name: str  # "<category>/<file>.csv"
     timestamps: list[str]
     values: np.ndarray
     windows: list[tuple[int, int]]
+    times: list[_dt.datetime]
 
     @property
     def category(self) -> str:
@@ -155,7 +157,7 @@ def load_corpus(root: str | os.PathLike, files: Sequence[str] = ()) -> Corpus:
             inside = [i for i, t in enumerate(times) if begin <= t <= finish]
             if inside:
                 windows.append((inside[0], inside[-1]))
-        streams.append(Stream(name, stamps, values, windows))
+        streams.append(Stream(name, stamps, values, windows, times))
     return Corpus(streams, profiles)
 
 
@@ -302,8 +304,8 @@ def detect(stream: Stream, seed: int = 42, detector_kwargs: Mapping[str, Any] | 
         hi = lo + 1.0
     detector = AnomalyDetector(min_value=lo, max_value=hi, seed=seed, **dict(detector_kwargs or {}))
     out = np.empty(len(stream.values))
-    for i, (stamp, value) in enumerate(zip(stream.timestamps, stream.values)):
-        out[i] = detector.step(float(value), _parse_time(stamp)).score
+    for i, (stamp, value) in enumerate(zip(stream.times, stream.values)):
+        out[i] = detector.step(float(value), stamp).score
     return out
 
 
@@ -559,7 +561,7 @@ def _quick_corpus(corpus: Corpus) -> Corpus:
     for s in corpus.streams:
         n = min(len(s.values), 1500)
         windows = [(a, min(b, n - 1)) for a, b in s.windows if a < n]
-        cut.append(Stream(s.name, s.timestamps[:n], s.values[:n], windows))
+        cut.append(Stream(s.name, s.timestamps[:n], s.values[:n], windows, s.times[:n]))
     return Corpus(([s for s in cut if s.windows] or cut)[:2], corpus.profiles)
 
 
