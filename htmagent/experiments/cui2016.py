@@ -31,7 +31,8 @@ from htmagent.experiments.report import pyplot, save_figure, write_json
 from htmagent.sdr import SDR
 from htmagent.temporal_memory import TemporalMemory
 
-__all__ = ["HighOrderArgs", "SEQUENCES", "SWITCHED", "make_stream", "run_seed", "summarise", "main"]
+__all__ = ["HighOrderArgs", "MODELS", "SEQUENCES", "SWITCHED", "make_stream", "run_seed", "seed_inputs", "summarise",
+           "main"]
 
 #: The eight sequences of the paper's HighOrderDataset, before the switch.
 SEQUENCES = (
@@ -109,12 +110,19 @@ def make_stream(rng: np.random.Generator, args: HighOrderArgs) -> tuple[np.ndarr
     return np.array(symbols[: args.num_elements]), np.array(before_end[: args.num_elements])
 
 
-def run_seed(seed: int, args: HighOrderArgs) -> dict:
-    """One run: returns the element index and correctness of every sequence-ending prediction."""
+def seed_inputs(seed: int, args: HighOrderArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What every model of run ``seed`` sees: the symbols' SDRs (rows of active bits), the stream and its mask of
+    second-to-last elements."""
     rng = np.random.default_rng(seed)
     encodings = np.array([np.sort(rng.choice(args.column_count, args.active_bits, replace=False))
                           for _ in range(NUM_SYMBOLS + args.noise_symbols)], dtype=np.int32)
     symbols, before_end = make_stream(rng, args)
+    return encodings, symbols, before_end
+
+
+def run_seed(seed: int, args: HighOrderArgs) -> dict:
+    """One run: returns the element index and correctness of every sequence-ending prediction."""
+    encodings, symbols, before_end = seed_inputs(seed, args)
     decoder = np.zeros((NUM_SYMBOLS, args.column_count), dtype=np.int32)
     for s in range(NUM_SYMBOLS):
         decoder[s, encodings[s]] = 1

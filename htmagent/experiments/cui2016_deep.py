@@ -41,13 +41,10 @@ def run_seed_learned(seed: int, args: Any, kind: str) -> dict:
     import torch
     from torch import nn
 
-    from htmagent.experiments.cui2016 import NUM_SYMBOLS, make_stream
+    from htmagent.experiments.cui2016 import NUM_SYMBOLS, seed_inputs
 
     torch.set_num_threads(1)
-    rng = np.random.default_rng(seed)
-    encodings = np.array([np.sort(rng.choice(args.column_count, args.active_bits, replace=False))
-                          for _ in range(NUM_SYMBOLS + args.noise_symbols)], dtype=np.int32)
-    symbols, before_end = make_stream(rng, args)
+    encodings, symbols, before_end = seed_inputs(seed, args)
     dense = np.zeros((encodings.shape[0], args.column_count), dtype=np.float32)
     np.put_along_axis(dense, encodings, 1.0, axis=1)
     targets = np.eye(_CLASSES, dtype=np.float32)[np.minimum(symbols, NUM_SYMBOLS)]
