@@ -15,10 +15,10 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
+
+from htmagent._validation import check_int, check_real
 
 __all__ = ["DiffSpatialPooler", "DiffTemporalMemory", "KWinners", "SparseWeights", "k_winners"]
 
@@ -47,16 +47,13 @@ class KWinners(nn.Module):
     def __init__(self, units: int, k: int, groups: int = 1, boost_strength: float = 1.0,
                  duty_cycle_period: int = 1000):
         super().__init__()
-        for name, value, low in (("units", units, 1), ("k", k, 1), ("groups", groups, 1),
-                                 ("duty_cycle_period", duty_cycle_period, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        for name, value in (("units", units), ("k", k), ("groups", groups), ("duty_cycle_period", duty_cycle_period)):
+            check_int(value, name, 1)
         if units % groups:
             raise ValueError(f"units ({units}) must be a multiple of groups, got groups={groups}")
         if k > units // groups:
             raise ValueError(f"k must be <= units per group ({units // groups}), got {k}")
-        if not (isinstance(boost_strength, (int, float)) and math.isfinite(boost_strength) and boost_strength >= 0):
-            raise ValueError(f"boost_strength must be a finite number >= 0, got {boost_strength!r}")
+        check_real(boost_strength, "boost_strength", 0.0)
         self.units, self.k, self.groups = units, k, groups
         self.boost_strength = float(boost_strength)
         self.duty_cycle_period = duty_cycle_period
@@ -96,8 +93,7 @@ class SparseWeights(nn.Linear):
     def __init__(self, in_features: int, out_features: int, sparsity: float = 0.5, bias: bool = True,
                  generator: torch.Generator | None = None):
         super().__init__(in_features, out_features, bias=bias)
-        if not (isinstance(sparsity, (int, float)) and 0.0 <= sparsity < 1.0):
-            raise ValueError(f"sparsity must be a number in [0, 1), got {sparsity!r}")
+        check_real(sparsity, "sparsity", 0.0, 1.0, high_open=True)
         self.sparsity = float(sparsity)
         keep = torch.rand(out_features, in_features, generator=generator) >= sparsity
         self.register_buffer("mask", keep.to(self.weight.dtype))
@@ -135,10 +131,10 @@ class DiffTemporalMemory(nn.Module):
 
     def __init__(self, columns: int, cells_per_column: int, context_rank: int | None = 64):
         super().__init__()
-        if cells_per_column < 1:
-            raise ValueError(f"cells_per_column must be >= 1, got {cells_per_column}")
-        if context_rank is not None and context_rank < 1:
-            raise ValueError(f"context_rank must be None or >= 1, got {context_rank}")
+        check_int(columns, "columns", 1)
+        check_int(cells_per_column, "cells_per_column", 1)
+        if context_rank is not None:
+            check_int(context_rank, "context_rank", 1)
         self.columns, self.cells_per_column = columns, cells_per_column
         n = columns * cells_per_column
         self.context = nn.Linear(n, n) if context_rank is None else nn.Sequential(

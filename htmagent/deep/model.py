@@ -11,9 +11,8 @@ the cells whose context scores won, read one step ahead through :meth:`DeepHTM.p
 
 from __future__ import annotations
 
-import math
-import pickle
 import os
+import pickle
 from collections import deque
 from typing import Sequence
 
@@ -21,15 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from htmagent._validation import check_int, check_real
 from htmagent.deep.layers import DiffSpatialPooler, DiffTemporalMemory
 
 __all__ = ["DeepHTM"]
-
-
-def _check_int(value: object, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
 
 
 class DeepHTM(nn.Module):
@@ -54,6 +48,7 @@ class DeepHTM(nn.Module):
         device: ``"cpu"``, ``"cuda"`` or None (CUDA when available, else CPU).
 
     Example:
+        >>> import math
         >>> model = DeepHTM(1, seed=0)
         >>> for t in range(100):
         ...     loss = model.step([math.sin(t / 5)], [math.sin((t + 1) / 5)])
@@ -66,18 +61,17 @@ class DeepHTM(nn.Module):
                  context_rank: int | None = 64, optimizer: str = "adam", lr: float = 1e-3, bptt: int = 2,
                  seed: int = 0, device: str | None = None):
         super().__init__()
-        self.input_size = _check_int(input_size, "input_size", 1)
-        self.output_size = _check_int(self.input_size if output_size is None else output_size, "output_size", 1)
-        self.hidden = _check_int(hidden, "hidden", 1)
-        self.columns = _check_int(columns, "columns", 1)
-        self.k = _check_int(k, "k", 1)
+        self.input_size = check_int(input_size, "input_size", 1)
+        self.output_size = check_int(self.input_size if output_size is None else output_size, "output_size", 1)
+        self.hidden = check_int(hidden, "hidden", 1)
+        self.columns = check_int(columns, "columns", 1)
+        self.k = check_int(k, "k", 1)
         if self.k > self.columns:
             raise ValueError(f"k must be <= columns ({self.columns}), got {k}")
-        self.cells_per_column = _check_int(cells_per_column, "cells_per_column", 1)
-        self.bptt = _check_int(bptt, "bptt", 1)
-        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-        self.seed = _check_int(seed, "seed", 0)
+        self.cells_per_column = check_int(cells_per_column, "cells_per_column", 1)
+        self.bptt = check_int(bptt, "bptt", 1)
+        check_real(lr, "lr", 0.0, low_open=True)
+        self.seed = check_int(seed, "seed", 0)
         if optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
         self.config = dict(input_size=self.input_size, output_size=self.output_size, hidden=hidden, columns=columns,
@@ -212,7 +206,7 @@ class DeepHTM(nn.Module):
         rng = np.random.default_rng(self.seed)
         self.train(True)
         losses = []
-        for _ in range(_check_int(epochs, "epochs", 1)):
+        for _ in range(check_int(epochs, "epochs", 1)):
             order = rng.permutation(starts)
             total, count = 0.0, 0
             for b in range(0, order.size, batch_size):
