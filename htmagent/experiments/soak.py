@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import resource
-import sys
 import time
 from typing import Any, Callable, Iterator
 
@@ -32,8 +31,9 @@ def rss_mb() -> float:
             pages = int(handle.read().split()[1])
         return pages * resource.getpagesize() / 2**20
     except (OSError, ValueError, IndexError):
-        scale = 1.0 if sys.platform == "darwin" else 1024.0
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+        from htmagent.experiments.bench import _peak_rss_mb
+
+        return _peak_rss_mb()
 
 
 def _stores(tm: Any) -> list:
