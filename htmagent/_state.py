@@ -20,8 +20,8 @@ import numpy as np
 
 from htmagent.serialization import StateError
 
-__all__ = ["StateError", "atomic_load", "check_format", "naming_file", "get", "get_array", "get_bool", "get_int",
-           "get_real", "get_str"]
+__all__ = ["StateError", "as_int", "as_real", "atomic_load", "check_format", "naming_file", "get", "get_array",
+           "get_bool", "get_int", "get_real", "get_str"]
 
 _MISSING = object()
 
@@ -86,10 +86,8 @@ def get_array(state: Mapping, key: str, dtype: Any, shape: Sequence[int | None] 
     return value.copy()
 
 
-def get_int(state: Mapping, key: str, low: int | None = None, high: int | None = None, where: str = "") -> int:
-    """``state[key]`` as an int (a Python or NumPy integer, not a bool), checked against ``[low, high]``."""
-    name = f"{where}{key}"
-    value = get(state, key, where)
+def as_int(value: Any, name: str, low: int | None = None, high: int | None = None) -> int:
+    """A saved value as an int (a Python or NumPy integer, not a bool), checked against ``[low, high]``."""
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
@@ -99,11 +97,9 @@ def get_int(state: Mapping, key: str, low: int | None = None, high: int | None =
     return int(value)
 
 
-def get_real(state: Mapping, key: str, low: float | None = None, high: float | None = None, where: str = "",
-             allow_nan: bool = False) -> float:
-    """``state[key]`` as a finite float (``allow_nan``: NaN too), checked against ``[low, high]``."""
-    name = f"{where}{key}"
-    value = get(state, key, where)
+def as_real(value: Any, name: str, low: float | None = None, high: float | None = None,
+            allow_nan: bool = False) -> float:
+    """A saved value as a finite float (``allow_nan``: NaN too), checked against ``[low, high]``."""
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -116,6 +112,17 @@ def get_real(state: Mapping, key: str, low: float | None = None, high: float | N
     if math.isinf(value) or (low is not None and value < low) or (high is not None and value > high):
         raise StateError(f"{name} must be a finite number in [{low}, {high}], got {value}", field=name)
     return value
+
+
+def get_int(state: Mapping, key: str, low: int | None = None, high: int | None = None, where: str = "") -> int:
+    """``state[key]`` checked by :func:`as_int`."""
+    return as_int(get(state, key, where), f"{where}{key}", low, high)
+
+
+def get_real(state: Mapping, key: str, low: float | None = None, high: float | None = None, where: str = "",
+             allow_nan: bool = False) -> float:
+    """``state[key]`` checked by :func:`as_real`."""
+    return as_real(get(state, key, where), f"{where}{key}", low, high, allow_nan)
 
 
 def get_bool(state: Mapping, key: str, where: str = "") -> bool:

@@ -19,8 +19,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from htmagent._rng import make_rng
-from htmagent._state import (StateError, atomic_load, check_format, get, get_array, get_bool, get_int, get_real,
-                             naming_file)
+from htmagent._state import (StateError, as_real, atomic_load, check_format, get, get_array, get_bool, get_int,
+                             get_real, naming_file)
 from htmagent._validation import check_int, check_real
 from htmagent.sdr import SDR
 from htmagent.serialization import load_state, save_state
@@ -643,7 +643,7 @@ class AnomalyDetector:
                              f"({fresh.calibration_steps})", field="buffer_values")
         buffer = []
         for i, (value, stamp) in enumerate(zip(values, stamps)):
-            value = get_real({"v": value}, "v", where=f"buffer_values[{i}]/")
+            value = as_real(value, f"buffer_values[{i}]")
             if stamp is not None:
                 try:
                     _dt.datetime.fromisoformat(stamp)
@@ -658,7 +658,7 @@ class AnomalyDetector:
         seen = state.get("seen", [])
         if not isinstance(seen, list) or len(seen) not in (0, 2):
             raise StateError(f"seen must be [] or [lowest, highest], got {seen!r}", field="seen")
-        fresh._seen = [get_real({"v": v}, "v", where=f"seen[{i}]/") for i, v in enumerate(seen)]
+        fresh._seen = [as_real(v, f"seen[{i}]") for i, v in enumerate(seen)]
         if fresh._seen and fresh._seen[0] > fresh._seen[1]:
             raise StateError(f"seen must be [lowest, highest], got {seen!r}", field="seen")
         if ("sp" in state) != ("tm" in state):

@@ -16,7 +16,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from htmagent._state import StateError, atomic_load, check_format, get, get_array, get_int, get_real, naming_file
+from htmagent._state import (StateError, as_int, as_real, atomic_load, check_format, get, get_array, get_int,
+                             get_real, naming_file)
 from htmagent._validation import is_int, is_real
 from htmagent.kernels.predictor import predictor_infer, predictor_learn
 from htmagent.sdr import SDR, as_sdr
@@ -196,7 +197,7 @@ class Predictor:
             raise StateError(f"history_records must be a list of at most {max(fresh.steps) + 1} records",
                              field="history_records")
         for i, record in enumerate(records):
-            get_int({"r": record}, "r", 0, where=f"history_records[{i}]/")
+            as_int(record, f"history_records[{i}]", 0)
             high = fresh.input_size if fresh.input_size is not None else 2**31 - 1
             pattern = get_array(patterns, str(i), np.int32, (None,), 0, high, "history_patterns/", high_open=True)
             fresh._history.append((int(record), pattern))
@@ -326,11 +327,11 @@ class ScalarPredictor:
         n = predictor.num_categories
         if not all(isinstance(v, list) and len(v) == n for v in (keys, sums, counts)):
             raise StateError(f"keys, sums and counts must be lists of num_categories ({n}) entries", field="keys")
-        keys = [get_int({"k": k}, "k", where=f"keys[{i}]/") for i, k in enumerate(keys)]
+        keys = [as_int(k, f"keys[{i}]") for i, k in enumerate(keys)]
         if len(set(keys)) != n:
             raise StateError("keys must not repeat", field="keys")
-        sums = [get_real({"s": v}, "s", where=f"sums[{i}]/") for i, v in enumerate(sums)]
-        counts = [get_int({"c": v}, "c", 0, where=f"counts[{i}]/") for i, v in enumerate(counts)]
+        sums = [as_real(v, f"sums[{i}]") for i, v in enumerate(sums)]
+        counts = [as_int(v, f"counts[{i}]", 0) for i, v in enumerate(counts)]
         self.resolution = resolution
         self.predictor = predictor
         self._keys = keys
