@@ -204,9 +204,11 @@ class StreamScore:
     fn: int
 
 
-def score_stream(stream: Stream, scores: np.ndarray, profile: Profile, threshold: float) -> StreamScore:
-    """The raw NAB score of one stream's ``scores`` at ``threshold`` under ``profile``."""
-    window_of, weight = _row_weights(stream, profile)
+def score_stream(stream: Stream, scores: np.ndarray, profile: Profile, threshold: float,
+                 rows: tuple[np.ndarray, np.ndarray] | None = None) -> StreamScore:
+    """The raw NAB score of one stream's ``scores`` at ``threshold`` under ``profile`` (``rows``: the stream's
+    :func:`_row_weights` under ``profile``, if already computed)."""
+    window_of, weight = rows if rows is not None else _row_weights(stream, profile)
     detected = np.asarray(scores, dtype=np.float64) >= threshold
     total, tp, fn = 0.0, 0, 0
     for w in range(len(stream.windows)):
@@ -222,8 +224,10 @@ def score_stream(stream: Stream, scores: np.ndarray, profile: Profile, threshold
     return StreamScore(total, tp, int(false.sum()), fn)
 
 
-def optimise_threshold(corpus: Corpus, scores: Mapping[str, np.ndarray], profile: Profile) -> tuple[float, float]:
-    """The threshold maximising the corpus' raw score under ``profile`` and that score.
+def optimise_threshold(corpus: Corpus, scores: Mapping[str, np.ndarray], profile: Profile,
+                       rows: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[float, float]:
+    """The threshold maximising the corpus' raw score under ``profile`` and that score (``rows``: each stream's
+    :func:`_row_weights` under ``profile``, if already computed).
 
     Every distinct score is a candidate (and "above every score": no detection); ties go to the highest threshold.
     One pass over the rows in decreasing score order keeps the running total, so the cost is a sort.
@@ -231,7 +235,7 @@ def optimise_threshold(corpus: Corpus, scores: Mapping[str, np.ndarray], profile
     parts_scores, parts_weight, parts_window = [], [], []
     window_base = 0
     for stream in corpus.streams:
-        window_of, weight = _row_weights(stream, profile)
+        window_of, weight = rows[stream.name] if rows is not None else _row_weights(stream, profile)
         keep = window_of != -2
         parts_scores.append(np.asarray(scores[stream.name], dtype=np.float64)[keep])
         parts_weight.append(weight[keep])
@@ -274,9 +278,10 @@ def score_corpus(corpus: Corpus, scores: Mapping[str, np.ndarray]) -> dict:
     out: dict = {"profiles": {}, "categories": {}}
     categories = sorted({s.category for s in corpus.streams})
     for profile in corpus.profiles:
-        threshold, raw = optimise_threshold(corpus, scores, profile)
+        rows = {s.name: _row_weights(s, profile) for s in corpus.streams}
+        threshold, raw = optimise_threshold(corpus, scores, profile, rows)
         null, perfect = -profile.fn * corpus.num_windows, profile.tp * corpus.num_windows
-        per = {s.name: score_stream(s, scores[s.name], profile, threshold) for s in corpus.streams}
+        per = {s.name: score_stream(s, scores[s.name], profile, threshold, rows[s.name]) for s in corpus.streams}
         out["profiles"][profile.name] = {
             "threshold": threshold, "raw": raw, "score": 100.0 * (raw - null) / (perfect - null),
             "tp": sum(p.tp for p in per.values()), "fp": sum(p.fp for p in per.values()),
