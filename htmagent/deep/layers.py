@@ -15,12 +15,53 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from typing import Iterator
+
 import torch
 from torch import nn
 
 from htmagent._validation import check_int, check_real
 
-__all__ = ["DiffSpatialPooler", "DiffTemporalMemory", "KWinners", "SparseWeights", "k_winners"]
+__all__ = ["DiffSpatialPooler", "DiffTemporalMemory", "KWinners", "SparseWeights", "k_winners", "seeded_weights"]
+
+
+class _MaskTape:
+    """The selection masks of one predictive-coding node's forward call, in call order, replayed on its later
+    calls (so k-winners and cell choices stay fixed during inference, as ReLU's derivative does)."""
+
+    def __init__(self) -> None:
+        self.masks: list[torch.Tensor] = []
+        self.replay = False
+        self.position = 0
+
+    def take(self, compute) -> torch.Tensor:
+        """On the forward pass: compute the mask and record it; on a replay: the next recorded mask."""
+        if not self.replay:
+            mask = compute()
+            self.masks.append(mask)
+            return mask
+        if self.position >= len(self.masks):
+            raise RuntimeError("a node selected more units on a replay than on its forward pass")
+        mask = self.masks[self.position]
+        self.position += 1
+        return mask
+
+
+@contextlib.contextmanager
+def seeded_weights(seed: int) -> Iterator[None]:
+    """Build modules inside this block with torch's global generator seeded by ``seed``; the generator is left as
+    it was afterwards (no global RNG state changes)."""
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        torch.random.set_rng_state(state)
+
+
+_TAPE: contextvars.ContextVar[_MaskTape | None] = contextvars.ContextVar("htmagent_pc_tape", default=None)
 
 
 def k_winners(x: torch.Tensor, k: int, boost: torch.Tensor | None = None, groups: int = 1) -> torch.Tensor:
@@ -73,8 +114,13 @@ class KWinners(nn.Module):
         """``x`` with all but the winners set to 0; in training mode the duty cycles learn from the winners."""
         if x.shape[-1] != self.units:
             raise ValueError(f"x must have {self.units} units in its last dimension, got shape {tuple(x.shape)}")
+        tape = _TAPE.get()
+        if tape is not None and tape.replay:  # predictive-coding inference: the winners of the forward pass
+            return x * tape.take(None)
         with torch.no_grad():
             mask = k_winners(x.detach(), self.k, self.boost() if self.boost_strength else None, self.groups)
+            if tape is not None:
+                tape.take(lambda: mask)
             if self.training:
                 rows = mask.reshape(-1, self.units)
                 self.learning_iterations += rows.shape[0]
@@ -150,7 +196,12 @@ class DiffTemporalMemory(nn.Module):
         the context chose (exactly one cell per active column)."""
         scores = self.context(previous_cells).reshape(*column_activity.shape, self.cells_per_column)
         soft = torch.softmax(scores, dim=-1)
-        hard = torch.zeros_like(soft).scatter_(-1, scores.argmax(dim=-1, keepdim=True), 1.0)
+        tape = _TAPE.get()  # in predictive-coding inference the cells chosen on the forward pass stay chosen
+
+        def choose() -> torch.Tensor:
+            return torch.zeros_like(soft).scatter_(-1, scores.detach().argmax(dim=-1, keepdim=True), 1.0)
+
+        hard = choose() if tape is None else tape.take(choose)
         choice = hard + soft - soft.detach()  # forward: one-hot; backward: the softmax's gradient
         cells = column_activity.unsqueeze(-1) * choice
         return cells.reshape(*column_activity.shape[:-1], self.num_cells)

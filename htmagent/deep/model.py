@@ -21,9 +21,37 @@ import torch
 from torch import nn
 
 from htmagent._validation import check_int, check_real
-from htmagent.deep.layers import DiffSpatialPooler, DiffTemporalMemory
+from htmagent.deep.layers import DiffSpatialPooler, DiffTemporalMemory, seeded_weights
 
-__all__ = ["DeepHTM"]
+__all__ = ["DeepHTM", "unrolled_graph"]
+
+
+def unrolled_graph(encoder: nn.Sequential, sp: nn.Module, tm: DiffTemporalMemory, decoder: nn.Sequential,
+                   steps: int, every_step: bool = False):
+    """The graph encoder -> columns -> cells -> decoder unrolled over ``steps`` inputs, for predictive coding
+    (:class:`~htmagent.deep.pc.PCGraph`): inputs ``x0`` ... and ``cells`` (the cell code before the first step);
+    per step the encoder's layers, the columns and the cells (from the columns and the previous step's cells); the
+    decoder on the last step (``every_step``: on every step, stacked along dimension 1)."""
+    from htmagent.deep.pc import PCGraph, Stack, layer_groups
+
+    check_int(steps, "steps", 1)
+    graph = PCGraph([f"x{t}" for t in range(steps)] + ["cells"])
+    encoder_layers, decoder_layers = layer_groups(encoder), layer_groups(decoder)
+    previous, outputs = "cells", []
+    for t in range(steps):
+        node = f"x{t}"
+        for i, layer in enumerate(encoder_layers):
+            node = graph.add(f"encoder{i}_t{t}", layer, node)
+        columns = graph.add(f"columns_t{t}", sp, node)
+        previous = graph.add(f"cells_t{t}", tm, columns, previous)
+        if every_step or t == steps - 1:
+            node = previous
+            for i, layer in enumerate(decoder_layers):
+                node = graph.add(f"decoder{i}_t{t}", layer, node)
+            outputs.append(node)
+    if every_step:
+        graph.add("predictions", Stack(1), *outputs)
+    return graph
 
 
 class DeepHTM(nn.Module):
@@ -45,6 +73,13 @@ class DeepHTM(nn.Module):
             default, 2, is the least with which the cells learn to tell one input's contexts apart in our tests
             (with 1 they do not).
         seed: seed of the weights (and nothing else: no global RNG is touched).
+        trainer: ``"backprop"`` (autograd) or ``"pc"``: predictive coding (:mod:`htmagent.deep.pc`) over the graph
+            encoder -> columns -> cells -> decoder unrolled over the window, each layer's update from its own error
+            and input; with the defaults below its updates equal backprop's.
+        pc_iterations: inference sweeps per step with ``trainer="pc"``.
+        pc_value_lr: value learning rate with ``trainer="pc"`` (1 with fixed predictions: exact in one sweep).
+        pc_fixed_prediction: fixed-prediction form (True) or the standard form (False) with ``trainer="pc"``.
+        pc_nudge: output nudge of the standard form (see :class:`~htmagent.deep.pc.PredictiveCoding`).
         device: ``"cpu"``, ``"cuda"`` or None (CUDA when available, else CPU).
 
     Example:
@@ -59,7 +94,8 @@ class DeepHTM(nn.Module):
     def __init__(self, input_size: int, output_size: int | None = None, hidden: int = 256, columns: int = 256,
                  k: int = 5, cells_per_column: int = 5, boost_strength: float = 1.0, weight_sparsity: float = 0.0,
                  context_rank: int | None = 64, optimizer: str = "adam", lr: float = 1e-3, bptt: int = 2,
-                 seed: int = 0, device: str | None = None):
+                 seed: int = 0, trainer: str = "backprop", pc_iterations: int = 1, pc_value_lr: float = 1.0,
+                 pc_fixed_prediction: bool = True, pc_nudge: float = 1.0, device: str | None = None):
         super().__init__()
         self.input_size = check_int(input_size, "input_size", 1)
         self.output_size = check_int(self.input_size if output_size is None else output_size, "output_size", 1)
@@ -74,13 +110,19 @@ class DeepHTM(nn.Module):
         self.seed = check_int(seed, "seed", 0)
         if optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+        if trainer not in ("backprop", "pc"):
+            raise ValueError(f"trainer must be 'backprop' or 'pc', got {trainer!r}")
+        self.trainer = trainer
+        self.pc_options = dict(iterations=check_int(pc_iterations, "pc_iterations", 1),
+                               value_lr=check_real(pc_value_lr, "pc_value_lr", 0.0, low_open=True),
+                               fixed_prediction=bool(pc_fixed_prediction),
+                               nudge=check_real(pc_nudge, "pc_nudge", 0.0, low_open=True))
         self.config = dict(input_size=self.input_size, output_size=self.output_size, hidden=hidden, columns=columns,
                            k=k, cells_per_column=cells_per_column, boost_strength=boost_strength,
                            weight_sparsity=weight_sparsity, context_rank=context_rank, optimizer=optimizer, lr=lr,
-                           bptt=bptt, seed=seed)
-        generator_state = torch.random.get_rng_state()
-        try:
-            torch.manual_seed(self.seed)  # restored below: the global generator is left as it was
+                           bptt=bptt, seed=seed, trainer=trainer, pc_iterations=pc_iterations,
+                           pc_value_lr=pc_value_lr, pc_fixed_prediction=bool(pc_fixed_prediction), pc_nudge=pc_nudge)
+        with seeded_weights(self.seed):
             self.encoder = nn.Sequential(nn.Linear(self.input_size, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
                                          nn.ReLU())
             self.sp = DiffSpatialPooler(hidden, columns, k, boost_strength=boost_strength,
@@ -88,8 +130,6 @@ class DeepHTM(nn.Module):
             self.tm = DiffTemporalMemory(columns, cells_per_column, context_rank)
             self.decoder = nn.Sequential(nn.Linear(self.tm.num_cells, hidden), nn.ReLU(),
                                          nn.Linear(hidden, self.output_size))
-        finally:
-            torch.random.set_rng_state(generator_state)
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.to(device)
@@ -98,6 +138,7 @@ class DeepHTM(nn.Module):
         self.optimizer = (torch.optim.Adam(self.parameters(), lr=lr, **fused) if optimizer == "adam"
                           else torch.optim.SGD(self.parameters(), lr=lr))
         self._history: deque = deque(maxlen=self.bptt)
+        self._pc: dict[tuple, object] = {}
         self.reset()
 
     # ------------------------------------------------------------------ the function
@@ -149,6 +190,8 @@ class DeepHTM(nn.Module):
         self._history.append((self._cells.detach(), xt))
         training = learn and tt is not None
         self.train(training)
+        if training and self.trainer == "pc":
+            return self._pc_step(tt)
         with torch.set_grad_enabled(training):
             cells = self._history[0][0]
             for _, xi in self._history:
@@ -161,11 +204,42 @@ class DeepHTM(nn.Module):
                     self.optimizer.zero_grad(set_to_none=True)
                     err.backward()
                     self.optimizer.step()
+        self._after_step(prediction, columns, cells)
+        return loss
+
+    def _after_step(self, prediction: torch.Tensor, columns: torch.Tensor, cells: torch.Tensor) -> None:
         active = columns.detach()[0] > 0
         self.anomaly = float((active & ~self._predicted).sum()) / max(int(active.sum()), 1)
         self._columns, self._cells = columns.detach(), cells.detach()
         self._predicted = self.predicted_columns_mask()
         self.prediction = prediction.detach()[0].cpu()
+
+    # ------------------------------------------------------------------ predictive coding
+    def pc_graph(self, steps: int, every_step: bool = False):
+        """The model unrolled over ``steps`` inputs as a :class:`~htmagent.deep.pc.PCGraph`: inputs ``x0`` ...
+        and ``cells`` (the cell code before the first step); per step the encoder's layers, the columns and the
+        cells (from the columns and the previous step's cells); the decoder on the last step (``every_step``: on
+        every step, stacked along dimension 1 as :meth:`unroll` returns them)."""
+        return unrolled_graph(self.encoder, self.sp, self.tm, self.decoder, steps, every_step)
+
+    def _pc_trainer(self, steps: int, every_step: bool = False):
+        key = (steps, every_step)
+        if key not in self._pc:
+            from htmagent.deep.pc import PredictiveCoding
+
+            self._pc[key] = PredictiveCoding(self.pc_graph(steps, every_step), loss="mse", **self.pc_options)
+        return self._pc[key]
+
+    def _pc_step(self, target: torch.Tensor) -> float:
+        """One online step trained by predictive coding over the window (the same forward pass as backprop's)."""
+        pc = self._pc_trainer(len(self._history))
+        inputs = [x for _, x in self._history] + [self._history[0][0]]
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = pc.backward(inputs, target)
+        self.optimizer.step()
+        last = len(self._history) - 1
+        forward = pc.forward_values  # the forward pass's codes, as backprop's step keeps them
+        self._after_step(forward[pc.graph.output], forward[f"columns_t{last}"], forward[f"cells_t{last}"])
         return loss
 
     def predicted_columns_mask(self) -> torch.Tensor:
@@ -213,10 +287,15 @@ class DeepHTM(nn.Module):
                 idx = order[b:b + batch_size, None] + np.arange(window)[None, :]
                 bx = torch.as_tensor(xs[idx], device=self.device)
                 by = torch.as_tensor(ys[idx], device=self.device)
-                predictions, _ = self.unroll(bx)
-                loss = nn.functional.mse_loss(predictions, by)
                 self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                if self.trainer == "pc":
+                    cells = torch.zeros(bx.shape[0], self.tm.num_cells, device=self.device)
+                    loss = torch.tensor(self._pc_trainer(window, every_step=True).backward(
+                        [bx[:, t] for t in range(window)] + [cells], by))
+                else:
+                    predictions, _ = self.unroll(bx)
+                    loss = nn.functional.mse_loss(predictions, by)
+                    loss.backward()
                 self.optimizer.step()
                 total += float(loss.detach()) * idx.shape[0]
                 count += idx.shape[0]
