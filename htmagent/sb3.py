@@ -23,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "htmagent.sb3 needs Stable-Baselines3 and PyTorch: install the 'rl' extra with `pip install htmagent[rl]`"
     ) from exc
 
-__all__ = ["HTMFeaturesExtractor", "make_htm_ppo"]
+__all__ = ["DeepHTMExtractor", "HTMFeaturesExtractor", "make_htm_ppo"]
 
 _BIT_KEYS = ("sdr", "predicted")
 
@@ -142,6 +142,99 @@ class HTMFeaturesExtractor(BaseFeaturesExtractor):
         if self.use_original:
             parts.append(observations["original"].flatten(start_dim=1).float())
         return th.cat(parts, dim=1)
+
+
+class DeepHTMExtractor(BaseFeaturesExtractor):
+    """A DeepHTM inside the policy: encoder -> k-winner columns -> cells -> a learned readout, trained by the
+    policy's own loss (by autograd, or by predictive coding with ``trainer="pc"``).
+
+    The observation (a flat ``Box``) is ``frames`` equal blocks, oldest first, as ``VecFrameStack`` stacks a flat
+    observation. Each block goes through the encoder (two ReLU layers) and the differentiable spatial pooler
+    (exactly ``k`` winning columns); the differentiable temporal memory picks one cell per winning column from the
+    previous block's cells (the first block meets no context), so with ``frames > 1`` the code of the newest frame
+    carries its recent past. The features are a ReLU readout of the newest frame's cells. The module keeps no state
+    between calls, as SB3 requires (it re-evaluates stored observations in shuffled minibatches).
+
+    With ``trainer="pc"`` the gradient of PPO's loss arriving at the features becomes the output error of a
+    predictive-coding inference over the unrolled graph (:class:`~htmagent.deep.pc.PCModule`), and each layer of
+    the extractor learns from its own error and input; with the default ``pc_value_lr=1`` and one sweep its updates
+    equal autograd's.
+
+    Args:
+        observation_space: a flat ``Box`` observation space.
+        frames: blocks of the observation, oldest first (``VecFrameStack(n)`` on a flat observation: ``n``).
+        hidden: width of the encoder's two ReLU layers.
+        columns: columns of the differentiable spatial pooler.
+        k: winning columns per frame.
+        cells_per_column: cells per column.
+        features_dim: width of the readout (the features the policy and value heads see).
+        boost_strength: duty-cycle boosting of the columns (0 = none).
+        trainer: ``"backprop"`` or ``"pc"``.
+        pc_iterations: inference sweeps with ``trainer="pc"``.
+        pc_value_lr: value learning rate with ``trainer="pc"``.
+        seed: seed of the extractor's weights (the global torch generator is left as it was).
+
+    Example:
+        >>> model = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=dict(
+        ...     features_extractor_class=DeepHTMExtractor, features_extractor_kwargs=dict(trainer="pc")))
+    """
+
+    def __init__(self, observation_space: spaces.Box, frames: int = 1, hidden: int = 64, columns: int = 128,
+                 k: int = 8, cells_per_column: int = 4, features_dim: int = 64, boost_strength: float = 1.0,
+                 trainer: str = "backprop", pc_iterations: int = 1, pc_value_lr: float = 1.0, seed: int = 0):
+        from htmagent._validation import check_int, check_real
+        from htmagent.deep.layers import DiffSpatialPooler, DiffTemporalMemory, seeded_weights
+        from htmagent.deep.model import unrolled_graph
+        from htmagent.deep.pc import PCModule
+
+        if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 1:
+            raise TypeError(f"DeepHTMExtractor needs a flat Box observation space, got {observation_space}")
+        for name, value in (("frames", frames), ("hidden", hidden), ("columns", columns), ("k", k),
+                            ("cells_per_column", cells_per_column), ("features_dim", features_dim)):
+            check_int(value, name, 1)
+        check_int(seed, "seed", 0)
+        check_real(boost_strength, "boost_strength", 0.0)
+        if k > columns:
+            raise ValueError(f"k must be <= columns ({columns}), got {k}")
+        size = int(observation_space.shape[0])
+        if size % frames:
+            raise ValueError(f"frames must divide the observation's size {size}, got {frames}")
+        if trainer not in ("backprop", "pc"):
+            raise ValueError(f"trainer must be 'backprop' or 'pc', got {trainer!r}")
+        super().__init__(observation_space, features_dim)
+        self.frames, self.frame_size, self.trainer = frames, size // frames, trainer
+        with seeded_weights(seed):
+            self.encoder = th.nn.Sequential(th.nn.Linear(self.frame_size, hidden), th.nn.ReLU(),
+                                            th.nn.Linear(hidden, hidden), th.nn.ReLU())
+            self.sp = DiffSpatialPooler(hidden, columns, k, boost_strength=boost_strength)
+            self.tm = DiffTemporalMemory(columns, cells_per_column, context_rank=min(64, columns * cells_per_column))
+            self.readout = th.nn.Sequential(th.nn.Linear(self.tm.num_cells, features_dim), th.nn.ReLU())
+        # Not a registered submodule: its parts are the modules above, and registering them twice would make
+        # SB3's initialisation (module.apply) visit them twice.
+        pc = None
+        if trainer == "pc":
+            graph = unrolled_graph(self.encoder, self.sp, self.tm, self.readout, frames)
+            pc = PCModule(graph, iterations=pc_iterations, value_lr=pc_value_lr)
+        object.__setattr__(self, "pc", pc)
+
+    def _blocks(self, observations: th.Tensor) -> list[th.Tensor]:
+        flat = observations.flatten(start_dim=1).float()
+        return [flat[:, t * self.frame_size:(t + 1) * self.frame_size] for t in range(self.frames)]
+
+    def codes(self, observations: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        """The newest frame's column and cell activity for a batch (exactly ``k`` columns, one cell each)."""
+        cells = th.zeros(observations.shape[0], self.tm.num_cells, device=observations.device)
+        for block in self._blocks(observations):
+            columns = self.sp(self.encoder(block))
+            cells = self.tm(columns, cells)
+        return columns, cells
+
+    def forward(self, observations: th.Tensor) -> th.Tensor:
+        """The features of a batch of observations."""
+        if self.pc is not None:
+            cells = th.zeros(observations.shape[0], self.tm.num_cells, device=observations.device)
+            return self.pc(*self._blocks(observations), cells)
+        return self.readout(self.codes(observations)[1])
 
 
 def make_htm_ppo(

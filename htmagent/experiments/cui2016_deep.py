@@ -26,18 +26,16 @@ def _lstm(input_size: int, seed: int, lr: float) -> tuple[Any, Any, Any]:
     import torch
     from torch import nn
 
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
+    from htmagent.deep import seeded_weights
+
+    with seeded_weights(seed):
         lstm, head = nn.LSTM(input_size, 128, batch_first=True), nn.Linear(128, _CLASSES)
-    finally:
-        torch.random.set_rng_state(state)
     optimizer = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), lr=lr)
     return lstm, head, optimizer
 
 
 def run_seed_learned(seed: int, args: Any, kind: str) -> dict:
-    """One run of ``kind`` (``"deephtm"`` or ``"lstm"``) on the stream of :func:`cui2016.run_seed` for ``seed``."""
+    """One run of ``kind`` (``"deephtm"``, ``"deephtm-pc"`` or ``"lstm"``) on the stream of :func:`cui2016.run_seed` for ``seed``."""
     import torch
     from torch import nn
 
@@ -50,10 +48,12 @@ def run_seed_learned(seed: int, args: Any, kind: str) -> dict:
     targets = np.eye(_CLASSES, dtype=np.float32)[np.minimum(symbols, NUM_SYMBOLS)]
     at, correct = [], []
     start = time.perf_counter()
-    if kind == "deephtm":
+    if kind in ("deephtm", "deephtm-pc"):
         from htmagent.deep import DeepHTM
 
-        model = DeepHTM(args.column_count, output_size=_CLASSES, bptt=args.deep_bptt, seed=seed, device="cpu")
+        pc = dict(trainer="pc", pc_iterations=args.deep_pc_iterations, pc_value_lr=args.deep_pc_value_lr) \
+            if kind == "deephtm-pc" else {}
+        model = DeepHTM(args.column_count, output_size=_CLASSES, bptt=args.deep_bptt, seed=seed, device="cpu", **pc)
         for t in progress(range(args.num_elements - 1), desc=f"DeepHTM seed {seed}", enabled=args.progress):
             model.step(dense[symbols[t]], targets[t + 1])
             if before_end[t]:
@@ -82,7 +82,7 @@ def run_seed_learned(seed: int, args: Any, kind: str) -> dict:
                 at.append(t + 1)
                 correct.append(bool(int(prediction.detach()[:NUM_SYMBOLS].argmax()) == symbols[t + 1]))
     else:
-        raise ValueError(f"kind must be 'deephtm' or 'lstm', got {kind!r}")
+        raise ValueError(f"kind must be 'deephtm', 'deephtm-pc' or 'lstm', got {kind!r}")
     return {"seed": seed, "at": at, "correct": correct, "wall_time_s": time.perf_counter() - start,
             "segments": 0, "synapses": 0}
 
