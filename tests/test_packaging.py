@@ -80,3 +80,15 @@ def test_the_core_never_imports_torch(tmp_path):
     result = run_python(code, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_only_the_experiments_room_reaches_ray_and_optuna_and_only_when_a_sweep_runs(tmp_path):
+    # Building the command line (which holds `sweep` and `tune`) and the experiments' trials imports neither.
+    code = (
+        "import sys, htmagent, htmagent.cli, htmagent.experiments.trials, htmagent.experiments.predictive_coding\n"
+        "htmagent.cli.build_parser().parse_args(['sweep', 'fig4a', '--quick'])\n"
+        "print([m for m in ('ray', 'optuna', 'torch') if m in sys.modules])"
+    )
+    result = run_python(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

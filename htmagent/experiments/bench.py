@@ -318,9 +318,18 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: N/10)")
     parser.add_argument("--subject", nargs="+", default=None, choices=["tm", "detector", "wrapper", "grid"],
                         help="soak subjects (default: all four)")
+    parser.add_argument("--sweep", action="store_true", help="instead: time a Fig 4A sweep sequentially, in a "
+                        "process pool and on Ray (htmagent sweep), and check that they agree")
+    parser.add_argument("--workers", type=int_at_least(0), default=0, help="--sweep: workers (0 = every core)")
+    parser.add_argument("--quick", action="store_true", help="--sweep: the test's 4 trials")
 
 
 def _run(args: argparse.Namespace) -> int:
+    if getattr(args, "sweep", False):
+        from htmagent.experiments.sweep import bench_sweep
+
+        print(bench_sweep(args.workers, 0, args.quick))
+        return 0
     if getattr(args, "soak", None):
         from htmagent.experiments.soak import HEADER, SUBJECTS, format_soak, soak
 

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -195,6 +196,25 @@ def _average(rows: list[dict]) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ Fig 4A/4B
+def convergence_point(figure: str, pool: int, x: int, seed: int, num_objects: int = 100, test_objects: int = 0,
+                      settling_steps: int = 3, max_sensations: int = 10, **network: Any) -> dict:
+    """One trial of Fig 4A (``x`` objects, one column) or 4B (``x`` columns, ``num_objects`` objects): new objects
+    and a new network from ``seed``, all of them learned, the tested ones (all, or ``test_objects`` of them)
+    inferred. ``network`` overrides :class:`~htmagent.cortex.network.Network`'s defaults. Returns the metrics of
+    :func:`run_convergence`."""
+    from htmagent.cortex.objects import ObjectSet
+
+    count = x if figure == "4a" else num_objects
+    objects = ObjectSet.hawkins2017(count, num_points=10, num_locations=10, num_features=pool, seed=seed)
+    net = _network(1 if figure == "4a" else x, seed, **network)
+    net.learn(objects)
+    tested = list(objects)
+    if 0 < test_objects < len(tested):
+        pick = np.random.default_rng(seed).choice(len(tested), test_objects, replace=False)
+        tested = [tested[i] for i in sorted(pick)]
+    return _mean_touches(net, objects, tested, seed, settling_steps, max_sensations)
+
+
 def run_convergence(args: ConvergenceArgs) -> dict:
     """Run the Fig 4A (``figure='4a'``) or 4B (``'4b'``) sweep; returns ``{"results": {pool: {x: metrics}}, ...}``.
 
@@ -202,8 +222,6 @@ def run_convergence(args: ConvergenceArgs) -> dict:
     for good), ``recognition`` (our stricter one: sensations until the target is recognized for good, 11 if never) and
     ``accuracy`` (fraction recognized correctly after the last sensation).
     """
-    from htmagent.cortex.objects import ObjectSet
-
     if args.figure not in ("4a", "4b"):
         raise ValueError(f"figure must be '4a' or '4b', got {args.figure!r}")
     pools, xs, n_obj = list(args.pools), list(args.objects), args.num_objects
@@ -217,19 +235,8 @@ def run_convergence(args: ConvergenceArgs) -> dict:
     for pool, x in progress(jobs, desc=f"fig{args.figure}", enabled=args.progress):
         if args.figure == "4b" and done_after_one.get(pool, 0) > args.max_columns_after_one:
             continue
-        rows = []
-        for t in range(args.trials):
-            seed = args.seed + t
-            count = x if args.figure == "4a" else n_obj
-            cols = 1 if args.figure == "4a" else x
-            objects = ObjectSet.hawkins2017(count, num_points=10, num_locations=10, num_features=pool, seed=seed)
-            net = _network(cols, seed)
-            net.learn(objects)
-            tested = list(objects)
-            if 0 < args.test_objects < len(tested):
-                pick = np.random.default_rng(seed).choice(len(tested), args.test_objects, replace=False)
-                tested = [tested[i] for i in sorted(pick)]
-            rows.append(_mean_touches(net, objects, tested, seed, args.settling_steps, args.max_sensations))
+        rows = [convergence_point(args.figure, pool, x, args.seed + t, n_obj, args.test_objects, args.settling_steps,
+                                  args.max_sensations) for t in range(args.trials)]
         results.setdefault(pool, {})[x] = _average(rows)
         if args.json_out:  # partial results survive an interrupted sweep
             with open(args.json_out, "w") as handle:
