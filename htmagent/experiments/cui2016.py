@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from htmagent._progress import progress
-from htmagent._validation import check_int
+from htmagent._validation import check_int, check_real
 from htmagent.experiments.args import FigureArgs
 from htmagent.experiments.report import pyplot, save_figure, write_json
 from htmagent.sdr import SDR
@@ -43,7 +43,8 @@ SEQUENCES = (
 SWITCHED = tuple(s[:-1] + (SEQUENCES[i ^ 1][-1],) for i, s in enumerate(SEQUENCES))
 NUM_SYMBOLS = 10
 #: The models the experiment can run, and their names in the tables.
-MODELS = {"tm": "htmagent TM", "deephtm": "DeepHTM", "lstm": "LSTM (128 units)"}
+MODELS = {"tm": "htmagent TM", "deephtm": "DeepHTM", "deephtm-pc": "DeepHTM by predictive coding",
+          "lstm": "LSTM (128 units)"}
 
 #: Published HTM curve of Figure 4 (read from the plot; papers.md section 4.3).
 PUBLISHED = {"reach_1.0": "~6,000", "dip_after_switch": "~0.36", "recovered_by": "~13,500-14,000"}
@@ -72,9 +73,14 @@ class HighOrderArgs(FigureArgs):
     threshold: int = 15
     """activation threshold = min threshold"""
     models: list[str] = dataclasses.field(default_factory=lambda: ["tm"])
-    """models to run on the same streams: tm (the binary temporal memory), deephtm, lstm (the last two need torch)"""
+    """models to run on the same streams: tm (the binary temporal memory), deephtm, deephtm-pc (trained by
+    predictive coding), lstm (all but tm need torch)"""
     deep_bptt: int = 2
     """DeepHTM's truncated backpropagation window, in elements"""
+    deep_pc_iterations: int = 3
+    """deephtm-pc: inference sweeps per element (fixed-prediction form)"""
+    deep_pc_value_lr: float = 0.5
+    """deephtm-pc: value learning rate (1 with one sweep is backprop exactly)"""
     lstm_bptt: int = 10
     """the LSTM's truncated backpropagation window, in elements"""
 
@@ -82,8 +88,9 @@ class HighOrderArgs(FigureArgs):
         for name in ("trials", "num_elements", "noise_symbols", "window", "column_count", "active_bits",
                      "cells_per_column", "threshold"):
             check_int(getattr(self, name), name, 1)
-        for name in ("deep_bptt", "lstm_bptt"):
+        for name in ("deep_bptt", "lstm_bptt", "deep_pc_iterations"):
             check_int(getattr(self, name), name, 1)
+        check_real(self.deep_pc_value_lr, "deep_pc_value_lr", 0.0, 1.0, low_open=True)
         bad = [m for m in self.models if m not in MODELS]
         if not self.models or bad:
             raise ValueError(f"models must be some of {list(MODELS)}, got {self.models}")
@@ -187,7 +194,7 @@ def plot(results: dict[str, list[dict]], args: HighOrderArgs, path: str) -> None
     """The accuracy curve of every run and their mean, per model, with the switch marked."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
-    colors = {"tm": "tab:red", "deephtm": "tab:blue", "lstm": "tab:green"}
+    colors = {"tm": "tab:red", "deephtm": "tab:blue", "deephtm-pc": "tab:purple", "lstm": "tab:green"}
     for model, summaries in results.items():
         start = max(s["curve_at"][0] for s in summaries)
         grid = np.arange(start, args.num_elements, 50)
