@@ -499,6 +499,35 @@ def tune(args: TuneArgs) -> int:
     finished = lambda: [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]  # noqa: E731
     print(f"{experiment.name}: study {name!r} in {storage}, {len(finished())} of {args.budget} trials done, "
           f"{workers} at a time, backend {pick_backend(args.backend, args.address)}", flush=True)
+    ray_here = False
+    if pick_backend(args.backend, args.address) == "ray":  # one Ray for the whole search, not one per batch
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(**(dict(address=args.address, log_to_driver=False) if args.address else dict(
+                num_cpus=workers, include_dashboard=False, log_to_driver=False)))
+            ray_here = True
+    try:
+        _search(study, experiment, fixed, searched, workers, args)
+    finally:
+        if ray_here:
+            ray.shutdown()
+    print(tune_report(study, experiment))
+    path = args.out or os.path.join(OUT_DIR, "tune", f"{name}.png")
+    plot_study(study, experiment, path)
+    print(f"figure saved to {path}")
+    if args.json_out:
+        from htmagent.experiments.report import write_json
+
+        write_json(study_summary(study, experiment), args.json_out)
+    return 0
+
+
+def _search(study: Any, experiment: Experiment, fixed: dict, searched: dict, workers: int, args: "TuneArgs") -> None:
+    """Ask, run (``workers`` at a time) and tell until the study holds ``args.budget`` finished trials."""
+    import optuna
+
+    finished = lambda: [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]  # noqa: E731
     while len(finished()) < args.budget:
         batch = []
         for _ in range(min(workers, args.budget - len(finished()))):
@@ -517,15 +546,6 @@ def tune(args: TuneArgs) -> int:
             else:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 print(f"  trial {trial.number} failed: {dict(failures).get(unit, '?')}", flush=True)
-    print(tune_report(study, experiment))
-    path = args.out or os.path.join(OUT_DIR, "tune", f"{name}.png")
-    plot_study(study, experiment, path)
-    print(f"figure saved to {path}")
-    if args.json_out:
-        from htmagent.experiments.report import write_json
-
-        write_json(study_summary(study, experiment), args.json_out)
-    return 0
 
 
 def _default_trial(study: Any) -> Any:

@@ -194,8 +194,8 @@ register_experiment(Experiment(
 # ---------------------------------------------------------------------------------------------------- RL
 _RL_SPACE = {
     "active_bits": Param("int", 4, 32),
-    "column_count": Param("categorical", choices=(256, 512, 1024)),
-    "cells_per_column": Param("categorical", choices=(4, 8, 16)),
+    "column_count": Param("int", 64, 1024, log=True),
+    "cells_per_column": Param("int", 2, 16),
 }
 
 
