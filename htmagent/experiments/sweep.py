@@ -22,7 +22,6 @@ Ray and Optuna are the ``sweep`` extra; nothing of this module is imported by th
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -415,7 +414,8 @@ def sweep_trials(experiment: Experiment, trials: int, seed: int, quick: bool, da
 def sweep(args: SweepArgs) -> int:
     """Run the sweep, print the table, draw the figure; exit code 1 if a trial failed."""
     if args.list:
-        _lookup("fig4a")
+        from htmagent.experiments import trials as _library  # noqa: F401  (registers the library's experiments)
+
         width = max(len(n) for n in EXPERIMENTS)
         for name, exp in sorted(EXPERIMENTS.items()):
             print(f"{name:<{width}}  {exp.description}{'  (tunable)' if exp.space else ''}")
@@ -425,7 +425,8 @@ def sweep(args: SweepArgs) -> int:
     if args.fresh and os.path.exists(store.path):
         os.remove(store.path)
     trials = sweep_trials(experiment, args.trials, args.seed, args.quick, args.data)
-    already = sum(t.key in store.done() for t in trials)
+    finished = store.done()  # read the store once, not once per trial
+    already = sum(t.key in finished for t in trials)
     backend = pick_backend(args.backend, args.address)
     print(f"{experiment.name}: {len(trials)} trials ({already} already in {store.path}), backend {backend}, "
           f"{args.workers or default_workers()} workers", flush=True)
@@ -671,6 +672,3 @@ def records_by_point(records: Iterable[dict]) -> dict[tuple, list[dict]]:
         groups.setdefault(tuple(sorted((k, v) for k, v in r["params"].items() if k != "data")), []).append(r)
     return groups
 
-
-def _dataclass_defaults(cls: type) -> dict:
-    return {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
