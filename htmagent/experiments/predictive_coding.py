@@ -72,25 +72,31 @@ class GradientArgs(FigureArgs):
     """inference iterations to measure"""
     value_lrs: list[float] = field(default_factory=lambda: [1.0, 0.5, 0.2])
     """value learning rates of the fixed-prediction form"""
-    standard_lrs: list[float] = field(default_factory=lambda: [0.5, 0.2])
+    standard_lrs: list[float] = field(default_factory=lambda: [0.5])
     """value learning rates of the standard form"""
-    nudge: float = 0.01
-    """output nudge of the standard form"""
+    nudges: list[float] = field(default_factory=lambda: [0.01, 0.001])
+    """output nudges of the standard form"""
+    standard_dtypes: list[str] = field(default_factory=lambda: ["float32", "float64"])
+    """precisions the standard form runs in (the whole graph cast to it; float64 lets the nudge go small)"""
     batch: int = 16
     """rows per batch"""
 
     counts = ("iterations", "batch")
 
     def validate(self) -> None:
-        if any(not 0 < v <= 1 for v in self.value_lrs + self.standard_lrs) or not 0 < self.nudge:
-            raise ValueError(f"value lrs must be in (0, 1] and nudge > 0, got {self.value_lrs}, {self.standard_lrs}, "
-                             f"{self.nudge}")
+        if any(not 0 < v <= 1 for v in self.value_lrs + self.standard_lrs) or not all(n > 0 for n in self.nudges):
+            raise ValueError(f"value lrs must be in (0, 1] and nudges > 0, got {self.value_lrs}, {self.standard_lrs}, "
+                             f"{self.nudges}")
+        bad = [d for d in self.standard_dtypes if d not in ("float32", "float64")]
+        if bad:
+            raise ValueError(f"standard_dtypes must be float32 or float64, got {bad}")
         if self.quick:
             self.iterations, self.batch = [1, 5, 20], 4
 
 
-def agreement_graphs(seed: int, batch: int) -> dict[str, tuple[Any, list, Any, str]]:
-    """The four graphs of the agreement experiment: ``name -> (graph, inputs, target, loss)``."""
+def agreement_graphs(seed: int, batch: int, dtype: str = "float32") -> dict[str, tuple[Any, list, Any, str]]:
+    """The four graphs of the agreement experiment: ``name -> (graph, inputs, target, loss)``, their weights, inputs
+    and real-valued targets cast to ``dtype`` (the same numbers for either precision: built in float32, then cast)."""
     import torch
     from torch import nn
 
@@ -122,6 +128,12 @@ def agreement_graphs(seed: int, batch: int) -> dict[str, tuple[Any, list, Any, s
                                                                torch.randn(batch, 1, generator=g),
                                                                torch.zeros(batch, deep.tm.num_cells)],
                                           torch.randn(batch, 1, generator=g), "mse")
+    if dtype == "float64":
+        for name, (graph, inputs, target, loss) in list(graphs.items()):
+            for module in graph.modules():
+                module.double()
+            graphs[name] = (graph, [x.double() for x in inputs], target if loss == "cross_entropy" else
+                            target.double(), loss)
     return graphs
 
 
@@ -162,15 +174,20 @@ def run_gradients(args: GradientArgs) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    forms = {f"fixed prediction, value lr {lr:g}": dict(value_lr=lr, fixed_prediction=True) for lr in args.value_lrs}
-    for lr in args.standard_lrs:
-        forms[f"standard, value lr {lr:g}, nudge {args.nudge:g}"] = dict(value_lr=lr, fixed_prediction=False,
-                                                                        nudge=args.nudge)
+    forms = {f"fixed prediction, value lr {lr:g}": ("float32", dict(value_lr=lr, fixed_prediction=True))
+             for lr in args.value_lrs}
+    for dtype in args.standard_dtypes:
+        for nudge in args.nudges:
+            for lr in args.standard_lrs:
+                forms[f"standard, value lr {lr:g}, nudge {nudge:g}, {dtype}"] = (
+                    dtype, dict(value_lr=lr, fixed_prediction=False, nudge=nudge))
+    built = {dtype: agreement_graphs(args.seed, args.batch, dtype) for dtype in {"float32"} | set(args.standard_dtypes)}
     out: dict = {"graphs": {}}
-    for name, (graph, inputs, target, loss) in agreement_graphs(args.seed, args.batch).items():
+    for name, (graph, inputs, target, loss) in built["float32"].items():
         exact = agreement(graph, inputs, target, loss, dict(iterations=1, value_lr=1.0))
         curves = {}
-        for form, options in forms.items():
+        for form, (dtype, options) in forms.items():
+            graph, inputs, target, loss = built[dtype][name]
             curve = []
             for n in args.iterations:
                 rows = agreement(graph, inputs, target, loss, dict(options, iterations=n))
