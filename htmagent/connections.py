@@ -56,7 +56,7 @@ from typing import Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent._state import StateError, atomic_load, check_format, get, get_array, get_int, naming_file
+from htmagent._state import StateError, as_int, atomic_load, check_format, get, get_array, get_int, naming_file
 from htmagent._validation import check_int, check_real
 from htmagent.kernels import connections as K
 from htmagent.sdr import SDR, as_sdr
@@ -80,6 +80,14 @@ class SegmentActivity:
     segments: np.ndarray
     connected: np.ndarray
     potential: np.ndarray
+
+
+def _pair_list(state: dict, key: str) -> list:
+    value = get(state, key)
+    if not isinstance(value, list) or len(value) != 3:
+        raise StateError(f"{key} must be a list of 3 slot counts (segments, synapse blocks, chunks), got {value!r}",
+                         field=key)
+    return value
 
 
 class Connections:
@@ -447,9 +455,38 @@ class Connections:
         return self._adapt(seg, active, np.float32(-dec), np.float32(0.0))
 
     # ------------------------------------------------------------------ persistence
+    #: Per pool (segments, synapse blocks, presynaptic chunks): the store arrays indexed by its slots, each with its
+    #: empty value (one per row for ``seg_i32``, whose synapse count starts at 0) and the number of entries per slot.
+    _POOLS = ((("seg_i32", (-1, -1, -1, 0, -1, -1), 1), ("seg_used", 0, 1)),
+              (("syn_i32", -1, K.CHUNK), ("syn_perm", 0, K.CHUNK), ("syn_link", -1, 1)),
+              (("chunk_i32", -1, K.CHUNK), ("chunk_perm", 0, K.CHUNK), ("chunk_link", -1, 1)))
+
+    def _stored_slots(self) -> list[int]:
+        """Per pool, one past the last slot that differs from an empty slot in any bit: what a file must hold
+        (slots past it are rebuilt exactly on load, so a file is sized to what was learned, not to capacity)."""
+        counts = []
+        for pool in self._POOLS:
+            last = -1
+            for name, fill, per_slot in pool:
+                arr = getattr(self, name)
+                bits = arr.view(np.uint32) if arr.dtype == np.float32 else arr
+                slots = bits.shape[-1] // per_slot
+                empty = np.asarray(fill).reshape((-1, 1, 1) if bits.ndim == 2 else ())
+                differs = (bits.reshape(bits.shape[:-1] + (slots, per_slot)) != empty).reshape(-1, slots, per_slot)
+                used = np.flatnonzero(differs.any(axis=(0, 2)))
+                if used.size:
+                    last = max(last, int(used[-1]))
+            counts.append(last + 1)
+        return counts
+
     def state_dict(self) -> dict:
-        """Everything needed to restore this object exactly (arrays, counters, RNG state)."""
-        return {
+        """Everything needed to restore this object exactly (arrays, counters, RNG state).
+
+        The slot arrays hold only the slots up to the last one ever written (``stored``); ``capacity`` records the
+        allocated sizes, which loading restores, empty slots and all.
+        """
+        stored = self._stored_slots()
+        state = {
             "format": _FORMAT,
             "num_cells": self.num_cells,
             "num_presynaptic": self.num_presynaptic,
@@ -459,8 +496,14 @@ class Connections:
             "memory_budget": self.memory_budget,
             "segments_retired": int(self.segments_retired),
             "rng": rng_state(self._rng),
+            "capacity": [self.segment_capacity, int(self.syn_link.shape[1]), int(self.chunk_link.shape[1])],
+            "stored": stored,
             **{name: getattr(self, name).copy() for name in self.STORE},
         }
+        for pool, n in zip(self._POOLS, stored):
+            for name, _, per_slot in pool:
+                state[name] = state[name][..., : n * per_slot].copy()
+        return state
 
     @atomic_load
     def load_state_dict(self, state: dict) -> None:
@@ -479,19 +522,34 @@ class Connections:
         budget = state.get("memory_budget")  # absent from files written before the budget existed
         budget = None if budget is None else get_int(state, "memory_budget", 1)
         retired = get_int(state, "segments_retired", 0) if "segments_retired" in state else 0
-        seg_cap = get_array(state, "seg_i32", np.int32, (6, None)).shape[1]
-        blocks = get_array(state, "syn_link", np.int32, (2, None)).shape[1]
-        chunks = get_array(state, "chunk_link", np.int32, (2, None)).shape[1]
+        if "capacity" in state:  # slot arrays cut after the last written slot (files since 0.2)
+            capacity = [as_int(v, "capacity", 1, 2**31 - 1) for v in _pair_list(state, "capacity")]
+            stored = [as_int(v, "stored", 0, c) for v, c in zip(_pair_list(state, "stored"), capacity)]
+        else:  # full-capacity arrays
+            capacity = [get_array(state, "seg_i32", np.int32, (6, None)).shape[1],
+                        get_array(state, "syn_link", np.int32, (2, None)).shape[1],
+                        get_array(state, "chunk_link", np.int32, (2, None)).shape[1]]
+            stored = list(capacity)
+        (seg_cap, blocks, chunks), (seg_n, block_n, chunk_n) = capacity, stored
         expected = {
-            "seg_i32": ((6, seg_cap), np.int32), "seg_used": ((seg_cap,), np.int64),
-            "syn_i32": ((2, blocks * K.CHUNK), np.int32), "syn_perm": ((blocks * K.CHUNK,), np.float32),
-            "syn_link": ((2, blocks), np.int32), "cell_i32": ((2, num_cells), np.int32),
-            "pre_i32": ((3, num_pre), np.int32), "chunk_i32": ((2, chunks * K.CHUNK), np.int32),
-            "chunk_perm": ((chunks * K.CHUNK,), np.float32), "chunk_link": ((2, chunks), np.int32),
+            "seg_i32": ((6, seg_n), np.int32), "seg_used": ((seg_n,), np.int64),
+            "syn_i32": ((2, block_n * K.CHUNK), np.int32), "syn_perm": ((block_n * K.CHUNK,), np.float32),
+            "syn_link": ((2, block_n), np.int32), "cell_i32": ((2, num_cells), np.int32),
+            "pre_i32": ((3, num_pre), np.int32), "chunk_i32": ((2, chunk_n * K.CHUNK), np.int32),
+            "chunk_perm": ((chunk_n * K.CHUNK,), np.float32), "chunk_link": ((2, chunk_n), np.int32),
             "free_segs": ((seg_cap,), np.int32), "free_blocks": ((blocks,), np.int32),
             "free_chunks": ((chunks,), np.int32), "meta": ((5,), np.int64),
         }
         arrays = {key: get_array(state, key, dtype, shape) for key, (shape, dtype) in expected.items()}
+        # a segment's last learning is an iteration (>= 0; it orders retiring: least recently used first)
+        arrays["seg_used"] = get_array(state, "seg_used", np.int64, (seg_n,), low=0)
+        for pool, cap in zip(self._POOLS, capacity):
+            for name, fill, per_slot in pool:
+                arr = arrays[name]
+                full = np.empty(arr.shape[:-1] + (cap * per_slot,), dtype=arr.dtype)
+                full[...] = np.asarray(fill, dtype=arr.dtype).reshape((-1, 1) if arr.ndim == 2 else ())
+                full[..., : arr.shape[-1]] = arr
+                arrays[name] = full
         code, where = K.check_store(*(arrays[key] for key in self.STORE), max_segs, max_syns)
         if code:
             raise StateError(f"the segment store is inconsistent: {K.STORE_ERRORS[code]} (at {where})",

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from htmagent._rng import restore_rng
 from htmagent.connections import Connections
+from htmagent.serialization import StateError
 from htmagent.sdr import SDR
 from tests.reference import connections_twins as twin
 
@@ -197,6 +198,25 @@ def test_state_dict_round_trip_and_save_load(tmp_path):
     assert conn.grow_synapses(seg, cands, 5, 0.3) == loaded.grow_synapses(seg, cands, 5, 0.3)
     assert twin.export(loaded) == twin.export(conn)
     assert loaded.create_segment(4) == conn.create_segment(4)
+
+
+def test_a_saved_store_holds_only_written_slots_and_loads_back_every_byte(tmp_path):
+    conn = random_store(5)
+    conn.ensure_capacity(3000, 40000)  # capacity far beyond what is written
+    state = conn.state_dict()
+    assert state["capacity"][0] >= 3000 and state["stored"][0] < state["capacity"][0]
+    assert state["syn_perm"].size == state["stored"][1] * 16 < state["capacity"][1] * 16
+    conn.save(tmp_path / "conn.npz")
+    loaded = Connections.load(tmp_path / "conn.npz")
+    for name in Connections.STORE:  # every array, the unused capacity included, is restored bit for bit
+        mine, theirs = getattr(loaded, name), getattr(conn, name)
+        assert mine.dtype == theirs.dtype and mine.tobytes() == theirs.tobytes(), name
+    # a file cut one slot shorter than it says it holds is refused
+    short = dict(state, syn_perm=state["syn_perm"][:-16])
+    with pytest.raises(StateError, match="syn_perm"):
+        Connections(NUM_CELLS, NUM_PRE).load_state_dict(short)
+    with pytest.raises(StateError, match="stored"):
+        Connections(NUM_CELLS, NUM_PRE).load_state_dict(dict(state, stored=[1, 2]))
 
 
 def test_bad_input_is_refused_and_changes_nothing():
