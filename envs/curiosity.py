@@ -14,7 +14,7 @@ import numpy as np
 
 from htmagent._rng import make_rng
 from htmagent._validation import check_bool, check_int, is_real
-from htmagent.envs.wrappers import HTMObservation, HTMStream
+from htmagent.envs.wrappers import HTMObservation, HTMStream, WrapperState
 from htmagent.serialization import load_state, save_state
 from htmagent._state import atomic_load, naming_file
 
@@ -30,7 +30,7 @@ def _find_htm_observation(env: gym.Env) -> HTMObservation | None:
         env = env.env
 
 
-class HTMCuriosity(gym.Wrapper, gym.utils.RecordConstructorArgs):
+class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Add the HTM's surprise to the reward: ``reward = extrinsic + beta * intrinsic``.
 
     The intrinsic part is the anomaly score of the new observation (``source="anomaly"``), or its anomaly likelihood
@@ -186,6 +186,12 @@ class HTMCuriosity(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._seen = seen
         self._column_keys = keys.copy()
         self._counts = counts.copy()
+
+    def _own_state(self) -> dict:
+        return self.state_dict()
+
+    def _load_own_state(self, state: dict) -> None:
+        self.load_state_dict(state)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write :meth:`state_dict` to ``path`` (``.npz`` + JSON)."""

@@ -25,7 +25,7 @@ from htmagent._rng import make_rng
 from htmagent._validation import check_bool, check_int, is_real
 from htmagent.envs.space_encoder import ObservationEncoder, SpaceEncoder, _seed_int
 from htmagent.sdr import SDR
-from htmagent.serialization import load_state, save_state
+from htmagent.serialization import StateError, load_state, save_state
 from htmagent._state import atomic_load, naming_file
 
 __all__ = [
@@ -33,6 +33,8 @@ __all__ = [
     "SpaceEncoder",
     "HTMStream",
     "HTMObservation",
+    "WrapperState",
+    "htm_wrapper_chain",
 ]
 
 _STATE_FORMAT = "htmagent.HTMStream/1"
@@ -266,7 +268,77 @@ class HTMStream:
         self.trace = trace.copy()
 
 
-class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
+def htm_wrapper_chain(env: gym.Env) -> list[gym.Env]:
+    """The htmagent wrappers that carry learned state (:class:`HTMObservation`, ``HTMCuriosity``) in ``env``'s
+    wrapper stack, outermost first."""
+    chain, layer = [], env
+    while True:
+        if isinstance(layer, WrapperState):
+            chain.append(layer)
+        if not isinstance(layer, gym.Wrapper):
+            return chain
+        layer = layer.env
+
+
+class WrapperState:
+    """Save and restore the learned state of every htmagent wrapper from this one down, as one dict.
+
+    This is what :func:`htmagent.sb3.save_htm_model` stores for each copy of a vector env (it reaches the copies
+    through ``env_method``, which works in ``SubprocVecEnv`` workers too). Subclasses give :meth:`_own_state` and
+    :meth:`_load_own_state`.
+    """
+
+    def _own_state(self) -> dict:
+        raise NotImplementedError
+
+    def _load_own_state(self, state: dict) -> None:
+        raise NotImplementedError
+
+    def htm_wrapper_states(self) -> dict:
+        """``{"0": {"class": name, "state": ...}, "1": ...}``: this wrapper's state and that of every htmagent wrapper
+        below it, outermost first."""
+        return {str(i): {"class": type(w).__name__, "state": w._own_state()}
+                for i, w in enumerate(htm_wrapper_chain(self))}
+
+    def load_htm_wrapper_states(self, states: dict) -> None:
+        """Restore :meth:`htm_wrapper_states` output into a stack of the same wrappers; all or nothing.
+
+        Raises:
+            StateError: the stack differs (another number or order of wrapper classes) or a state is malformed;
+                every wrapper is then left as it was.
+        """
+        chain = htm_wrapper_chain(self)
+        names = [type(w).__name__ for w in chain]
+        if not isinstance(states, dict) or sorted(states, key=str) != sorted(str(i) for i in range(len(chain))):
+            got = sorted(states) if isinstance(states, dict) else type(states).__name__
+            raise StateError(f"the saved wrapper stack does not match: this env has {names}, the state has entries "
+                             f"{got}", field="wrappers")
+        saved = [states[str(i)].get("class") if isinstance(states[str(i)], dict) else None for i in range(len(chain))]
+        if saved != names:
+            raise StateError(f"the saved wrapper stack is {saved}, this env's is {names} (outermost first)",
+                             field="wrappers")
+        done: list[tuple[WrapperState, dict]] = []
+        try:
+            for i, wrapper in enumerate(chain):
+                before = wrapper._own_state()
+                wrapper._load_own_state(states[str(i)]["state"])
+                done.append((wrapper, before))
+        except Exception:
+            for wrapper, before in reversed(done):  # each load is atomic; undo the ones that succeeded
+                wrapper._load_own_state(before)
+            raise
+
+    def try_load_htm_wrapper_states(self, states: dict) -> str | None:
+        """:meth:`load_htm_wrapper_states`, returning what was wrong (``None`` when it loaded) instead of raising:
+        what a ``SubprocVecEnv`` worker runs, so that a refused state does not kill the worker."""
+        try:
+            self.load_htm_wrapper_states(states)
+        except Exception as error:  # noqa: BLE001 - reported to the caller, who raises it
+            return f"{type(error).__name__}: {error}"
+        return None
+
+
+class HTMObservation(WrapperState, gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Observe an environment through an HTM that learns online: active minicolumns, predictions, anomaly.
 
     Every observation (after ``reset`` and after each ``step``) is encoded into an SDR, pooled into active
@@ -429,6 +501,12 @@ class HTMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     def load_htm_state_dict(self, state: dict) -> None:
         """Restore :meth:`htm_state_dict` output."""
         self.htm.load_state_dict(state)
+
+    def _own_state(self) -> dict:
+        return self.htm_state_dict()
+
+    def _load_own_state(self, state: dict) -> None:
+        self.load_htm_state_dict(state)
 
     def save_htm(self, path: str | os.PathLike) -> None:
         """Write the HTM's state to ``path`` (``.npz`` + JSON, no pickle)."""

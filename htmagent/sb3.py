@@ -7,12 +7,16 @@ only embeds the bits that the wrapper already emitted. It needs the ``rl`` extra
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 import gymnasium as gym
+import numpy as np
 from gymnasium import spaces
 
+from htmagent._state import naming_file
 from htmagent._validation import is_int
+from htmagent.serialization import StateError, load_state, save_state
 
 try:
     import torch as th
@@ -23,7 +27,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "htmagent.sb3 needs Stable-Baselines3 and PyTorch: install the 'rl' extra with `pip install htmagent[rl]`"
     ) from exc
 
-__all__ = ["DeepHTMExtractor", "HTMFeaturesExtractor", "make_htm_ppo"]
+__all__ = ["DeepHTMExtractor", "HTMFeaturesExtractor", "load_htm_model", "make_htm_model", "make_htm_ppo",
+           "make_htm_vec_env", "save_htm_model"]
 
 _BIT_KEYS = ("sdr", "predicted")
 
@@ -237,44 +242,26 @@ class DeepHTMExtractor(BaseFeaturesExtractor):
         return self.readout(self.codes(observations)[1])
 
 
-def make_htm_ppo(
+def make_htm_vec_env(
     env_id_or_env: str | gym.Env | Callable[[], gym.Env],
     n_envs: int = 1,
     seed: int | None = None,
     htm_kwargs: dict | None = None,
-    extractor_kwargs: dict | None = None,
-    ppo_kwargs: dict | None = None,
     vec_env_cls: type | None = None,
     env_kwargs: dict | None = None,
     same_htm_seed: bool = True,
     normalize_original: bool = False,
+    wrapper: Callable[[gym.Env], gym.Env] | None = None,
 ):
-    """Build a ready ``PPO`` whose envs are wrapped with ``HTMObservation`` and whose policy uses the extractor.
+    """The vector env of :func:`make_htm_model`: every copy is ``Monitor`` then ``HTMObservation`` (then ``wrapper``).
 
-    Args:
-        env_id_or_env: a registered Gymnasium id, an env factory (callable returning an env), or one env instance
-            (then ``n_envs`` must be 1; it is wrapped with ``Monitor`` and ``HTMObservation`` here).
-        n_envs: number of parallel envs, each with its own HTM.
-        seed: seeds the envs, the HTMs and PPO; ``None`` for fresh entropy.
-        htm_kwargs: keyword arguments of ``HTMObservation`` (``column_count``, ``cells_per_column``, ...).
-        extractor_kwargs: keyword arguments of :class:`HTMFeaturesExtractor`.
-        ppo_kwargs: keyword arguments of ``PPO`` (``n_steps``, ``learning_rate``, ``verbose``, ...); a
-            ``policy_kwargs`` entry is merged with the extractor settings.
-        vec_env_cls: ``DummyVecEnv`` (default) or ``SubprocVecEnv``.
-        env_kwargs: keyword arguments passed to ``gym.make`` when ``env_id_or_env`` is an id.
-        same_htm_seed: build every env's HTM from ``seed`` (True: the copies start with the same encoder and
-            pooler, so one observation gets one code whichever env it comes from, and the one policy reading them
-            learns one code, not ``n_envs``), or from ``seed + env index`` (False: independent HTMs). Each copy
-            still learns from its own stream; ``learn_sp=False`` in ``htm_kwargs`` keeps the codes identical.
-        normalize_original: wrap the vector env in ``VecNormalize`` for the ``original`` key only (running mean and
-            variance; the SDR bits, the trace and the anomaly are left as they are): useful when the raw
-            observation's elements have very different scales. The HTM always sees the raw observation. Save the
-            ``VecNormalize`` statistics with the model (``model.get_env().save(path)``) to reuse the policy.
+    Build the same env again to load a saved model into it (:func:`load_htm_model`). The arguments are those of
+    :func:`make_htm_model`; ``wrapper`` (a picklable callable, e.g. ``functools.partial(HTMCuriosity, beta=0.1)``)
+    wraps each copy above the HTM.
 
     Returns:
-        A ``stable_baselines3.PPO`` with ``MultiInputPolicy``; call ``.learn(total_timesteps)``.
+        A ``DummyVecEnv`` or ``SubprocVecEnv`` (inside a ``VecNormalize`` with ``normalize_original``).
     """
-    from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     if not is_int(n_envs) or n_envs < 1:
@@ -282,14 +269,11 @@ def make_htm_ppo(
     for name, flag in (("same_htm_seed", same_htm_seed), ("normalize_original", normalize_original)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
+    if wrapper is not None and not callable(wrapper):
+        raise TypeError(f"wrapper must be a callable env -> env or None, got {type(wrapper).__name__}")
     htm_kwargs = dict(htm_kwargs or {})
     if "seed" in htm_kwargs:
-        raise ValueError("give the HTM seed through make_htm_ppo's seed argument, not htm_kwargs['seed']")
-    ppo_kwargs = dict(ppo_kwargs or {})
-    policy_kwargs = dict(ppo_kwargs.pop("policy_kwargs", {}) or {})
-    policy_kwargs.setdefault("features_extractor_class", HTMFeaturesExtractor)
-    policy_kwargs.setdefault("features_extractor_kwargs", dict(extractor_kwargs or {}))
-
+        raise ValueError("give the HTM seed through the seed argument, not htm_kwargs['seed']")
     if isinstance(env_id_or_env, gym.Env):
         if n_envs != 1:
             raise ValueError(f"an env instance can only make n_envs=1, got n_envs={n_envs}; pass an id or a factory")
@@ -305,7 +289,7 @@ def make_htm_ppo(
             f"env_id_or_env must be a Gymnasium id, an env or an env factory, got {type(env_id_or_env).__name__}"
         )
     vec_env = (vec_env_cls or DummyVecEnv)(
-        [_HTMEnvFactory(factory, None if seed is None else seed + (0 if same_htm_seed else i), htm_kwargs)
+        [_HTMEnvFactory(factory, None if seed is None else seed + (0 if same_htm_seed else i), htm_kwargs, wrapper)
          for i, factory in enumerate(base_factories)]
     )
     if seed is not None:
@@ -314,7 +298,287 @@ def make_htm_ppo(
         from stable_baselines3.common.vec_env import VecNormalize
 
         vec_env = VecNormalize(vec_env, norm_obs=True, norm_reward=False, norm_obs_keys=["original"])
-    return PPO("MultiInputPolicy", vec_env, seed=seed, policy_kwargs=policy_kwargs, **ppo_kwargs)
+    return vec_env
+
+
+def make_htm_model(
+    algorithm: type | str,
+    env_id_or_env: str | gym.Env | Callable[[], gym.Env],
+    n_envs: int = 1,
+    seed: int | None = None,
+    htm_kwargs: dict | None = None,
+    extractor_kwargs: dict | None = None,
+    model_kwargs: dict | None = None,
+    vec_env_cls: type | None = None,
+    env_kwargs: dict | None = None,
+    same_htm_seed: bool = True,
+    normalize_original: bool = False,
+    wrapper: Callable[[gym.Env], gym.Env] | None = None,
+):
+    """Build any Stable-Baselines3 (or sb3-contrib) algorithm on ``HTMObservation`` envs with the extractor.
+
+    Args:
+        algorithm: the algorithm class (``PPO``, ``A2C``, ``DQN``, ``SAC``, ``TD3``, ``RecurrentPPO``, ``QRDQN``,
+            ``TQC``...) or its name in ``stable_baselines3`` / ``sb3_contrib``.
+        env_id_or_env: a registered Gymnasium id, an env factory (callable returning an env), or one env instance
+            (then ``n_envs`` must be 1; it is wrapped with ``Monitor`` and ``HTMObservation`` here).
+        n_envs: number of parallel envs, each with its own HTM.
+        seed: seeds the envs, the HTMs and the algorithm; ``None`` for fresh entropy.
+        htm_kwargs: keyword arguments of ``HTMObservation`` (``column_count``, ``cells_per_column``, ...).
+        extractor_kwargs: keyword arguments of :class:`HTMFeaturesExtractor`.
+        model_kwargs: keyword arguments of the algorithm (``n_steps``, ``learning_rate``, ``verbose``, ...); a
+            ``policy_kwargs`` entry is merged with the extractor settings.
+        vec_env_cls: ``DummyVecEnv`` (default) or ``SubprocVecEnv``.
+        env_kwargs: keyword arguments passed to ``gym.make`` when ``env_id_or_env`` is an id.
+        same_htm_seed: build every env's HTM from ``seed`` (True: the copies start with the same encoder and
+            pooler, so one observation gets one code whichever env it comes from, and the one policy reading them
+            learns one code, not ``n_envs``), or from ``seed + env index`` (False: independent HTMs). Each copy
+            still learns from its own stream; ``learn_sp=False`` in ``htm_kwargs`` keeps the codes identical.
+        normalize_original: wrap the vector env in ``VecNormalize`` for the ``original`` key only (running mean and
+            variance; the SDR bits, the trace and the anomaly are left as they are): useful when the raw
+            observation's elements have very different scales. The HTM always sees the raw observation.
+            :func:`save_htm_model` saves the statistics with the model.
+        wrapper: a picklable callable applied to each copy above the HTM (e.g. ``functools.partial(HTMCuriosity,
+            beta=0.1)``).
+
+    Returns:
+        The model with ``MultiInputPolicy`` (``MultiInputLstmPolicy`` for a recurrent algorithm); call
+        ``.learn(total_timesteps)``, and save it with :func:`save_htm_model` so that the HTMs travel with it.
+    """
+    algorithm = _algorithm_class(algorithm)
+    model_kwargs = dict(model_kwargs or {})
+    policy_kwargs = dict(model_kwargs.pop("policy_kwargs", {}) or {})
+    policy_kwargs.setdefault("features_extractor_class", HTMFeaturesExtractor)
+    policy_kwargs.setdefault("features_extractor_kwargs", dict(extractor_kwargs or {}))
+    vec_env = make_htm_vec_env(env_id_or_env, n_envs, seed, htm_kwargs, vec_env_cls, env_kwargs, same_htm_seed,
+                               normalize_original, wrapper)
+    aliases = getattr(algorithm, "policy_aliases", {})
+    policy = "MultiInputLstmPolicy" if "MultiInputLstmPolicy" in aliases else "MultiInputPolicy"
+    return algorithm(policy, vec_env, seed=seed, policy_kwargs=policy_kwargs, **model_kwargs)
+
+
+def make_htm_ppo(
+    env_id_or_env: str | gym.Env | Callable[[], gym.Env],
+    n_envs: int = 1,
+    seed: int | None = None,
+    htm_kwargs: dict | None = None,
+    extractor_kwargs: dict | None = None,
+    ppo_kwargs: dict | None = None,
+    vec_env_cls: type | None = None,
+    env_kwargs: dict | None = None,
+    same_htm_seed: bool = True,
+    normalize_original: bool = False,
+):
+    """Build a ready ``PPO`` whose envs are wrapped with ``HTMObservation`` and whose policy uses the extractor.
+
+    :func:`make_htm_model` with ``PPO``; ``ppo_kwargs`` are its ``model_kwargs``. Save the result with
+    :func:`save_htm_model` (``model.save`` alone does not keep the HTMs, and a policy read back onto fresh HTMs sees
+    codes it was not trained on).
+
+    Returns:
+        A ``stable_baselines3.PPO`` with ``MultiInputPolicy``; call ``.learn(total_timesteps)``.
+    """
+    from stable_baselines3 import PPO
+
+    return make_htm_model(PPO, env_id_or_env, n_envs, seed, htm_kwargs, extractor_kwargs, ppo_kwargs, vec_env_cls,
+                          env_kwargs, same_htm_seed, normalize_original)
+
+
+def _algorithm_class(algorithm: type | str) -> type:
+    if isinstance(algorithm, str):
+        import importlib
+
+        for package in ("stable_baselines3", "sb3_contrib"):
+            try:
+                found = getattr(importlib.import_module(package), algorithm, None)
+            except ImportError:
+                found = None
+            if isinstance(found, type):
+                return found
+        raise ValueError(f"algorithm {algorithm!r} is neither in stable_baselines3 nor in sb3_contrib")
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
+    if not (isinstance(algorithm, type) and issubclass(algorithm, BaseAlgorithm)):
+        raise TypeError(f"algorithm must be a Stable-Baselines3 algorithm class or its name, got {algorithm!r}")
+    return algorithm
+
+
+# ---------------------------------------------------------------------------------------------- saving with the HTM
+_MODEL_FORMAT = "htmagent.sb3.HTMModel/1"
+
+
+def _paths(path: str | os.PathLike) -> tuple[str, str]:
+    base = os.fspath(path)
+    if base.endswith(".zip"):
+        base = base[:-4]
+    return base + ".zip", base + ".htm.npz"
+
+
+def _vec_normalize(env: Any):
+    from stable_baselines3.common.vec_env import VecEnvWrapper, VecNormalize
+
+    while isinstance(env, VecEnvWrapper):
+        if isinstance(env, VecNormalize):
+            return env
+        env = env.venv
+    return None
+
+
+def _rms_state(rms: Any) -> dict:
+    return {"mean": np.asarray(rms.mean, dtype=np.float64).copy(), "var": np.asarray(rms.var, dtype=np.float64).copy(),
+            "count": float(rms.count)}
+
+
+def _vec_normalize_state(norm: Any) -> dict:
+    obs = norm.obs_rms
+    return {
+        "norm_obs": bool(norm.norm_obs), "norm_reward": bool(norm.norm_reward), "training": bool(norm.training),
+        "norm_obs_keys": list(norm.norm_obs_keys) if norm.norm_obs_keys is not None else None,
+        "clip_obs": float(norm.clip_obs), "clip_reward": float(norm.clip_reward), "gamma": float(norm.gamma),
+        "epsilon": float(norm.epsilon),
+        "obs_rms": {k: _rms_state(v) for k, v in obs.items()} if isinstance(obs, dict) else {"": _rms_state(obs)},
+        "ret_rms": _rms_state(norm.ret_rms),
+    }
+
+
+def save_htm_model(model: Any, path: str | os.PathLike) -> tuple[str, str]:
+    """Save a Stable-Baselines3 model together with the learned state of its env's HTMs.
+
+    ``model.save`` keeps the policy but not the HTMs that live in the env's wrappers, and a policy put back on fresh
+    HTMs reads codes it was never trained on (a CartPole agent fell from 270 to 89). This writes ``<path>.zip``
+    (``model.save``) and ``<path>.htm.npz``: for every copy of the vector env the state of each htmagent wrapper in it
+    (``HTMObservation``, ``HTMCuriosity``), reached through ``env_method`` so ``SubprocVecEnv`` works, and the
+    statistics of a ``VecNormalize`` around the env (as arrays, not a pickle). Load both with :func:`load_htm_model`.
+
+    Args:
+        model: a trained SB3 model whose env holds htmagent wrappers.
+        path: where to write; ``.zip`` is added (or kept) for the model, ``.htm.npz`` for the HTMs.
+
+    Returns:
+        The two paths written: ``(model zip, HTM file)``.
+    """
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
+    if not isinstance(model, BaseAlgorithm):
+        raise TypeError(f"model must be a Stable-Baselines3 model, got {type(model).__name__}")
+    env = model.get_env()
+    if env is None:
+        raise ValueError("model has no env: load it with an env (or use model.save, there is no HTM to keep)")
+    try:
+        copies = env.env_method("htm_wrapper_states")
+    except AttributeError as error:
+        raise ValueError("the model's env has no HTMObservation or HTMCuriosity wrapper: use model.save") from error
+    norm = _vec_normalize(env)
+    state = {
+        "format": _MODEL_FORMAT,
+        "algorithm": f"{type(model).__module__.split('.')[0]}.{type(model).__name__}",
+        "num_envs": len(copies),
+        "envs": {str(i): c for i, c in enumerate(copies)},
+        "vec_normalize": _vec_normalize_state(norm) if norm is not None else {},
+    }
+    zip_path, htm_path = _paths(path)
+    model.save(zip_path)
+    save_state(htm_path, state)
+    return zip_path, htm_path
+
+
+def load_htm_model(path: str | os.PathLike, env: Any, algorithm: type | str | None = None,
+                   htm_copy: int | None = None, **load_kwargs: Any):
+    """Load a model written by :func:`save_htm_model` onto ``env`` and restore its HTMs into ``env``'s copies.
+
+    Args:
+        path: the path given to :func:`save_htm_model` (with or without ``.zip``).
+        env: a vector env built as the saved one was (same wrappers and sizes; :func:`make_htm_vec_env` with the
+            same arguments), or a single env (wrapped in a ``DummyVecEnv``). If the saved env had a ``VecNormalize``
+            and ``env`` has none, one is put around ``env`` with the saved settings and statistics.
+        algorithm: the algorithm class or name; ``None`` takes the one recorded in the file.
+        htm_copy: ``None`` loads copy ``i`` of the saved env into copy ``i`` of ``env`` (the counts must match);
+            an int loads that saved copy into every copy of ``env`` (e.g. one env for evaluation).
+        **load_kwargs: passed to the algorithm's ``load`` (``device``, ``custom_objects``...).
+
+    Returns:
+        The model, whose ``get_env()`` is ``env`` (or the ``VecNormalize`` put around it).
+
+    Raises:
+        StateError: the HTM file is malformed or does not fit ``env``; ``env``'s HTMs are then left as they were.
+    """
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
+
+    from htmagent._state import check_format, get, get_int, get_str
+
+    zip_path, htm_path = _paths(path)
+    with naming_file(htm_path):
+        state = load_state(htm_path)
+        check_format(state, _MODEL_FORMAT)
+        count = get_int(state, "num_envs", 1)
+        envs = get(state, "envs")
+        if not isinstance(envs, dict) or sorted(envs) != sorted(str(i) for i in range(count)):
+            raise StateError(f"'envs' must hold the {count} copies '0'..'{count - 1}'", field="envs")
+        recorded = get_str(state, "algorithm")
+        norm_state = get(state, "vec_normalize")
+        if not isinstance(norm_state, dict):
+            raise StateError("'vec_normalize' must be a mapping", field="vec_normalize")
+    if htm_copy is not None and (not is_int(htm_copy) or not 0 <= htm_copy < count):
+        raise ValueError(f"htm_copy must be None or an int in [0, {count}), got {htm_copy!r}")
+    if isinstance(env, gym.Env):
+        single = env
+        env = DummyVecEnv([lambda: single])
+    if not isinstance(env, VecEnv):
+        raise TypeError(f"env must be a Gymnasium env or an SB3 VecEnv, got {type(env).__name__}")
+    if htm_copy is None and env.num_envs != count:
+        raise ValueError(f"{htm_path} holds {count} HTM copies and env has {env.num_envs}: build the env with "
+                         f"n_envs={count}, or pass htm_copy=k to load saved copy k into every copy")
+    algorithm = _algorithm_class(recorded.split(".")[-1] if algorithm is None else algorithm)
+    norm = _vec_normalize(env)
+    with naming_file(htm_path):
+        if norm_state:
+            if norm is None:
+                keys = get(norm_state, "norm_obs_keys")
+                norm = VecNormalize(env, training=bool(get(norm_state, "training")),
+                                    norm_obs=bool(get(norm_state, "norm_obs")),
+                                    norm_reward=bool(get(norm_state, "norm_reward")),
+                                    norm_obs_keys=None if keys is None else [str(k) for k in keys],
+                                    clip_obs=float(get(norm_state, "clip_obs")),
+                                    clip_reward=float(get(norm_state, "clip_reward")),
+                                    gamma=float(get(norm_state, "gamma")), epsilon=float(get(norm_state, "epsilon")))
+            _check_vec_normalize(norm, norm_state)
+        sources = [envs[str(i if htm_copy is None else htm_copy)] for i in range(env.num_envs)]
+        before = env.env_method("htm_wrapper_states")
+        for i, source in enumerate(sources):
+            # The wrappers report a refusal instead of raising it, so that a SubprocVecEnv worker survives it.
+            problem = env.env_method("try_load_htm_wrapper_states", source, indices=[i])[0]
+            if problem is not None:
+                for j in range(i):
+                    env.env_method("try_load_htm_wrapper_states", before[j], indices=[j])
+                raise StateError(f"env copy {i}: {problem}", field=f"envs/{i if htm_copy is None else htm_copy}")
+    if norm_state:
+        _load_vec_normalize(norm, norm_state)
+        env = norm if _vec_normalize(env) is None else env
+    return algorithm.load(zip_path, env=env, **load_kwargs)
+
+
+def _check_vec_normalize(norm: Any, state: dict) -> None:
+    obs = norm.obs_rms if isinstance(norm.obs_rms, dict) else {"": norm.obs_rms}
+    saved = state.get("obs_rms")
+    if not isinstance(saved, dict) or sorted(saved) != sorted(obs):
+        raise StateError(f"the saved VecNormalize normalises keys {sorted(saved or {})}, this one {sorted(obs)}",
+                         field="vec_normalize")
+    for key, rms in list(obs.items()) + [("return", norm.ret_rms)]:
+        entry = state["ret_rms"] if key == "return" else saved[key]
+        for part in ("mean", "var"):
+            value = np.asarray(entry.get(part) if isinstance(entry, dict) else None)
+            if value.shape != np.shape(rms.mean) or not np.issubdtype(value.dtype, np.floating):
+                raise StateError(f"VecNormalize statistics {key!r}.{part}: expected floats of shape "
+                                 f"{np.shape(rms.mean)}, got {value.dtype} {value.shape}", field="vec_normalize")
+
+
+def _load_vec_normalize(norm: Any, state: dict) -> None:
+    obs = norm.obs_rms if isinstance(norm.obs_rms, dict) else {"": norm.obs_rms}
+    for key, rms in list(obs.items()) + [("return", norm.ret_rms)]:
+        entry = state["ret_rms"] if key == "return" else state["obs_rms"][key]
+        rms.mean = np.asarray(entry["mean"], dtype=np.float64).copy()
+        rms.var = np.asarray(entry["var"], dtype=np.float64).copy()
+        rms.count = float(entry["count"])
 
 
 class _HTMEnvFactory:
@@ -323,14 +587,17 @@ class _HTMEnvFactory:
     ``Monitor`` sits below the HTM wrapper so that logged episode returns are the environment's own.
     """
 
-    def __init__(self, factory: Callable[[], gym.Env], seed: int | None, htm_kwargs: dict):
+    def __init__(self, factory: Callable[[], gym.Env], seed: int | None, htm_kwargs: dict,
+                 wrapper: Callable[[gym.Env], gym.Env] | None = None):
         self.factory = factory
         self.seed = seed
         self.htm_kwargs = htm_kwargs
+        self.wrapper = wrapper
 
     def __call__(self) -> gym.Env:
         from stable_baselines3.common.monitor import Monitor
 
         from htmagent.envs.wrappers import HTMObservation
 
-        return HTMObservation(Monitor(self.factory()), seed=self.seed, **self.htm_kwargs)
+        env = HTMObservation(Monitor(self.factory()), seed=self.seed, **self.htm_kwargs)
+        return env if self.wrapper is None else self.wrapper(env)
