@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol, Sequence
 
+import re
+import zlib
+
 import numpy as np
 from gymnasium import spaces
 
@@ -58,6 +61,9 @@ class SpaceEncoder:
     - ``MultiDiscrete``: one category code per element, concatenated.
     - ``MultiBinary``: passed through (the set bits are the active bits).
     - ``Dict`` / ``Tuple``: the sub-spaces' codes, concatenated in key order.
+    - Text (``gymnasium.spaces.Text``, MiniGrid's ``MissionSpace``: any space whose observations are strings): a
+      bag of words; each distinct word (lower-cased, split on non-letters) sets ``active_bits`` bits of
+      ``size_per_dim`` chosen by a seeded hash of the word, so missions that share words share bits.
 
     Args:
         space: the observation space to encode.
@@ -141,6 +147,10 @@ class SpaceEncoder:
                     self._code_table[i, v] = enc.encode(v).sparse + i * self.size_per_dim
         elif self.kind == "multibinary":
             self.size = int(np.prod(space.shape))
+        elif self.kind == "text":
+            self.size = self.size_per_dim
+            self._word_seed = _seed_int(rng)
+            self._word_codes: dict[str, np.ndarray] = {}
         else:
             subspaces = list(space.spaces.values()) if isinstance(space, spaces.Dict) else list(space.spaces)
             self._keys = list(space.spaces.keys()) if isinstance(space, spaces.Dict) else list(range(len(subspaces)))
@@ -211,6 +221,8 @@ class SpaceEncoder:
             if arr.size != self.size:
                 raise ValueError(f"observation must have {self.size} elements, got shape {arr.shape}")
             return SDR._trusted(self.size, np.flatnonzero(arr.ravel()).astype(np.int32))
+        if self.kind == "text":
+            return SDR._trusted(self.size, self._encode_text(value))
         values = [value[k] for k in self._keys]
         rows = [p.encode(v, learn).sparse + int(off) for p, v, off in zip(self._parts, values, self._offsets)]
         return SDR._trusted(self.size, np.concatenate(rows).astype(np.int32))
@@ -245,6 +257,22 @@ class SpaceEncoder:
             std = np.sqrt(self._m2 / (self._count - 1))
             free = ~self._bounded
             self._resolution[free] = np.maximum(4.0 * std[free], 1e-6) / self.num_buckets
+
+    def _encode_text(self, value: Any) -> np.ndarray:
+        if not isinstance(value, str):
+            raise TypeError(f"observation must be a str for a text space, got {type(value).__name__}")
+        bits = [self._word_code(word) for word in sorted(set(text_words(value)))]
+        return np.unique(np.concatenate(bits)).astype(np.int32) if bits else np.zeros(0, dtype=np.int32)
+
+    def _word_code(self, word: str) -> np.ndarray:
+        code = self._word_codes.get(word)
+        if code is None:
+            key = zlib.crc32(word.encode("utf-8"))
+            rng = np.random.default_rng([self._word_seed, key])
+            code = np.sort(rng.choice(self.size, self.active_bits, replace=False)).astype(np.int32)
+            if len(self._word_codes) < 100_000:  # a cache, bounded on any stream of words
+                self._word_codes[word] = code
+        return code
 
     def _encode_image(self, value: Any) -> np.ndarray:
         img = np.asarray(value)
@@ -292,6 +320,23 @@ class SpaceEncoder:
                 p.load_state_dict(state[str(i)])
 
 
+def is_text_space(space: spaces.Space) -> bool:
+    """Whether observations of ``space`` are strings (``spaces.Text``, MiniGrid's ``MissionSpace``)."""
+    if isinstance(space, spaces.Text):
+        return True
+    if space.shape is not None or isinstance(space, (spaces.Dict, spaces.Tuple)):
+        return False
+    try:
+        return isinstance(space.sample(), str)
+    except Exception:  # noqa: BLE001 - a space that cannot sample is not one we can recognise
+        return False
+
+
+def text_words(text: str) -> list[str]:
+    """The lower-cased words of ``text`` (runs of letters and digits)."""
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
 def _space_kind(space: spaces.Space) -> str:
     if isinstance(space, spaces.Box):
         shape = space.shape
@@ -308,6 +353,8 @@ def _space_kind(space: spaces.Space) -> str:
         return "dict"
     if isinstance(space, spaces.Tuple):
         return "tuple"
+    if is_text_space(space):
+        return "text"
     raise TypeError(
         f"no default encoder for {type(space).__name__} observation spaces; pass encoder= (an object with .size and "
         ".encode(observation) -> SDR)"

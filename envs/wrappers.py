@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import zlib
 from collections.abc import Sequence
 from typing import Any, SupportsFloat
 
@@ -23,7 +24,7 @@ from gymnasium import spaces
 
 from htmagent._rng import make_rng
 from htmagent._validation import check_bool, check_int, is_real
-from htmagent.envs.space_encoder import ObservationEncoder, SpaceEncoder, _seed_int
+from htmagent.envs.space_encoder import ObservationEncoder, SpaceEncoder, _seed_int, is_text_space, text_words
 from htmagent.sdr import SDR
 from htmagent.serialization import StateError, load_state, save_state
 from htmagent._state import atomic_load, naming_file
@@ -34,7 +35,10 @@ __all__ = [
     "HTMStream",
     "HTMObservation",
     "WrapperState",
+    "flat_space",
+    "flatten_observation",
     "htm_wrapper_chain",
+    "needs_flattening",
 ]
 
 _STATE_FORMAT = "htmagent.HTMStream/1"
@@ -268,6 +272,69 @@ class HTMStream:
         self.trace = trace.copy()
 
 
+#: Width of a text observation's part in a flattened ``original``: word counts in this many hashed buckets.
+TEXT_BUCKETS = 32
+
+
+def needs_flattening(space: spaces.Space) -> bool:
+    """Whether a policy library cannot take ``space`` as one entry of a Dict observation: a ``Dict`` or ``Tuple``
+    (SB3 refuses nested spaces) or a text space."""
+    return isinstance(space, (spaces.Dict, spaces.Tuple)) or is_text_space(space)
+
+
+def flat_space(space: spaces.Space) -> spaces.Box:
+    """The flat float32 ``Box`` that :func:`flatten_observation` maps observations of ``space`` into.
+
+    Parts in order (``Dict`` keys in the space's order, ``Tuple`` in position order, nested ones recursively):
+    ``Discrete`` and ``MultiDiscrete`` one-hot, ``MultiBinary`` as 0/1, a ``uint8`` ``Box`` (an image or a patch)
+    scaled to [0, 1], any other ``Box`` as its values, text as word counts in :data:`TEXT_BUCKETS` hashed buckets.
+    """
+    lows, highs = [], []
+    for sub in _flat_leaves(space):
+        if is_text_space(sub):
+            lows.append(np.zeros(TEXT_BUCKETS)), highs.append(np.full(TEXT_BUCKETS, np.inf))
+        elif isinstance(sub, spaces.Box) and sub.dtype == np.uint8:
+            n = int(np.prod(sub.shape))
+            lows.append(np.zeros(n)), highs.append(np.ones(n))
+        else:
+            box = spaces.flatten_space(sub)
+            lows.append(np.asarray(box.low, dtype=np.float64)), highs.append(np.asarray(box.high, dtype=np.float64))
+    low, high = np.concatenate(lows), np.concatenate(highs)
+    return spaces.Box(low.astype(np.float32), high.astype(np.float32), (low.size,), np.float32)
+
+
+def flatten_observation(space: spaces.Space, observation: Any) -> np.ndarray:
+    """``observation`` of ``space`` as one float32 vector of :func:`flat_space` ``(space)``."""
+    parts = []
+    for sub, value in _flat_pairs(space, observation):
+        if is_text_space(sub):
+            counts = np.zeros(TEXT_BUCKETS, dtype=np.float32)
+            for word in text_words(value):
+                counts[zlib.crc32(word.encode("utf-8")) % TEXT_BUCKETS] += 1
+            parts.append(counts)
+        elif isinstance(sub, spaces.Box) and sub.dtype == np.uint8:
+            parts.append(np.asarray(value, dtype=np.float32).ravel() / np.float32(255))
+        else:
+            parts.append(np.asarray(spaces.flatten(sub, value), dtype=np.float32).ravel())
+    return np.concatenate(parts).astype(np.float32)
+
+
+def _flat_leaves(space: spaces.Space) -> list[spaces.Space]:
+    if isinstance(space, spaces.Dict):
+        return [leaf for sub in space.spaces.values() for leaf in _flat_leaves(sub)]
+    if isinstance(space, spaces.Tuple):
+        return [leaf for sub in space.spaces for leaf in _flat_leaves(sub)]
+    return [space]
+
+
+def _flat_pairs(space: spaces.Space, value: Any) -> list[tuple[spaces.Space, Any]]:
+    if isinstance(space, spaces.Dict):
+        return [pair for key, sub in space.spaces.items() for pair in _flat_pairs(sub, value[key])]
+    if isinstance(space, spaces.Tuple):
+        return [pair for i, sub in enumerate(space.spaces) for pair in _flat_pairs(sub, value[i])]
+    return [(space, value)]
+
+
 def htm_wrapper_chain(env: gym.Env) -> list[gym.Env]:
     """The htmagent wrappers that carry learned state (:class:`HTMObservation`, ``HTMCuriosity``) in ``env``'s
     wrapper stack, outermost first."""
@@ -348,7 +415,8 @@ class HTMObservation(WrapperState, gym.ObservationWrapper, gym.utils.RecordConst
     ==============  ==========================================  =====================================================
     key             space                                       meaning
     ==============  ==========================================  =====================================================
-    ``original``    the wrapped env's observation space         the observation itself
+    ``original``    the wrapped env's observation space         the observation itself (one float32 vector when the
+                                                                space is nested: see ``flatten_original``)
     ``sdr``         ``MultiBinary(column_count)``               active minicolumns now
     ``predicted``   ``MultiBinary(column_count)``               minicolumns predicted for the next step
     ``anomaly``     ``Box(0, 1, (1,), float32)``                fraction of active minicolumns that were not predicted
@@ -391,6 +459,11 @@ class HTMObservation(WrapperState, gym.ObservationWrapper, gym.utils.RecordConst
         encoder_params: keyword arguments of the default :class:`SpaceEncoder` (``num_buckets``, ``resolution``...).
         learn_sp: False freezes the spatial pooler (a fixed code for the policy to read) while the memory learns.
         seed: int, Generator or None (fresh entropy) for the HTM.
+        flatten_original: emit ``original`` as one float32 vector (:func:`flatten_observation`: one-hot
+            categories, uint8 arrays scaled to [0, 1], text as hashed word counts). ``None`` (the default) flattens
+            exactly when a policy library could not take the space as one key of a Dict (a ``Dict``, ``Tuple`` or
+            text space: Blackjack, MiniGrid, this library's ObjectTouch and ObjectSaccade); the HTM always sees the
+            observation itself.
 
     Example:
         >>> env = HTMObservation(gym.make("CartPole-v1"), column_count=512, seed=0)
@@ -414,14 +487,17 @@ class HTMObservation(WrapperState, gym.ObservationWrapper, gym.utils.RecordConst
         encoder_params: dict | None = None,
         learn_sp: bool = True,
         seed: int | np.random.Generator | None = None,
+        flatten_original: bool | None = None,
     ):
         if not isinstance(env, gym.Env):
             raise TypeError(f"env must be a gymnasium.Env, got {type(env).__name__}")
+        if flatten_original is not None and not isinstance(flatten_original, bool):
+            raise TypeError(f"flatten_original must be None or a bool, got {type(flatten_original).__name__}")
         gym.utils.RecordConstructorArgs.__init__(
             self, encoder=encoder, column_count=column_count, cells_per_column=cells_per_column,
             sp_params=sp_params, tm_params=tm_params, learn=learn, include_cells=include_cells,
             include_action=include_action, trace_decay=trace_decay, encoder_params=encoder_params,
-            learn_sp=learn_sp, seed=seed,
+            learn_sp=learn_sp, seed=seed, flatten_original=flatten_original,
         )
         gym.ObservationWrapper.__init__(self, env)
         self._learn = check_bool(learn, "learn")
@@ -434,8 +510,10 @@ class HTMObservation(WrapperState, gym.ObservationWrapper, gym.utils.RecordConst
         )
         self._last_action: Any = None
         n = self.htm.column_count
+        self.flatten_original = (needs_flattening(env.observation_space) if flatten_original is None
+                                 else flatten_original)
         keys = {
-            "original": env.observation_space,
+            "original": flat_space(env.observation_space) if self.flatten_original else env.observation_space,
             "sdr": spaces.MultiBinary(n),
             "predicted": spaces.MultiBinary(n),
             "anomaly": spaces.Box(0.0, 1.0, (1,), np.float32),
@@ -481,7 +559,8 @@ class HTMObservation(WrapperState, gym.ObservationWrapper, gym.utils.RecordConst
         predicted = np.zeros(n, dtype=np.int8)
         predicted[self.htm.predicted_columns.sparse] = 1
         out = {
-            "original": observation,
+            "original": (flatten_observation(self.env.observation_space, observation) if self.flatten_original
+                         else observation),
             "sdr": sdr,
             "predicted": predicted,
             "anomaly": np.array([min(max(self.htm.anomaly, 0.0), 1.0)], dtype=np.float32),

@@ -275,8 +275,10 @@ def test_constructor_checks(kwargs, error, match):
 def test_rejects_non_env_and_unsupported_space():
     with pytest.raises(TypeError, match="env"):
         HTMObservation("CartPole-v1")
-    with pytest.raises(TypeError, match="encoder="):
-        HTMObservation(SequenceEnv(spaces.Text(5), ["abc"]), **SMALL)
+    with pytest.raises(TypeError, match="encoder="):  # variable-length sequences have no default code
+        HTMObservation(SequenceEnv(spaces.Sequence(spaces.Discrete(3)), [(1, 2)]), **SMALL)
+    text = HTMObservation(SequenceEnv(spaces.Text(5), ["abc"]), **SMALL)  # text is a bag of words
+    assert text.reset(seed=0)[0]["sdr"].sum() > 0
 
 
 def test_bad_observation_leaves_the_htm_unchanged():
