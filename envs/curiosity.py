@@ -15,8 +15,8 @@ import numpy as np
 from htmagent._rng import make_rng
 from htmagent._validation import check_bool, check_int, is_real
 from htmagent.envs.wrappers import HTMObservation, HTMStream, WrapperState
-from htmagent.serialization import load_state, save_state
-from htmagent._state import atomic_load, naming_file
+from htmagent.serialization import StateError, load_state, save_state
+from htmagent._state import atomic_load, get_array, naming_file
 
 __all__ = ["HTMCuriosity"]
 
@@ -64,6 +64,11 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         likelihood_params: keyword arguments of ``htmagent.anomaly.AnomalyLikelihood`` (``source="likelihood"``).
         count_table_size: counters of the hashed pattern counts (``source="count"``).
         seed: int, Generator or None for the private HTM.
+        normalize: divide the intrinsic reward by a running standard deviation of its discounted sum (as RND
+            does: Burda et al. 2018), so that one ``beta`` suits tasks whose bonuses differ in scale; ``info`` then
+            also has ``intrinsic_reward_normalized``. The statistics are kept per wrapper (per env copy), never
+            reset between episodes, and saved with the state.
+        intrinsic_gamma: the discount of that running sum (only with ``normalize``).
 
     Example (the setting that solves MountainCar-v0 with PPO in docs/results_rl.md):
         >>> env = HTMCuriosity(gym.make("MountainCar-v0"), beta=0.5, source="count", seed=0,
@@ -80,6 +85,8 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         likelihood_params: dict | None = None,
         count_table_size: int = 2**16,
         seed: int | np.random.Generator | None = None,
+        normalize: bool = False,
+        intrinsic_gamma: float = 0.99,
     ):
         if not isinstance(env, gym.Env):
             raise TypeError(f"env must be a gymnasium.Env, got {type(env).__name__}")
@@ -91,6 +98,9 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         if source not in ("anomaly", "likelihood", "count"):
             raise ValueError(f"source must be 'anomaly', 'likelihood' or 'count', got {source!r}")
         episodic = check_bool(episodic, "episodic")
+        normalize = check_bool(normalize, "normalize")
+        if not is_real(intrinsic_gamma) or not 0.0 <= float(intrinsic_gamma) < 1.0:
+            raise ValueError(f"intrinsic_gamma must be a number in [0, 1), got {intrinsic_gamma!r}")
         for name, value in (("htm_kwargs", htm_kwargs), ("likelihood_params", likelihood_params)):
             if value is not None and not isinstance(value, dict):
                 raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
@@ -100,11 +110,16 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         gym.utils.RecordConstructorArgs.__init__(
             self, beta=beta, source=source, episodic=episodic, htm_kwargs=htm_kwargs,
             likelihood_params=likelihood_params, count_table_size=count_table_size, seed=seed,
+            normalize=normalize, intrinsic_gamma=intrinsic_gamma,
         )
         gym.Wrapper.__init__(self, env)
         self.beta = float(beta)
         self.source = source
         self.episodic = episodic
+        self.normalize = normalize
+        self.intrinsic_gamma = float(intrinsic_gamma)
+        # running discounted intrinsic return and the Welford statistics of it: [return, count, mean, m2]
+        self._norm = np.zeros(4, dtype=np.float64)
         self._inner = inner
         rng = make_rng(seed)
         # The private stream draws its seeds from rng first (as it would from ``seed`` itself); the hash keys after.
@@ -156,7 +171,21 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         info = dict(info)
         info["extrinsic_reward"] = float(reward)
         info["intrinsic_reward"] = float(intrinsic)
+        if self.normalize:
+            intrinsic = self._normalized(float(intrinsic))
+            info["intrinsic_reward_normalized"] = intrinsic
         return obs, float(reward) + self.beta * float(intrinsic), terminated, truncated, info
+
+    def _normalized(self, intrinsic: float) -> float:
+        ret, count, mean, m2 = self._norm
+        ret = ret * self.intrinsic_gamma + intrinsic
+        count += 1
+        delta = ret - mean
+        mean += delta / count
+        m2 += delta * (ret - mean)
+        self._norm[:] = (ret, count, mean, m2)
+        std = np.sqrt(m2 / count) if count > 1 else 0.0
+        return intrinsic / float(std) if std > 1e-8 else intrinsic
 
     def state_dict(self) -> dict:
         """The private HTM (if any), the likelihood model (if any), the pattern counts and this episode's seen SDRs."""
@@ -166,6 +195,7 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
             "seen": sorted(key.hex() for key in self._seen),
             "column_keys": self._column_keys.copy(),
             "counts": self._counts.copy(),
+            "normalizer": self._norm.copy(),
         }
 
     @atomic_load
@@ -174,6 +204,11 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         seen = {bytes.fromhex(key) for key in state["seen"]}
         keys = np.asarray(state["column_keys"]).astype(np.uint64)
         counts = np.asarray(state["counts"]).astype(np.int64)
+        # [discounted return, count, mean, m2]; files from before normalisation existed have none (it was off)
+        norm = (get_array(state, "normalizer", np.float64, (4,), -1e300, 1e300) if "normalizer" in state
+                else np.zeros(4))
+        if norm[1] < 0 or norm[3] < 0:
+            raise StateError("normalizer's count and m2 must be >= 0", field="normalizer")
         if keys.shape != self._column_keys.shape or counts.shape != self._counts.shape:
             raise ValueError(
                 f"state has {keys.shape[0]} column keys and {counts.shape[0]} counters, this wrapper has "
@@ -186,6 +221,7 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._seen = seen
         self._column_keys = keys.copy()
         self._counts = counts.copy()
+        self._norm = norm
 
     def _own_state(self) -> dict:
         return self.state_dict()

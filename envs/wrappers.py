@@ -581,6 +581,12 @@ class HTMObservation(WrapperState, gym.ObservationWrapper, gym.utils.RecordConst
         """Restore :meth:`htm_state_dict` output."""
         self.htm.load_state_dict(state)
 
+    def htm_stats(self) -> dict[str, float]:
+        """The memory's size and the last anomaly: ``segments``, ``synapses``, ``anomaly`` (what
+        :class:`htmagent.sb3.HTMLogger` records)."""
+        return {"segments": float(self.htm.tm.num_segments()), "synapses": float(self.htm.tm.num_synapses()),
+                "anomaly": float(self.htm.anomaly)}
+
     def _own_state(self) -> dict:
         return self.htm_state_dict()
 

@@ -21,13 +21,14 @@ from htmagent.serialization import StateError, load_state, save_state
 try:
     import torch as th
     from stable_baselines3.common.preprocessing import get_flattened_obs_dim
+    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "htmagent.sb3 needs Stable-Baselines3 and PyTorch: install the 'rl' extra with `pip install htmagent[rl]`"
     ) from exc
 
-__all__ = ["DeepHTMExtractor", "HTMFeaturesExtractor", "load_htm_model", "make_htm_model", "make_htm_ppo",
+__all__ = ["DeepHTMExtractor", "HTMCheckpoint", "HTMFeaturesExtractor", "HTMLogger", "load_htm_model", "make_htm_model", "make_htm_ppo",
            "make_htm_vec_env", "save_htm_model"]
 
 _BIT_KEYS = ("sdr", "predicted")
@@ -401,6 +402,89 @@ def _algorithm_class(algorithm: type | str) -> type:
     if not (isinstance(algorithm, type) and issubclass(algorithm, BaseAlgorithm)):
         raise TypeError(f"algorithm must be a Stable-Baselines3 algorithm class or its name, got {algorithm!r}")
     return algorithm
+
+
+class HTMLogger(BaseCallback):
+    """Record what the HTM adds to SB3's logger (and so to TensorBoard when it is configured).
+
+    Per finished episode (averaged over the episodes of each logging interval):
+
+    - ``htm/ep_extrinsic_return`` and ``htm/ep_intrinsic_return``: the env's own return and the sum of the bonus
+      (before ``beta``), from the ``extrinsic_reward`` / ``intrinsic_reward`` info keys of an
+      :class:`~htmagent.envs.curiosity.HTMCuriosity` (whichever side of it ``Monitor`` sits, so ``ep_rew_mean``'s
+      mix of both is no longer the only number);
+    - ``htm/ep_anomaly``: the mean anomaly over the episode (the ``anomaly`` observation key).
+
+    At the end of each rollout: ``htm/segments`` and ``htm/synapses``, the mean memory size over the env copies.
+
+    Example:
+        >>> model.learn(100_000, callback=HTMLogger())
+    """
+
+    def __init__(self, verbose: int = 0):
+        super().__init__(verbose)
+        self._sums: np.ndarray | None = None
+
+    def _on_training_start(self) -> None:
+        self._sums = np.zeros((self.training_env.num_envs, 4))  # extrinsic, intrinsic, anomaly, steps
+
+    def _on_step(self) -> bool:
+        infos, dones = self.locals.get("infos", ()), self.locals.get("dones")
+        obs = self.locals.get("new_obs")
+        anomaly = obs.get("anomaly") if isinstance(obs, dict) else None
+        sums = self._sums
+        for i, info in enumerate(infos):
+            curious = "intrinsic_reward" in info
+            if curious:
+                sums[i, 0] += float(info["extrinsic_reward"])
+                sums[i, 1] += float(info["intrinsic_reward"])
+            if anomaly is not None:
+                sums[i, 2] += float(np.asarray(anomaly[i]).ravel()[0])
+            sums[i, 3] += 1
+            if dones is not None and dones[i]:
+                if curious:
+                    self.logger.record_mean("htm/ep_extrinsic_return", sums[i, 0])
+                    self.logger.record_mean("htm/ep_intrinsic_return", sums[i, 1])
+                if anomaly is not None:
+                    self.logger.record_mean("htm/ep_anomaly", sums[i, 2] / sums[i, 3])
+                sums[i] = 0.0
+        return True
+
+    def _on_rollout_end(self) -> None:
+        try:
+            stats = self.training_env.env_method("htm_stats")
+        except AttributeError:  # no HTMObservation in the envs (curiosity on its private HTM only)
+            return
+        for key in ("segments", "synapses"):
+            self.logger.record(f"htm/{key}", float(np.mean([s[key] for s in stats])))
+
+
+class HTMCheckpoint(BaseCallback):
+    """Save the model with its HTMs (:func:`save_htm_model`) at the end of training, and every ``save_freq`` calls.
+
+    For trainers that save only the model (RL Zoo: ``callback: [{htmagent.sb3.HTMCheckpoint: {path: logs/agent}}]``
+    in the hyperparameter YAML), so that :func:`load_htm_model` can put the agent back together.
+
+    Args:
+        path: where :func:`save_htm_model` writes (``<path>.zip`` and ``<path>.htm.npz``); periodic saves add
+            ``_<timesteps>`` to it.
+        save_freq: callback calls (steps of the vector env) between periodic saves; 0 saves at the end only.
+    """
+
+    def __init__(self, path: str | os.PathLike, save_freq: int = 0, verbose: int = 0):
+        super().__init__(verbose)
+        if not is_int(save_freq) or save_freq < 0:
+            raise ValueError(f"save_freq must be an int >= 0, got {save_freq!r}")
+        self.path = os.fspath(path)
+        self.save_freq = int(save_freq)
+
+    def _on_step(self) -> bool:
+        if self.save_freq and self.n_calls % self.save_freq == 0:
+            save_htm_model(self.model, f"{self.path}_{self.num_timesteps}")
+        return True
+
+    def _on_training_end(self) -> None:
+        save_htm_model(self.model, self.path)
 
 
 # ---------------------------------------------------------------------------------------------- saving with the HTM

@@ -15,7 +15,7 @@ from stable_baselines3 import PPO  # noqa: E402
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize  # noqa: E402
 
 from htmagent.envs import HTMCuriosity  # noqa: E402
-from htmagent.sb3 import load_htm_model, make_htm_model, make_htm_vec_env, save_htm_model  # noqa: E402
+from htmagent.sb3 import HTMCheckpoint, load_htm_model, make_htm_model, make_htm_vec_env, save_htm_model  # noqa: E402
 from htmagent.serialization import StateError  # noqa: E402
 
 HTM = dict(column_count=128, cells_per_column=4)
@@ -37,11 +37,12 @@ def _play(model, seed: int, steps: int = 150) -> list:
     return np.concatenate(actions).tolist()
 
 
+@pytest.mark.parametrize("vec_env_cls", [DummyVecEnv, SubprocVecEnv])
 @pytest.mark.parametrize("algorithm", ["PPO", "RecurrentPPO"])
-def test_a_loaded_agent_acts_as_before_saving(tmp_path, algorithm):
+def test_a_loaded_agent_acts_as_before_saving(tmp_path, algorithm, vec_env_cls):
     if algorithm == "RecurrentPPO":
         pytest.importorskip("sb3_contrib")
-    build = dict(n_envs=2, seed=3, htm_kwargs=HTM)
+    build = dict(n_envs=2, seed=3, htm_kwargs=HTM, vec_env_cls=vec_env_cls)
     model = make_htm_model(algorithm, "CartPole-v1", model_kwargs=SMALL, **build)
     model.learn(256)
     save_htm_model(model, tmp_path / "agent")
@@ -52,6 +53,8 @@ def test_a_loaded_agent_acts_as_before_saving(tmp_path, algorithm):
     # The same policy on fresh HTMs (what model.save alone gives back) acts differently.
     bare = type(model).load(tmp_path / "agent.zip", env=make_htm_vec_env("CartPole-v1", **build))
     assert _play(bare, seed=11) != before
+    for m in (model, loaded, bare):
+        m.get_env().close()
 
 
 def test_subproc_and_vec_normalize_and_curiosity_travel_too(tmp_path):
@@ -108,3 +111,15 @@ def test_a_file_that_does_not_fit_is_refused_and_changes_nothing(tmp_path):
         load_htm_model(tmp_path / "agent", make_htm_vec_env("CartPole-v1", 1, 0, HTM), htm_copy=3)
     with pytest.raises(ValueError, match="no HTMObservation"):
         save_htm_model(PPO("MlpPolicy", gym.make("CartPole-v1"), n_steps=64), tmp_path / "plain")
+
+
+def test_a_checkpoint_callback_saves_the_htms_too(tmp_path):
+    build = dict(n_envs=1, seed=4, htm_kwargs=HTM)
+    model = make_htm_model("PPO", "CartPole-v1", model_kwargs=SMALL, **build)
+    model.learn(128, callback=HTMCheckpoint(tmp_path / "run", save_freq=64))
+    assert (tmp_path / "run_64.htm.npz").exists() and (tmp_path / "run_64.zip").exists()
+    before = _play(model, seed=1)
+    loaded = load_htm_model(tmp_path / "run", make_htm_vec_env("CartPole-v1", **build))
+    assert _play(loaded, seed=1) == before
+    with pytest.raises(ValueError, match="save_freq"):
+        HTMCheckpoint(tmp_path / "x", save_freq=-1)
