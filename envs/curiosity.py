@@ -7,6 +7,7 @@ It reads the HTM of an :class:`~htmagent.envs.wrappers.HTMObservation` it wraps,
 from __future__ import annotations
 
 import os
+import zlib
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -18,7 +19,7 @@ from htmagent.envs.wrappers import HTMObservation, HTMStream, WrapperState
 from htmagent.serialization import StateError, load_state, save_state
 from htmagent._state import atomic_load, get_array, naming_file
 
-__all__ = ["HTMCuriosity"]
+__all__ = ["HTMCuriosity", "IntrinsicNormalizer", "RawCountBonus"]
 
 
 def _find_htm_observation(env: gym.Env) -> HTMObservation | None:
@@ -28,6 +29,44 @@ def _find_htm_observation(env: gym.Env) -> HTMObservation | None:
         if not isinstance(env, gym.Wrapper):
             return None
         env = env.env
+
+
+class IntrinsicNormalizer:
+    """RND's normalisation of an intrinsic reward (Burda et al. 2018): divide it by the running standard deviation
+    of its discounted sum (never reset between episodes).
+
+    The statistics are exact (Welford) over the first ``horizon`` steps and exponentially weighted with that horizon
+    after (weight ``1 / horizon`` per step), so the scale follows a bonus that decays as the learner learns instead
+    of staying pinned to its first, largest values. ``state`` is ``[return, count, mean, variance]``.
+    """
+
+    def __init__(self, gamma: float = 0.99, horizon: int = 10_000):
+        self.gamma = float(gamma)
+        self.horizon = int(horizon)
+        self.state = np.zeros(4, dtype=np.float64)
+
+    def __call__(self, intrinsic: float) -> float:
+        """Update the statistics with ``intrinsic`` and return it normalised."""
+        ret, count, mean, var = self.state
+        ret = ret * self.gamma + intrinsic
+        count += 1
+        alpha = 1.0 / min(count, self.horizon)
+        delta = ret - mean
+        mean += alpha * delta
+        var = (1.0 - alpha) * (var + alpha * delta * delta)
+        self.state[:] = (ret, count, mean, var)
+        std = np.sqrt(var) if count > 1 else 0.0
+        return intrinsic / float(std) if std > 1e-8 else intrinsic
+
+    @staticmethod
+    def checked(state: dict, key: str = "normalizer") -> np.ndarray:
+        """``state[key]`` checked (absent in files from before normalisation existed: zeros, it was off)."""
+        if key not in state:
+            return np.zeros(4)
+        norm = get_array(state, key, np.float64, (4,), -1e300, 1e300)
+        if norm[1] < 0 or norm[3] < 0:
+            raise StateError(f"{key}'s count and variance must be >= 0", field=key)
+        return norm
 
 
 class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
@@ -65,9 +104,10 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         count_table_size: counters of the hashed pattern counts (``source="count"``).
         seed: int, Generator or None for the private HTM.
         normalize: divide the intrinsic reward by a running standard deviation of its discounted sum (as RND
-            does: Burda et al. 2018), so that one ``beta`` suits tasks whose bonuses differ in scale; ``info`` then
-            also has ``intrinsic_reward_normalized``. The statistics are kept per wrapper (per env copy), never
-            reset between episodes, and saved with the state.
+            does: Burda et al. 2018; :class:`IntrinsicNormalizer`, whose statistics forget with a horizon of 10k
+            steps), so that one ``beta`` suits tasks whose bonuses differ in scale; ``info`` then also has
+            ``intrinsic_reward_normalized``. The statistics are kept per wrapper (per env copy), never reset
+            between episodes, and saved with the state.
         intrinsic_gamma: the discount of that running sum (only with ``normalize``).
 
     Example (the setting that solves MountainCar-v0 with PPO in docs/results_rl.md):
@@ -118,8 +158,7 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.episodic = episodic
         self.normalize = normalize
         self.intrinsic_gamma = float(intrinsic_gamma)
-        # running discounted intrinsic return and the Welford statistics of it: [return, count, mean, m2]
-        self._norm = np.zeros(4, dtype=np.float64)
+        self._normalizer = IntrinsicNormalizer(self.intrinsic_gamma)
         self._inner = inner
         rng = make_rng(seed)
         # The private stream draws its seeds from rng first (as it would from ``seed`` itself); the hash keys after.
@@ -172,20 +211,9 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         info["extrinsic_reward"] = float(reward)
         info["intrinsic_reward"] = float(intrinsic)
         if self.normalize:
-            intrinsic = self._normalized(float(intrinsic))
+            intrinsic = self._normalizer(float(intrinsic))
             info["intrinsic_reward_normalized"] = intrinsic
         return obs, float(reward) + self.beta * float(intrinsic), terminated, truncated, info
-
-    def _normalized(self, intrinsic: float) -> float:
-        ret, count, mean, m2 = self._norm
-        ret = ret * self.intrinsic_gamma + intrinsic
-        count += 1
-        delta = ret - mean
-        mean += delta / count
-        m2 += delta * (ret - mean)
-        self._norm[:] = (ret, count, mean, m2)
-        std = np.sqrt(m2 / count) if count > 1 else 0.0
-        return intrinsic / float(std) if std > 1e-8 else intrinsic
 
     def state_dict(self) -> dict:
         """The private HTM (if any), the likelihood model (if any), the pattern counts and this episode's seen SDRs."""
@@ -195,7 +223,7 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
             "seen": sorted(key.hex() for key in self._seen),
             "column_keys": self._column_keys.copy(),
             "counts": self._counts.copy(),
-            "normalizer": self._norm.copy(),
+            "normalizer": self._normalizer.state.copy(),
         }
 
     @atomic_load
@@ -205,10 +233,7 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         keys = np.asarray(state["column_keys"]).astype(np.uint64)
         counts = np.asarray(state["counts"]).astype(np.int64)
         # [discounted return, count, mean, m2]; files from before normalisation existed have none (it was off)
-        norm = (get_array(state, "normalizer", np.float64, (4,), -1e300, 1e300) if "normalizer" in state
-                else np.zeros(4))
-        if norm[1] < 0 or norm[3] < 0:
-            raise StateError("normalizer's count and m2 must be >= 0", field="normalizer")
+        norm = IntrinsicNormalizer.checked(state)
         if keys.shape != self._column_keys.shape or counts.shape != self._counts.shape:
             raise ValueError(
                 f"state has {keys.shape[0]} column keys and {counts.shape[0]} counters, this wrapper has "
@@ -221,7 +246,7 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._seen = seen
         self._column_keys = keys.copy()
         self._counts = counts.copy()
-        self._norm = norm
+        self._normalizer.state = norm
 
     def _own_state(self) -> dict:
         return self.state_dict()
@@ -238,3 +263,67 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         :class:`~htmagent.serialization.StateError` naming it, and leaves the wrapper as it was)."""
         with naming_file(path):
             self.load_state_dict(load_state(path))
+
+
+class RawCountBonus(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """The count baseline for :class:`HTMCuriosity`: ``beta / sqrt(n)`` over buckets of the raw observation.
+
+    Each observation (flattened as :func:`~htmagent.envs.wrappers.flatten_observation` does) is cut into buckets,
+    ``num_buckets`` across each bounded element's range (``resolution`` wide for an unbounded one), and ``n``
+    counts the steps on which exactly this tuple of buckets occurred, in a hashed table of ``count_table_size``
+    counters. The same bonus as ``HTMCuriosity(source="count")``, on the raw state instead of the HTM's code: what
+    the HTM must beat to be worth its cost. ``info`` gets ``extrinsic_reward`` and ``intrinsic_reward``.
+
+    Args:
+        env: the environment.
+        beta: weight of the bonus (>= 0).
+        num_buckets: buckets across each bounded element's range.
+        resolution: bucket width of unbounded elements.
+        count_table_size: counters of the hashed table.
+        normalize: divide the bonus by :class:`IntrinsicNormalizer`'s running std.
+        intrinsic_gamma: that normaliser's discount.
+    """
+
+    def __init__(self, env: gym.Env, beta: float = 0.1, num_buckets: int = 20, resolution: float = 1.0,
+                 count_table_size: int = 2**16, normalize: bool = False, intrinsic_gamma: float = 0.99):
+        from htmagent.envs.wrappers import flat_space
+
+        if not is_real(beta) or not (np.isfinite(beta) and beta >= 0):
+            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+        num_buckets = check_int(num_buckets, "num_buckets", 1)
+        count_table_size = check_int(count_table_size, "count_table_size", 1)
+        if not is_real(resolution) or not resolution > 0:
+            raise ValueError(f"resolution must be a number > 0, got {resolution!r}")
+        gym.utils.RecordConstructorArgs.__init__(self, beta=beta, num_buckets=num_buckets, resolution=resolution,
+                                                 count_table_size=count_table_size, normalize=normalize,
+                                                 intrinsic_gamma=intrinsic_gamma)
+        gym.Wrapper.__init__(self, env)
+        self.beta = float(beta)
+        box = flat_space(env.observation_space)
+        low, high = box.low.astype(np.float64), box.high.astype(np.float64)
+        bounded = np.isfinite(low) & np.isfinite(high) & (high > low)
+        self._low = np.where(bounded, low, 0.0)
+        self._width = np.where(bounded, (high - low) / num_buckets, float(resolution))
+        self._counts = np.zeros(count_table_size, dtype=np.int64)
+        self.normalize = check_bool(normalize, "normalize")
+        self._normalizer = IntrinsicNormalizer(intrinsic_gamma)
+
+    def bonus(self, observation: Any) -> float:
+        """Count this observation's bucket tuple and return ``1 / sqrt(n)``."""
+        from htmagent.envs.wrappers import flatten_observation
+
+        buckets = np.floor((flatten_observation(self.env.observation_space, observation) - self._low)
+                           / self._width).astype(np.int64)
+        slot = zlib.crc32(buckets.tobytes()) % self._counts.size
+        self._counts[slot] += 1
+        return 1.0 / float(np.sqrt(self._counts[slot]))
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step the env and add ``beta * bonus``."""
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        intrinsic = self.bonus(obs)
+        info = dict(info, extrinsic_reward=float(reward), intrinsic_reward=float(intrinsic))
+        if self.normalize:
+            intrinsic = self._normalizer(intrinsic)
+            info["intrinsic_reward_normalized"] = intrinsic
+        return obs, float(reward) + self.beta * intrinsic, terminated, truncated, info

@@ -86,6 +86,25 @@ def test_trace_arm_and_count_curiosity_with_options(tmp_path, capsys):
         assert f"| {arm} | 1 | 512 |" in printed
 
 
+def test_curiosity_baselines_run_as_arms_with_a_calibrated_beta(tmp_path, capsys):
+    pytest.importorskip("torch")
+    script = load_script()
+    out = tmp_path / "runs"
+    arms = ["raw-count", "rnd", "icm", "e3b"]
+    assert script.main([
+        "--task", "mountaincar", "--arms", *arms, "--trials", "1", "--total-timesteps", "256", "--n-envs", "2",
+        "--eval-episodes", "1", "--out-dir", str(out), "--no-progress", "--normalize-bonus", "--beta", "2.0",
+        "--calibrate-steps", "200",
+    ]) == 0
+    printed = capsys.readouterr().out
+    assert "beta for a per-step bonus of 0.05" in printed
+    for arm in arms:
+        run = json.loads((out / f"mountaincar__{arm}__seed0.json").read_text())
+        assert run["normalize_bonus"] and run["beta"] == 2.0 and run["raw_buckets"] == 20
+        assert f"| {arm} | 0 | 256 |" in printed
+        assert any(line.startswith(f"| {arm} | ") and "|---" not in line for line in printed.splitlines()[:8])
+
+
 def test_recurrent_reference_and_two_traces_with_end_reasons(tmp_path, capsys):
     pytest.importorskip("sb3_contrib")
     script = load_script()

@@ -12,6 +12,11 @@ Arms (same step budget each):
                  temporal pooling), which carries the motion that one observation hides.
 - ``curiosity``  plain PPO, reward + ``beta`` x HTM intrinsic reward (``HTMCuriosity`` with a private HTM; surprise,
                  its likelihood, or the rarity of the minicolumn code with ``--source count``).
+- ``raw-count``  the count baseline: reward + ``beta`` / sqrt(visits) of the raw observation's bucket tuple
+                 (``RawCountBonus``, ``--raw-buckets`` per bounded element).
+- ``rnd``, ``icm``, ``e3b``  the learned baselines of :mod:`htmagent.deep.exploration` (RND, ICM, E3B), the same way.
+  ``--normalize-bonus`` divides every bonus by the running std of its discounted sum (as RND does), so one
+  ``--beta`` can serve every method and task.
 
 Tasks: ``masked-cartpole`` (CartPole-v1 with the two velocities removed: a POMDP), ``cartpole``, ``mountaincar``
 (MountainCar-v0, sparse reward), ``doorkey`` (MiniGrid-DoorKey-8x8-v0, sparse reward; needs the ``minigrid`` package:
@@ -34,6 +39,8 @@ Examples (the settings of docs/results_rl.md):
 
 from __future__ import annotations
 
+import dataclasses
+
 import glob
 import json
 import os
@@ -50,7 +57,8 @@ from htmagent._validation import check_int
 from htmagent.experiments.args import FigureArgs
 from htmagent.experiments.report import pyplot, save_figure, write_json
 
-ARMS = ("ppo", "stack", "recurrent", "htm", "htm-cells", "htm-trace", "curiosity")
+ARMS = ("ppo", "stack", "recurrent", "htm", "htm-cells", "htm-trace", "curiosity", "raw-count", "rnd", "icm", "e3b")
+BONUS_ARMS = ("curiosity", "raw-count", "rnd", "icm", "e3b")
 TASKS = ("masked-cartpole", "cartpole", "mountaincar", "doorkey")
 # With --potential-radius, each minicolumn samples this share of its window of the input (rl_diagnostics.py reuses it).
 TOPOLOGY_POTENTIAL_PCT = 0.8
@@ -82,6 +90,10 @@ class RLArgs(FigureArgs):
     """curiosity signal: anomaly, likelihood or count"""
     episodic: bool = True
     """gate curiosity by episodic novelty"""
+    normalize_bonus: bool = False
+    """bonus arms: divide the bonus by the running std of its discounted sum (RND's normalisation)"""
+    raw_buckets: int = 20
+    """raw-count arm: buckets across each bounded observation element"""
     trace_decay: list[float] = field(default_factory=lambda: [0.5])
     """htm-trace arm: decay of the minicolumn trace (several values: one trace per decay)"""
     include_action: bool = False
@@ -109,6 +121,11 @@ class RLArgs(FigureArgs):
     """where run JSONs, the table and the figure go"""
     report_only: bool = False
     """only rebuild the table and figure from out_dir"""
+    calibrate_steps: int = 0
+    """if > 0, first print each bonus arm's typical normalised bonus under a random policy over this many steps
+    (median of the last fifth) and the beta that scales it to --calibrate-target"""
+    calibrate_target: float = 0.05
+    """the per-step bonus (beta x median normalised bonus) that --calibrate-steps aims each arm's beta at"""
     overhead_steps: int = 0
     """if > 0, first time CartPole with/without HTMObservation"""
     torch_threads: int = 1
@@ -125,14 +142,15 @@ class RLArgs(FigureArgs):
         if self.label and len(self.arms) != 1:
             raise ValueError(f"label names one arm's setting: give one arm, got {list(self.arms)}")
         for name in ("trials", "total_timesteps", "n_envs", "eval_episodes", "column_count", "cells_per_column",
-                     "torch_threads"):
+                     "torch_threads", "raw_buckets"):
             check_int(getattr(self, name), name, 1)
-        for name in ("size_per_dim", "active_bits", "potential_radius", "overhead_steps"):
+        for name in ("size_per_dim", "active_bits", "potential_radius", "overhead_steps", "calibrate_steps"):
             check_int(getattr(self, name), name, 0)
         if self.quick:  # a tiny run for the tests: one seed, 256 steps, a small HTM
             self.trials, self.total_timesteps, self.n_envs, self.eval_episodes = 1, 256, 2, 1
             self.column_count, self.cells_per_column = 64, 2
             self.overhead_steps = min(self.overhead_steps, 50)
+            self.calibrate_steps = min(self.calibrate_steps, 200)
 
     @property
     def seeds(self) -> list[int]:
@@ -280,6 +298,8 @@ def build_model(args: RLArgs, task: Task, arm: str, seed: int):
     if arm == "curiosity":
         env = make_vec_env(task.make, n_envs=args.n_envs, seed=seed,
                            wrapper_class=_CuriosityFactory(args, dict(htm, learn_sp=args.learn_sp), seed))
+    elif arm in BONUS_ARMS:
+        env = make_vec_env(task.make, n_envs=args.n_envs, seed=seed, wrapper_class=_BonusFactory(args, arm, seed))
     else:
         env = make_vec_env(task.make, n_envs=args.n_envs, seed=seed)
     if args.normalize_obs:
@@ -298,7 +318,8 @@ class _CuriosityFactory:
     """``wrapper_class`` for ``make_vec_env``: one HTMCuriosity per env, each HTM with its own seed."""
 
     def __init__(self, args: RLArgs, htm: dict, seed: int):
-        self.kwargs = dict(beta=args.beta, source=args.source, episodic=args.episodic, htm_kwargs=htm)
+        self.kwargs = dict(beta=args.beta, source=args.source, episodic=args.episodic, htm_kwargs=htm,
+                           normalize=args.normalize_bonus)
         self.seed = seed
         self.count = 0
 
@@ -307,6 +328,26 @@ class _CuriosityFactory:
 
         self.count += 1
         return HTMCuriosity(env, seed=self.seed * 1000 + self.count, **self.kwargs)
+
+
+class _BonusFactory:
+    """``wrapper_class`` for ``make_vec_env``: one baseline bonus wrapper per env, each with its own seed."""
+
+    def __init__(self, args: RLArgs, arm: str, seed: int):
+        self.arm, self.seed, self.count = arm, seed, 0
+        self.kwargs = dict(beta=args.beta, normalize=args.normalize_bonus)
+        self.raw_buckets = args.raw_buckets
+
+    def __call__(self, env: gym.Env) -> gym.Env:
+        self.count += 1
+        if self.arm == "raw-count":
+            from htmagent.envs.curiosity import RawCountBonus
+
+            return RawCountBonus(env, num_buckets=self.raw_buckets, **self.kwargs)
+        from htmagent.deep import exploration
+
+        cls = {"rnd": exploration.RNDBonus, "icm": exploration.ICMBonus, "e3b": exploration.E3BBonus}[self.arm]
+        return cls(env, seed=self.seed * 1000 + self.count, **self.kwargs)
 
 
 def run_one(args: RLArgs, arm: str, seed: int) -> dict:
@@ -353,7 +394,8 @@ def run_one(args: RLArgs, arm: str, seed: int) -> dict:
         "task": args.task, "arm": arm, "label": args.label or arm, "seed": seed,
         "total_timesteps": args.total_timesteps,
         "n_envs": args.n_envs, "column_count": args.column_count, "cells_per_column": args.cells_per_column,
-        "beta": args.beta, "episodic": args.episodic, "source": args.source, "trace_decay": list(args.trace_decay),
+        "beta": args.beta, "episodic": args.episodic, "source": args.source,
+        "normalize_bonus": args.normalize_bonus, "raw_buckets": args.raw_buckets, "trace_decay": list(args.trace_decay),
         "include_action": args.include_action, "resolution": list(args.resolution), "gamma": args.gamma,
         "size_per_dim": args.size_per_dim, "active_bits": args.active_bits, "potential_radius": args.potential_radius,
         "normalize_obs": args.normalize_obs or arm == "recurrent", "learn_sp": args.learn_sp,
@@ -512,9 +554,43 @@ def measure_overhead(steps: int, column_count: int, cells_per_column: int) -> st
     return "\n".join(lines)
 
 
+def calibrate(args: RLArgs) -> str:
+    """Per bonus arm: the median normalised bonus of a random policy (last fifth of ``calibrate_steps`` steps of one
+    env, seed ``args.seed``) and the beta that makes ``beta * median = calibrate_target``: one rule that sets every
+    method's beta from its own scale, without looking at the task's reward."""
+    lines = ["| arm | median normalised bonus (random policy) | beta for a per-step bonus of "
+             f"{args.calibrate_target:g} |", "|---|---|---|"]
+    task = make_task(args.task)
+    for arm in args.arms:
+        if arm not in BONUS_ARMS:
+            continue
+        scaled = dataclasses.replace(args, normalize_bonus=True, beta=1.0)
+        if arm == "curiosity":
+            factory = _CuriosityFactory(scaled, dict(column_count=args.column_count,
+                                                     cells_per_column=args.cells_per_column, learn_sp=args.learn_sp,
+                                                     **({"encoder_params": dict(resolution=list(args.resolution))}
+                                                        if args.resolution else {})), args.seed)
+        else:
+            factory = _BonusFactory(scaled, arm, args.seed)
+        env = factory(task.make())
+        env.reset(seed=args.seed)
+        env.action_space.seed(args.seed)
+        values = []
+        for _ in range(args.calibrate_steps):
+            _, _, terminated, truncated, info = env.step(env.action_space.sample())
+            values.append(info["intrinsic_reward_normalized"])
+            if terminated or truncated:
+                env.reset()
+        median = float(np.median(values[-max(1, len(values) // 5):]))
+        lines.append(f"| {arm} | {median:.3g} | {args.calibrate_target / max(median, 1e-12):.3g} |")
+    return "\n".join(lines)
+
+
 def main(args: RLArgs) -> int:
     """Run every (arm, seed) not yet reported, then print the table and draw the curves of every run in out_dir."""
     os.makedirs(args.out_dir, exist_ok=True)
+    if args.calibrate_steps > 0:
+        print(calibrate(args))
     if args.overhead_steps > 0:
         print(f"wrapper overhead ({args.column_count} columns x {args.cells_per_column} cells, one process):")
         print(measure_overhead(args.overhead_steps, args.column_count, args.cells_per_column))
