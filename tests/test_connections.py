@@ -219,6 +219,32 @@ def test_a_saved_store_holds_only_written_slots_and_loads_back_every_byte(tmp_pa
         Connections(NUM_CELLS, NUM_PRE).load_state_dict(dict(state, stored=[1, 2]))
 
 
+def test_the_store_checker_agrees_with_its_twin_on_valid_and_damaged_stores():
+    """check_store (the kernel every load runs) against a set-based restatement of the store's rules: one element of
+    one array changed at random, 400 times; both must accept and refuse the same stores."""
+    from htmagent.kernels import connections as K
+
+    rng = np.random.default_rng(0)
+    accepted = refused = 0
+    for trial in range(400):
+        conn = random_store(trial % 7)
+        arrays = [a.copy() for a in conn.store]
+        caps = (conn.max_segments_per_cell, conn.max_synapses_per_segment)
+        if trial < 7:  # the stores as built are consistent
+            assert K.check_store(*arrays, *caps)[0] == 0 and twin.store_is_consistent(*arrays, *caps)
+        which = int(rng.integers(len(arrays)))
+        flat = arrays[which].reshape(-1)
+        at = int(rng.integers(flat.size))
+        if flat.dtype.kind == "f":
+            flat[at] = rng.choice([0.0, 0.5, 1.5, -0.1, float(flat[(at + 1) % flat.size])])
+        else:
+            flat[at] = int(rng.integers(-2, 40))
+        ok = K.check_store(*arrays, *caps)[0] == 0
+        assert ok == twin.store_is_consistent(*arrays, *caps), (Connections.STORE[which], at)
+        accepted, refused = accepted + ok, refused + (not ok)
+    assert accepted > 50 and refused > 50  # both verdicts were exercised
+
+
 def test_bad_input_is_refused_and_changes_nothing():
     conn = random_store(9)
     before = conn.state_dict()

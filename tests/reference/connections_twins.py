@@ -118,3 +118,98 @@ def retire(model, protected, count):
     for _, seg in sorted((s.used, seg) for seg, s in model.items() if seg not in protected)[:count]:
         del model[seg]
     return model
+
+
+CHUNK = 16
+
+
+def _chain(head: int, tail: int, length: int, links: np.ndarray, used: set) -> list[int] | None:
+    """The chunks of one chunked list (``ceil(length / CHUNK)`` of them, linked both ways, ending at -1, its tail
+    the last, none shared with ``used``), or None if it is not such a list."""
+    chunks, prev, chunk = [], -1, head
+    for _ in range(-(-length // CHUNK)):
+        if not 0 <= chunk < links.shape[1] or chunk in used or chunk in chunks or links[1, chunk] != prev:
+            return None
+        chunks.append(chunk)
+        prev, chunk = chunk, int(links[0, chunk])
+    if chunk != -1 or tail != prev or (length == 0 and head != -1):
+        return None
+    return chunks
+
+
+def store_is_consistent(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                        chunk_link, free_segs, free_blocks, free_chunks, meta, max_segments, max_synapses) -> bool:
+    """NumPy/Python twin of ``kernels.connections.check_store``: True when every index and link of the store holds
+    (the store's rules restated with sets and lists, not its kernel's loops)."""
+    seg_cap, n_blocks, n_chunks = seg_i32.shape[1], syn_link.shape[1], chunk_link.shape[1]
+    n_cells, n_pre = cell_i32.shape[1], pre_i32.shape[1]
+    m_seg, m_block, m_chunk, n_seg, n_syn = (int(v) for v in meta)
+    if not (0 <= m_seg <= seg_cap and 0 <= m_block <= n_blocks and 0 <= m_chunk <= n_chunks
+            and 0 <= n_seg <= seg_cap and n_syn >= 0):
+        return False
+    free = [int(s) for s in free_segs[:m_seg]]
+    if len(set(free)) != len(free) or any(not 0 <= s < seg_cap or seg_i32[0, s] != -1 for s in free):
+        return False
+    live: dict[int, int] = {}  # segment -> cell, from the cells' lists
+    for c in range(n_cells):
+        count, s, prev = int(cell_i32[1, c]), int(cell_i32[0, c]), -1
+        if not 0 <= count <= max_segments:
+            return False
+        for _ in range(count):
+            if not 0 <= s < seg_cap or s in live or s in free or seg_i32[0, s] != c or seg_i32[2, s] != prev:
+                return False
+            live[s], prev, s = c, s, int(seg_i32[1, s])
+        if s != -1:
+            return False
+    owners = seg_i32[0]
+    if any(o < -1 or o >= n_cells for o in owners.tolist()):
+        return False
+    if set(np.flatnonzero(owners >= 0).tolist()) != set(live) or set(np.flatnonzero(owners == -1).tolist()) != set(free):
+        return False
+    if len(live) != n_seg or seg_cap - m_seg != len(live):
+        return False
+    used_chunks: set[int] = set()
+    entries: dict[int, tuple[int, int, int]] = {}  # index entry -> (presynaptic cell, segment, synapse)
+    for p in range(n_pre):
+        length = int(pre_i32[2, p])
+        if not 0 <= length <= n_chunks * CHUNK:
+            return False
+        chunks = _chain(int(pre_i32[0, p]), int(pre_i32[1, p]), length, chunk_link, used_chunks)
+        if chunks is None:
+            return False
+        used_chunks.update(chunks)
+        for k in range(length):
+            e = chunks[k // CHUNK] * CHUNK + k % CHUNK
+            seg, syn = int(chunk_i32[0, e]), int(chunk_i32[1, e])
+            if not (0 <= seg < seg_cap and seg_i32[0, seg] >= 0 and 0 <= syn < n_blocks * CHUNK):
+                return False
+            entries[e] = (p, seg, syn)
+    used_blocks: set[int] = set()
+    claimed: set[int] = set()
+    for s in sorted(live):
+        count = int(seg_i32[3, s])
+        if not 0 <= count <= max_synapses:
+            return False
+        blocks = _chain(int(seg_i32[4, s]), int(seg_i32[5, s]), count, syn_link, used_blocks)
+        if blocks is None:
+            return False
+        used_blocks.update(blocks)
+        for k in range(count):
+            syn = blocks[k // CHUNK] * CHUNK + k % CHUNK
+            pre, pos, perm = int(syn_i32[0, syn]), int(syn_i32[1, syn]), syn_perm[syn]
+            if not (0 <= pre < n_pre and 0 <= pos < n_chunks * CHUNK and 0.0 <= perm <= 1.0):
+                return False
+            if pos not in entries or pos in claimed or entries[pos][1:] != (s, syn) or chunk_perm[pos] != perm:
+                return False
+            claimed.add(pos)
+    if len(claimed) != n_syn or len(entries) != n_syn:
+        return False
+    if any(syn_i32[0, syn] != p for p, _, syn in entries.values()):
+        return False
+    free_b, free_c = [int(b) for b in free_blocks[:m_block]], [int(h) for h in free_chunks[:m_chunk]]
+    for pool, n, used in ((free_b, n_blocks, used_blocks), (free_c, n_chunks, used_chunks)):
+        if len(set(pool)) != len(pool) or any(not 0 <= x < n or x in used for x in pool):
+            return False
+        if set(pool) | used != set(range(n)):
+            return False
+    return True
