@@ -124,7 +124,8 @@ class GridCellPopulation(abc.ABC):
         self._associated = SDR(m * n * n)
         self._connections = Connections(m * n * n, anchor_input_size, anchor.max_segments_per_cell,
                                         anchor.max_synapses_per_segment,
-                                        seed=int(self._rng.integers(0, 2**63 - 1)))
+                                        seed=int(self._rng.integers(0, 2**63 - 1)),
+                                        memory_budget=anchor.memory_budget)
         self._refresh()
 
     @abc.abstractmethod

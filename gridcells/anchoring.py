@@ -15,6 +15,7 @@ import numpy as np
 
 from htmagent._validation import check_int, check_real
 from htmagent.connections import Connections
+from htmagent.temporal_memory import DEFAULT_MEMORY_BUDGET
 from htmagent.sdr import SDR
 
 __all__ = ["AnchorParams", "PAPER_ANCHOR", "supported_cells", "learn_anchors"]
@@ -30,6 +31,9 @@ class AnchorParams:
         connected_permanence: permanence at which a synapse counts as connected.
         max_segments_per_cell: cap per cell; the least recently used segment is replaced beyond it.
         max_synapses_per_segment: cap per segment; the weakest synapses are dropped beyond it.
+        memory_budget: bytes the anchoring store may allocate (``None``: no limit but the caps); past it, the least
+            recently learned segments are retired (never the ones the current step learns on), so memory stays
+            bounded on a never-repeating stream while learning goes on. The default is the temporal memory's.
 
     Learning:
         learning_threshold: synapses (any permanence) onto the L4 winners that make an existing segment the one to
@@ -48,8 +52,11 @@ class AnchorParams:
     permanence_decrement: float = 0.0
     max_segments_per_cell: int = 255
     max_synapses_per_segment: int = 255
+    memory_budget: int | None = DEFAULT_MEMORY_BUDGET
 
     def __post_init__(self) -> None:
+        if self.memory_budget is not None:
+            check_int(self.memory_budget, "memory_budget", 1)
         check_int(self.activation_threshold, "activation_threshold", 1)
         check_int(self.learning_threshold, "learning_threshold", 1)
         check_int(self.sample_size, "sample_size", 1)
@@ -89,6 +96,10 @@ def learn_anchors(conn: Connections, learning_cells: np.ndarray, l4_winners: SDR
         return
     conn.iteration += 1
     activity = conn.compute_activity(l4_winners, params.connected_permanence)
+    # Room for everything this step may add, made now: under a memory budget that may retire old segments, and
+    # none of the segments found active or matching below may go while their ids are held.
+    new_synapses = int(learning_cells.size) * params.sample_size
+    conn.ensure_capacity(int(learning_cells.size), new_synapses, protected=activity.segments)
     owners = conn.segment_cells(activity.segments) if activity.segments.size else np.empty(0, dtype=np.int32)
     for cell in learning_cells.tolist():
         mine = owners == cell

@@ -179,3 +179,42 @@ def test_a_similar_sensation_reinforces_and_tops_up_the_same_segment():
     different = SDR(100, range(60, 70))
     layer.sensory_compute(different, different, learn=True)  # no match: a second segment per learning cell
     assert conn.num_segments() == 4
+
+
+def test_anchoring_under_a_memory_budget_stays_bounded_and_recalls_what_it_just_learned():
+    from htmagent.connections import Connections
+    from htmagent.gridcells.anchoring import AnchorParams, learn_anchors, supported_cells
+    from htmagent.sdr import SDR
+
+    budget = 2**20
+    params = AnchorParams(memory_budget=budget)
+    conn = Connections(1000, 2400, params.max_segments_per_cell, params.max_synapses_per_segment, seed=1,
+                       memory_budget=params.memory_budget)
+    rng = np.random.default_rng(1)
+    history = []
+    for step in range(1500):
+        cells = rng.choice(1000, 10, replace=False)
+        winners = np.sort(rng.choice(2400, 10, replace=False))
+        if step > 300 and rng.random() < 0.5:  # revisit one of the oldest pairs still held (about 2,400 segments fit)
+            old_cells, winners = history[-int(rng.integers(150, 300))]  # while new cells grow new segments
+            cells = np.concatenate([old_cells[:5], np.setdiff1d(cells, old_cells)[:5]])
+        cells = np.sort(cells).astype(np.int32)
+        history.append((cells, winners))
+        learn_anchors(conn, cells, SDR(2400, winners), params)
+        assert conn.nbytes <= budget
+        # what was just learned is recalled: nothing this step learned on was retired under it
+        assert set(cells.tolist()) <= set(supported_cells(conn, SDR(2400, winners), params).tolist()), step
+    assert conn.segments_retired > 0
+    from htmagent.kernels import connections as K
+
+    assert K.check_store(*conn.store, conn.max_segments_per_cell, conn.max_synapses_per_segment)[0] == 0
+
+
+def test_the_anchor_budget_is_checked():
+    from htmagent.gridcells.anchoring import AnchorParams
+    from htmagent.cortex.location_column import LocationColumnParams
+
+    with pytest.raises(ValueError, match="memory_budget"):
+        AnchorParams(memory_budget=0)
+    with pytest.raises(ValueError, match="anchor_memory_budget"):
+        LocationColumnParams(anchor_memory_budget=-5)

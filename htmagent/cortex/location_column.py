@@ -23,7 +23,7 @@ from htmagent.gridcells import AnchorParams, LocationLayer
 from htmagent.gridcells.anchoring import supported_cells
 from htmagent.sdr import SDR, as_sdr
 from htmagent.serialization import load_state, save_state
-from htmagent.temporal_memory import TemporalMemory
+from htmagent.temporal_memory import DEFAULT_MEMORY_BUDGET, TemporalMemory
 from htmagent._state import StateError, atomic_load, get, get_array, naming_file
 
 __all__ = [
@@ -67,6 +67,8 @@ class LocationColumnParams:
             :class:`~htmagent.gridcells.GridCellModule`).
         anchor_threshold: connected synapses onto active L4 cells that let a grid cell recall a location (8).
         anchor_sample_size: synapses a grid cell grows onto the L4 winners when learning (10).
+        anchor_memory_budget: bytes the anchoring segments may take (``None``: unbounded); past it the least
+            recently learned are retired (see :class:`~htmagent.gridcells.AnchorParams`).
 
     Sensory layer (L4):
         l4_column_count: minicolumns (150); a feature is ``feature_active_bits`` of them (10).
@@ -85,6 +87,7 @@ class LocationColumnParams:
     active_firing_rate: float | None = None
     anchor_threshold: int = 8
     anchor_sample_size: int = 10
+    anchor_memory_budget: int | None = DEFAULT_MEMORY_BUDGET
     l4_column_count: int = 150
     l4_cells_per_column: int = 16
     feature_active_bits: int = 10
@@ -95,6 +98,8 @@ class LocationColumnParams:
         for name in ("num_modules", "cells_per_axis", "anchor_threshold", "anchor_sample_size", "l4_column_count",
                      "l4_cells_per_column", "feature_active_bits"):
             check_int(getattr(self, name), name, 1)
+        if self.anchor_memory_budget is not None:
+            check_int(self.anchor_memory_budget, "anchor_memory_budget", 1)
         if self.basal_threshold is not None:
             check_int(self.basal_threshold, "basal_threshold", 1)
             if self.basal_threshold > self.num_modules:
@@ -150,7 +155,7 @@ class LocationColumn:
         self.params = params
         rng = make_rng(seed)
         anchor = AnchorParams(activation_threshold=params.anchor_threshold, learning_threshold=params.anchor_threshold,
-                              sample_size=params.anchor_sample_size)
+                              sample_size=params.anchor_sample_size, memory_budget=params.anchor_memory_budget)
         self.location_layer = LocationLayer(
             num_modules=params.num_modules, cells_per_axis=params.cells_per_axis, scale=params.scale,
             bump_sigma=params.bump_sigma, active_firing_rate=params.active_firing_rate,
