@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
-from htmagent.envs.curiosity import HTMCuriosity
+from htmagent.envs.curiosity import HTMCuriosity, IntrinsicNormalizer, RawCountBonus
 from htmagent.envs.object_saccade import ObjectSaccadeEnv
 from htmagent.envs.object_touch import ObjectTouchEnv
 from htmagent.envs.wrappers import HTMObservation, HTMStream, SpaceEncoder
 
-__all__ = ["HTMCuriosity", "HTMObservation", "HTMStream", "ObjectSaccadeEnv", "ObjectTouchEnv", "SpaceEncoder"]
+__all__ = ["HTMCuriosity", "IntrinsicNormalizer", "RawCountBonus",
+           "HTMObservation", "HTMStream", "ObjectSaccadeEnv", "ObjectTouchEnv", "SpaceEncoder"]
 
 _ENVIRONMENTS = {
     "htmagent/ObjectTouch-v0": ("htmagent.envs.object_touch:ObjectTouchEnv", 50),
