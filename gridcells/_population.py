@@ -15,6 +15,8 @@ bit for bit the bumps of moving ``d1 + d2``, and a loop whose moves sum to zero 
 
 from __future__ import annotations
 
+import dataclasses
+
 import abc
 import os
 from typing import Any, Sequence
@@ -22,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from htmagent._rng import make_rng, restore_rng, rng_state
-from htmagent._validation import check_int, check_real
+from htmagent._validation import check_int, check_real, is_int
 from htmagent.connections import Connections
 from htmagent.gridcells import _kernels as K
 from htmagent.gridcells.anchoring import AnchorParams, learn_anchors, supported_cells
@@ -57,6 +59,13 @@ def check_displacement(displacement: Any) -> np.ndarray:
     if not np.all(np.isfinite(d)):
         raise ValueError(f"displacement must be finite, got {d.tolist()}")
     return d
+
+
+def _without_budget(config: Any) -> Any:
+    """A configuration (as JSON) without the anchoring memory budget, which may differ between a file and a layer."""
+    if isinstance(config, dict) and isinstance(config.get("anchor"), dict):
+        return {**config, "anchor": {k: v for k, v in config["anchor"].items() if k != "memory_budget"}}
+    return config
 
 
 class GridCellPopulation(abc.ABC):
@@ -335,7 +344,13 @@ class GridCellPopulation(abc.ABC):
             raise ValueError(f"state must come from {type(self).__name__}.state_dict() (format {self._FORMAT!r}), "
                              f"got class {state.get('class')!r} format {state.get('format')!r}")
         mine = _to_json(self._config())
-        if _to_json(get(state, "config")) != mine:
+        saved = _to_json(get(state, "config"))
+        budget = saved.get("anchor", {}).get("memory_budget") if isinstance(saved, dict) and isinstance(
+            saved.get("anchor"), dict) else None
+        if budget is not None and (not is_int(budget) or budget < 1):
+            raise StateError(f"config anchor memory_budget must be None or an int >= 1, got {budget!r}",
+                             field="config/anchor/memory_budget")
+        if _without_budget(saved) != _without_budget(mine):
             raise StateError(f"config must match this {type(self).__name__}'s {mine}, got {state.get('config')!r}",
                              field="config")
         anchor_phases = get_array(state, "anchor_phases", np.float64, self._anchor_phases.shape, -1e9, 1e9)
@@ -354,6 +369,9 @@ class GridCellPopulation(abc.ABC):
         self._num_bumps = num_bumps
         self._displacement = displacement
         self._connections = connections
+        # The budget is a resource limit, not part of what was learned: the loaded store's own (None in files from
+        # before budgets existed) is the one in force.
+        self.anchor = dataclasses.replace(self.anchor, memory_budget=connections.memory_budget)
         self._associated = SDR(self.size, associated)
         self._refresh()
 
@@ -379,6 +397,6 @@ class GridCellPopulation(abc.ABC):
     @classmethod
     def _config_to_kwargs(cls, config: dict) -> dict:
         kwargs = dict(config)
-        kwargs["anchor"] = AnchorParams(**config["anchor"])
+        kwargs["anchor"] = AnchorParams(**{"memory_budget": None, **config["anchor"]})  # no field: no budget
         kwargs["seed"] = 0
         return kwargs
