@@ -41,8 +41,10 @@ class IntrinsicNormalizer:
     """
 
     def __init__(self, gamma: float = 0.99, horizon: int = 10_000):
+        if not is_real(gamma) or not 0.0 <= float(gamma) < 1.0:
+            raise ValueError(f"intrinsic_gamma must be a number in [0, 1), got {gamma!r}")
         self.gamma = float(gamma)
-        self.horizon = int(horizon)
+        self.horizon = check_int(horizon, "horizon", 1)
         self.state = np.zeros(4, dtype=np.float64)
 
     def __call__(self, intrinsic: float) -> float:
@@ -232,7 +234,7 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         seen = {bytes.fromhex(key) for key in state["seen"]}
         keys = np.asarray(state["column_keys"]).astype(np.uint64)
         counts = np.asarray(state["counts"]).astype(np.int64)
-        # [discounted return, count, mean, m2]; files from before normalisation existed have none (it was off)
+        # [discounted return, count, mean, variance]; files from before normalisation existed have none (it was off)
         norm = IntrinsicNormalizer.checked(state)
         if keys.shape != self._column_keys.shape or counts.shape != self._counts.shape:
             raise ValueError(

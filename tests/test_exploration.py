@@ -98,6 +98,8 @@ def test_bad_arguments_are_named():
         ICMBonus(_MultiBinaryActions())
     with pytest.raises(ValueError, match="num_buckets"):
         RawCountBonus(Chain(), num_buckets=0)
+    with pytest.raises(ValueError, match="intrinsic_gamma"):
+        RawCountBonus(Chain(), normalize=True, intrinsic_gamma=1.5)
     with pytest.raises(RuntimeError, match="reset"):
         RNDBonus(Chain()).step(0)
 
