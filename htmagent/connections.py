@@ -498,11 +498,11 @@ class Connections:
             "rng": rng_state(self._rng),
             "capacity": [self.segment_capacity, int(self.syn_link.shape[1]), int(self.chunk_link.shape[1])],
             "stored": stored,
-            **{name: getattr(self, name).copy() for name in self.STORE},
         }
-        for pool, n in zip(self._POOLS, stored):
-            for name, _, per_slot in pool:
-                state[name] = state[name][..., : n * per_slot].copy()
+        cut = {name: n * per_slot for pool, n in zip(self._POOLS, stored) for name, _, per_slot in pool}
+        for name in self.STORE:  # one copy each, of the stored slots only
+            arr = getattr(self, name)
+            state[name] = (arr[..., : cut[name]] if name in cut else arr).copy()
         return state
 
     @atomic_load

@@ -23,6 +23,7 @@ try:
     from stable_baselines3.common.preprocessing import get_flattened_obs_dim
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+    from stable_baselines3.common.vec_env import unwrap_vec_normalize
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "htmagent.sb3 needs Stable-Baselines3 and PyTorch: install the 'rl' extra with `pip install htmagent[rl]`"
@@ -498,16 +499,6 @@ def _paths(path: str | os.PathLike) -> tuple[str, str]:
     return base + ".zip", base + ".htm.npz"
 
 
-def _vec_normalize(env: Any):
-    from stable_baselines3.common.vec_env import VecEnvWrapper, VecNormalize
-
-    while isinstance(env, VecEnvWrapper):
-        if isinstance(env, VecNormalize):
-            return env
-        env = env.venv
-    return None
-
-
 def _rms_state(rms: Any) -> dict:
     return {"mean": np.asarray(rms.mean, dtype=np.float64).copy(), "var": np.asarray(rms.var, dtype=np.float64).copy(),
             "count": float(rms.count)}
@@ -552,7 +543,7 @@ def save_htm_model(model: Any, path: str | os.PathLike) -> tuple[str, str]:
         copies = env.env_method("htm_wrapper_states")
     except AttributeError as error:
         raise ValueError("the model's env has no HTMObservation or HTMCuriosity wrapper: use model.save") from error
-    norm = _vec_normalize(env)
+    norm = unwrap_vec_normalize(env)
     state = {
         "format": _MODEL_FORMAT,
         "algorithm": f"{type(model).__module__.split('.')[0]}.{type(model).__name__}",
@@ -613,7 +604,7 @@ def load_htm_model(path: str | os.PathLike, env: Any, algorithm: type | str | No
         raise ValueError(f"{htm_path} holds {count} HTM copies and env has {env.num_envs}: build the env with "
                          f"n_envs={count}, or pass htm_copy=k to load saved copy k into every copy")
     algorithm = _algorithm_class(recorded.split(".")[-1] if algorithm is None else algorithm)
-    norm = _vec_normalize(env)
+    norm = unwrap_vec_normalize(env)
     with naming_file(htm_path):
         if norm_state:
             if norm is None:
@@ -637,7 +628,7 @@ def load_htm_model(path: str | os.PathLike, env: Any, algorithm: type | str | No
                 raise StateError(f"env copy {i}: {problem}", field=f"envs/{i if htm_copy is None else htm_copy}")
     if norm_state:
         _load_vec_normalize(norm, norm_state)
-        env = norm if _vec_normalize(env) is None else env
+        env = norm if unwrap_vec_normalize(env) is None else env
     return algorithm.load(zip_path, env=env, **load_kwargs)
 
 
