@@ -141,8 +141,7 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
             raise ValueError(f"source must be 'anomaly', 'likelihood' or 'count', got {source!r}")
         episodic = check_bool(episodic, "episodic")
         normalize = check_bool(normalize, "normalize")
-        if not is_real(intrinsic_gamma) or not 0.0 <= float(intrinsic_gamma) < 1.0:
-            raise ValueError(f"intrinsic_gamma must be a number in [0, 1), got {intrinsic_gamma!r}")
+        normalizer = IntrinsicNormalizer(intrinsic_gamma)  # checks the discount before anything is built
         for name, value in (("htm_kwargs", htm_kwargs), ("likelihood_params", likelihood_params)):
             if value is not None and not isinstance(value, dict):
                 raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
@@ -159,8 +158,8 @@ class HTMCuriosity(WrapperState, gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.source = source
         self.episodic = episodic
         self.normalize = normalize
-        self.intrinsic_gamma = float(intrinsic_gamma)
-        self._normalizer = IntrinsicNormalizer(self.intrinsic_gamma)
+        self.intrinsic_gamma = normalizer.gamma
+        self._normalizer = normalizer
         self._inner = inner
         rng = make_rng(seed)
         # The private stream draws its seeds from rng first (as it would from ``seed`` itself); the hash keys after.
