@@ -110,6 +110,11 @@ class Connections:
             at a time, so that learning goes on in bounded memory. Segment ids held outside the store may then
             name retired segments: only owners that re-read their segments each step (the temporal memory) should
             set it.
+        max_synapses_per_presynaptic: fan-out cap: at most this many synapses leave any one presynaptic cell
+            (``None``: no cap). After growing, a cell over the cap loses its synapses on the segments that learned
+            longest ago (ties: the weaker synapse), and a segment left without synapses is destroyed. A step costs
+            time in proportion to the synapses leaving its active cells, so the cap bounds the cost of a step however
+            long the store learns.
     """
 
     def __init__(
@@ -120,6 +125,7 @@ class Connections:
         max_synapses_per_segment: int = 255,
         seed: int | np.random.Generator | None = None,
         memory_budget: int | None = None,
+        max_synapses_per_presynaptic: int | None = None,
     ):
         self.num_cells = check_int(num_cells, "num_cells", 1)
         self.num_presynaptic = check_int(num_presynaptic, "num_presynaptic", 1)
@@ -129,6 +135,8 @@ class Connections:
         self._rng = make_rng(seed)
         self.iteration = 0
         self.memory_budget = None if memory_budget is None else check_int(memory_budget, "memory_budget", 1)
+        self.max_synapses_per_presynaptic = None if max_synapses_per_presynaptic is None else check_int(
+            max_synapses_per_presynaptic, "max_synapses_per_presynaptic", 1, 2**31 - 1)
         self.segments_retired = 0
         self._allocate(segment_capacity=64, block_capacity=64, chunk_capacity=64)
 
@@ -391,7 +399,9 @@ class Connections:
         """Grow synapses from up to ``max_new`` random ``candidates`` not yet connected to ``segment``.
 
         A segment that would exceed ``max_synapses_per_segment`` first loses its weakest synapses that do not start
-        from a candidate. Returns the number of synapses grown.
+        from a candidate. A candidate left over ``max_synapses_per_presynaptic`` then loses its synapses on the
+        segments (other than ``segment``) that learned longest ago, and a segment left empty is destroyed. Returns
+        the number of synapses grown.
         """
         seg = self._check_segment(segment)
         cand = self._presynaptic(candidates, "candidates")
@@ -406,6 +416,8 @@ class Connections:
         try:
             grown, _ = K.grow_synapses(*self.store, self.scratch_mask, rand, 0, seg, cand, self.candidate_mask, n,
                                        perm, self.max_synapses_per_segment)
+            if self.max_synapses_per_presynaptic is not None:
+                K.enforce_fan_out(*self.store, cand, self.max_synapses_per_presynaptic, seg)
         finally:
             self.candidate_mask[cand] = 0
         return int(grown)
@@ -494,6 +506,7 @@ class Connections:
             "max_synapses_per_segment": self.max_synapses_per_segment,
             "iteration": int(self.iteration),
             "memory_budget": self.memory_budget,
+            "max_synapses_per_presynaptic": self.max_synapses_per_presynaptic,
             "segments_retired": int(self.segments_retired),
             "rng": rng_state(self._rng),
             "capacity": [self.segment_capacity, int(self.syn_link.shape[1]), int(self.chunk_link.shape[1])],
@@ -522,6 +535,8 @@ class Connections:
         budget = state.get("memory_budget")  # absent from files written before the budget existed
         budget = None if budget is None else get_int(state, "memory_budget", 1)
         retired = get_int(state, "segments_retired", 0) if "segments_retired" in state else 0
+        fan_out = state.get("max_synapses_per_presynaptic")  # absent from files written before the fan-out cap
+        fan_out = None if fan_out is None else get_int(state, "max_synapses_per_presynaptic", 1, 2**31 - 1)
         if "capacity" in state:  # slot arrays cut after the last written slot (files since 0.2)
             capacity = [as_int(v, "capacity", 1, 2**31 - 1) for v in _pair_list(state, "capacity")]
             stored = [as_int(v, "stored", 0, c) for v, c in zip(_pair_list(state, "stored"), capacity)]
@@ -561,6 +576,7 @@ class Connections:
         self.max_synapses_per_segment = max_syns
         self.iteration = iteration
         self.memory_budget = budget
+        self.max_synapses_per_presynaptic = fan_out
         self.segments_retired = retired
         self._rng = rng
         for key, arr in arrays.items():

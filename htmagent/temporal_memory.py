@@ -67,6 +67,9 @@ class DendriteParameters:
             ``max_new_synapse_count - potential`` new ones).
         max_segments_per_cell: cap; a full cell replaces its least recently used segment.
         max_synapses_per_segment: cap; a full segment loses its weakest synapses before growing.
+        max_synapses_per_presynaptic: fan-out cap (``None``: none): at most this many synapses leave one input cell;
+            growing from a cell at the cap first removes its weakest synapse. It bounds the cost of a step, which
+            follows the synapses leaving the active cells (see :class:`~htmagent.connections.Connections`).
     """
 
     activation_threshold: int = 13
@@ -79,6 +82,7 @@ class DendriteParameters:
     max_new_synapse_count: int = 20
     max_segments_per_cell: int = 255
     max_synapses_per_segment: int = 255
+    max_synapses_per_presynaptic: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("activation_threshold", "min_threshold", "max_new_synapse_count", "max_segments_per_cell",
@@ -95,6 +99,12 @@ class DendriteParameters:
                 raise TypeError(f"{name} must be a float, got {type(value).__name__}")
             if not 0.0 <= float(value) <= 1.0 or value != value:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
+        fan_out = self.max_synapses_per_presynaptic
+        if fan_out is not None:
+            if not is_int(fan_out):
+                raise TypeError(f"max_synapses_per_presynaptic must be an int or None, got {type(fan_out).__name__}")
+            if fan_out < 1:
+                raise ValueError(f"max_synapses_per_presynaptic must be >= 1 or None, got {fan_out}")
         if self.initial_permanence <= float(EPSILON):
             raise ValueError(f"initial_permanence must be > {float(EPSILON)}, got {self.initial_permanence}")
 
@@ -104,7 +114,7 @@ class DendriteParameters:
 
     def _iparams(self) -> np.ndarray:
         return np.array([self.min_threshold, self.max_new_synapse_count, self.max_segments_per_cell,
-                         self.max_synapses_per_segment], dtype=np.int64)
+                         self.max_synapses_per_segment, self.max_synapses_per_presynaptic or 0], dtype=np.int64)
 
 
 class TemporalMemory:
@@ -147,8 +157,9 @@ class TemporalMemory:
         apical_input_size: size of the apical input; 0 = no apical dendrites.
         activation_threshold, min_threshold, initial_permanence, connected_permanence, permanence_increment,
             permanence_decrement, predicted_segment_decrement, max_new_synapse_count, max_segments_per_cell,
-            max_synapses_per_segment: basal dendrite rules, see :class:`DendriteParameters`. The two caps and the
-            predicted-segment decrement apply to apical dendrites too.
+            max_synapses_per_segment, max_synapses_per_presynaptic: basal dendrite rules, see
+            :class:`DendriteParameters`. The three caps and the predicted-segment decrement apply to apical dendrites
+            too.
         apical_activation_threshold, apical_min_threshold, apical_initial_permanence, apical_connected_permanence,
             apical_permanence_increment, apical_permanence_decrement, apical_max_new_synapse_count: apical rules;
             None = the basal value.
@@ -195,6 +206,7 @@ class TemporalMemory:
         max_new_synapse_count: int = 20,
         max_segments_per_cell: int = 255,
         max_synapses_per_segment: int = 255,
+        max_synapses_per_presynaptic: int | None = None,
         apical_activation_threshold: int | None = None,
         apical_min_threshold: int | None = None,
         apical_initial_permanence: float | None = None,
@@ -225,7 +237,7 @@ class TemporalMemory:
         self.basal = DendriteParameters(
             activation_threshold, min_threshold, initial_permanence, connected_permanence, permanence_increment,
             permanence_decrement, predicted_segment_decrement, max_new_synapse_count, max_segments_per_cell,
-            max_synapses_per_segment)
+            max_synapses_per_segment, max_synapses_per_presynaptic)
 
         def pick(value, default):
             return default if value is None else value
@@ -238,7 +250,7 @@ class TemporalMemory:
                 pick(apical_permanence_increment, permanence_increment),
                 pick(apical_permanence_decrement, permanence_decrement), predicted_segment_decrement,
                 pick(apical_max_new_synapse_count, max_new_synapse_count), max_segments_per_cell,
-                max_synapses_per_segment)
+                max_synapses_per_segment, max_synapses_per_presynaptic)
         except (TypeError, ValueError) as error:  # name the apical argument the caller actually passed
             raise type(error)(f"apical_{error}") from None
         self.reduced_basal_threshold = check_int(pick(reduced_basal_threshold, activation_threshold),
@@ -246,9 +258,11 @@ class TemporalMemory:
         self.memory_budget = None if memory_budget is None else check_int(memory_budget, "memory_budget", 1)
         self._rng = make_rng(seed)
         self.basal_connections = Connections(num_cells, self.basal_input_size, max_segments_per_cell,
-                                             max_synapses_per_segment, seed=self._rng, memory_budget=memory_budget)
+                                             max_synapses_per_segment, seed=self._rng, memory_budget=memory_budget,
+                                             max_synapses_per_presynaptic=max_synapses_per_presynaptic)
         self.apical_connections = Connections(num_cells, max(self.apical_input_size, 1), max_segments_per_cell,
-                                              max_synapses_per_segment, seed=self._rng, memory_budget=memory_budget)
+                                              max_synapses_per_segment, seed=self._rng, memory_budget=memory_budget,
+                                              max_synapses_per_presynaptic=max_synapses_per_presynaptic)
         self._setup_constants()
         self._rand = self._rng.random(_POOL)
         self._rand_pos = 0
@@ -442,6 +456,25 @@ class TemporalMemory:
             self._clear_apical()
             self._compute_basal(self._active, self._winners)
             self._predict()
+        elif learn:
+            self._drop_dead_segments()
+
+    def _drop_dead_segments(self) -> None:
+        """Keep only live segments in the depolarization lists, which pair mode holds past :meth:`activate`.
+
+        Learning may destroy segments (all synapses decayed, or emptied by the fan-out cap); an id left in the lists
+        could name a freed slot, which an :meth:`activate` without a fresh :meth:`depolarize` would then learn on.
+        The predictive cells stay as they were: they are this step's predictions.
+        """
+        for side, conn in (("b", self.basal_connections), ("a", self.apical_connections)):
+            segs = getattr(self, f"_{side}_segs")
+            if not segs.size:
+                continue
+            live = conn.seg_i32[K_CONN.S_CELL, segs] == getattr(self, f"_{side}_cells")
+            if live.all():
+                continue
+            for key in ("segs", "cells", "conn", "pot", "flag"):
+                setattr(self, f"_{side}_{key}", _frozen(getattr(self, f"_{side}_{key}")[live])[0])
 
     def compute(
         self,
@@ -598,7 +631,8 @@ class TemporalMemory:
         if not isinstance(config, dict):
             raise StateError(f"config must be a mapping, got {type(config).__name__}", field="config")
         mine = self._config()
-        config = {"memory_budget": self.memory_budget, **config} if "memory_budget" not in config else config
+        # files written before the memory budget and the fan-out cap existed: take this memory's
+        config = {"memory_budget": self.memory_budget, "max_synapses_per_presynaptic": None, **config}
         if dict(config) != mine:
             diff = sorted(k for k in set(config) | set(mine) if config.get(k) != mine.get(k))
             raise StateError(f"config must match this TemporalMemory's, differing keys: {diff}", field="config")
@@ -644,9 +678,11 @@ class TemporalMemory:
         strong = np.unique(arrays["_b_cells"][arrays["_b_conn"] >= self.basal.activation_threshold])
         weak = np.unique(arrays["_b_cells"][arrays["_b_conn"] >= min(self.reduced_basal_threshold,
                                                                      self.basal.activation_threshold)])
+        # (In pair mode the lists outlive the step's learning, which may have destroyed some of the segments, so
+        # there the predictive cells are only range-checked: they are reported, never indexed with.)
         exact = self.apical_input_size == 0 and self.mode == "sequence"
-        if not (np.isin(arrays["_predictive"], weak).all()
-                and (not exact or np.array_equal(strong, arrays["_predictive"]))):
+        if self.mode == "sequence" and not (np.isin(arrays["_predictive"], weak).all()
+                                            and (not exact or np.array_equal(strong, arrays["_predictive"]))):
             raise StateError("arrays/predictive must be the cells of the depolarized segments in arrays/b_segs",
                              field="predictive")
         arrays["_rand"] = get_array(saved, "rand", np.float64, (None,), 0.0, 1.0, "arrays/", high_open=True)
@@ -662,6 +698,8 @@ class TemporalMemory:
         basal._rng = rng
         apical._rng = rng
         basal.memory_budget = apical.memory_budget = self.memory_budget  # the memory's configuration rules
+        fan_out = self.basal.max_synapses_per_presynaptic
+        basal.max_synapses_per_presynaptic = apical.max_synapses_per_presynaptic = fan_out
         self.basal_connections, self.apical_connections = basal, apical
         for name, arr in arrays.items():
             setattr(self, name, arr)

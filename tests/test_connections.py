@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from htmagent._rng import restore_rng
 from htmagent.connections import Connections
+from htmagent.kernels import connections as K
 from htmagent.serialization import StateError
 from htmagent.sdr import SDR
 from tests.reference import connections_twins as twin
@@ -114,6 +115,27 @@ def test_grow_synapses_matches_twin(seed, n_cands, n_desired, max_syn):
     assert grown == expected_grown and used <= n
     assert twin.export(conn) == expected
     assert all(len(s.synapses) <= max_syn for s in expected.values())
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n_cands=st.integers(1, NUM_PRE), n_desired=st.integers(1, 12),
+       cap=st.integers(1, 6))
+def test_the_fan_out_cap_matches_twin(seed, n_cands, n_desired, cap):
+    conn = random_store(seed, segments=30)
+    rng = np.random.default_rng(seed + 11)
+    segs = live_segments(conn)
+    seg = segs[int(rng.integers(len(segs)))]
+    cands = np.sort(rng.choice(NUM_PRE, n_cands, replace=False)).astype(np.int32)
+    model = twin.export(conn)
+    floats = restore_rng(conn.state_dict()["rng"]).random(min(n_desired, cands.size))
+    conn.max_synapses_per_presynaptic = cap
+    grown = conn.grow_synapses(seg, cands, n_desired, 0.21)
+    expected, expected_grown, _ = twin.grow(model, seg, cands, n_desired, np.float32(0.21), floats, 10)
+    expected = twin.enforce_fan_out(expected, cands, cap, seg)
+    assert grown == expected_grown
+    assert twin.export(conn) == expected
+    assert np.all(conn.pre_i32[K.P_LEN, cands] <= cap)  # synapses leaving each candidate
+    assert K.check_store(*conn.store, conn.max_segments_per_cell, conn.max_synapses_per_segment)[0] == 0
 
 
 def test_grow_synapses_edge_cases():

@@ -300,6 +300,71 @@ def adapt_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_
 
 
 @kernel
+def enforce_fan_out(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                    chunk_link, free_segs, free_blocks, free_chunks, meta, presynaptic, max_synapses_per_presynaptic,
+                    keep_segment):
+    """The fan-out cap: each cell of ``presynaptic`` that feeds more than ``max_synapses_per_presynaptic`` segments
+    loses its least useful synapses until it feeds that many.
+
+    Least useful = on the segment that learned longest ago (``seg_used``); ties: the weaker synapse, then the lower
+    segment id. Synapses of ``keep_segment`` (-1: none) are never removed. A segment left without synapses is
+    destroyed, so call this only when no segment ids are held (the temporal memory calls it at the end of its
+    learning, before it reads segment activity again).
+
+    Returns:
+        (synapses removed, segments destroyed).
+    """
+    removed = 0
+    destroyed = 0
+    for i in range(presynaptic.shape[0]):
+        pre = presynaptic[i]
+        n = pre_i32[P_LEN, pre]
+        excess = n - max_synapses_per_presynaptic
+        if excess <= 0:
+            continue
+        # Rank this cell's entries once and take the ``excess`` least useful (their segments are all different:
+        # a segment holds at most one synapse from a cell, so removing one never moves another victim's id).
+        used = np.empty(n, dtype=np.int64)
+        perm = np.empty(n, dtype=np.float32)
+        segs = np.empty(n, dtype=np.int32)
+        syns = np.empty(n, dtype=np.int32)
+        chunk = pre_i32[P_HEAD, pre]
+        m = 0
+        for k in range(n):
+            e = chunk * CHUNK + k % CHUNK
+            seg = chunk_i32[E_SEG, e]
+            if seg != keep_segment:
+                used[m] = seg_used[seg]
+                perm[m] = chunk_perm[e]
+                segs[m] = seg
+                syns[m] = chunk_i32[E_SYN, e]
+                m += 1
+            if k % CHUNK == CHUNK - 1:
+                chunk = chunk_link[L_NEXT, chunk]
+        excess = min(excess, m)
+        for k in range(excess):  # partial selection sort: excess is small next to the cap
+            best = k
+            for j in range(k + 1, m):
+                if (used[j] < used[best] or (used[j] == used[best] and (
+                        perm[j] < perm[best] or (perm[j] == perm[best] and segs[j] < segs[best])))):
+                    best = j
+            used[k], used[best] = used[best], used[k]
+            perm[k], perm[best] = perm[best], perm[k]
+            segs[k], segs[best] = segs[best], segs[k]
+            syns[k], syns[best] = syns[best], syns[k]
+        for k in range(excess):
+            seg = segs[k]
+            destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                            chunk_link, free_segs, free_blocks, free_chunks, meta, seg, syns[k])
+            removed += 1
+            if seg_i32[S_NSYN, seg] == 0:
+                destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32,
+                                chunk_perm, chunk_link, free_segs, free_blocks, free_chunks, meta, seg)
+                destroyed += 1
+    return removed, destroyed
+
+
+@kernel
 def _mark_presynaptic(seg_i32, syn_i32, syn_link, seg, mask, value):
     block = seg_i32[S_HEAD, seg]
     for k in range(seg_i32[S_NSYN, seg]):

@@ -18,6 +18,7 @@ from htmagent._numba import kernel
 from htmagent.kernels.connections import (
     C_NSEG,
     EPSILON,
+    enforce_fan_out,
     S_CELL,
     adapt_segment,
     compute_activity,
@@ -27,7 +28,7 @@ from htmagent.kernels.connections import (
 
 # Layout of the float32 / int64 parameter vectors handed to activate_learn (one per dendrite type).
 P_INIT, P_INC, P_DEC, P_PUNISH = 0, 1, 2, 3
-I_MIN, I_MAX_NEW, I_MAX_SEG, I_MAX_SYN = 0, 1, 2, 3
+I_MIN, I_MAX_NEW, I_MAX_SEG, I_MAX_SYN, I_MAX_FAN = 0, 1, 2, 3, 4
 
 
 @kernel
@@ -313,6 +314,18 @@ def _activate_learn(  # the body of activate_learn / activate_learn_basal (see _
                 a_cells, a_pot, active_columns, cells_per_column, a_iparams[I_MIN], a_fparams[P_PUNISH])
             _set_mask(a_mask, apical_input, 0)
             _set_mask(a_cmask, apical_candidates, 0)
+        # The fan-out caps, now that no segment id of this step is needed any more (the caller reads segment
+        # activity afresh): growth went only to the candidates, so only they can be over.
+        if b_iparams[I_MAX_FAN] > 0:
+            enforce_fan_out(
+                b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32,
+                b_chunk_perm, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, basal_candidates,
+                b_iparams[I_MAX_FAN], -1)
+        if use_apical and a_iparams[I_MAX_FAN] > 0:
+            enforce_fan_out(
+                a_seg_i32, a_seg_used, a_syn_i32, a_syn_perm, a_syn_link, a_cell_i32, a_pre_i32, a_chunk_i32,
+                a_chunk_perm, a_chunk_link, a_free_segs, a_free_blocks, a_free_chunks, a_meta, apical_candidates,
+                a_iparams[I_MAX_FAN], -1)
     return active[:n_act], winners[:n_win], predicted_active[:n_pa], bursting[:n_burst], rand_pos
 
 

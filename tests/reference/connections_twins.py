@@ -111,6 +111,24 @@ def create_segment(model, cell, iteration, max_segments, new_id):
 
 
 
+def enforce_fan_out(model, presynaptic, cap, keep):
+    """The fan-out cap: each cell of ``presynaptic`` feeding more than ``cap`` segments loses its synapses on the
+    segments that learned longest ago (ties: weaker synapse, then lower segment id), never those of ``keep``;
+    segments left empty are removed."""
+    model = copy.deepcopy(model)
+    for pre in (int(p) for p in presynaptic):
+        holders = [seg for seg, s in model.items() if pre in s.synapses]
+        excess = len(holders) - cap
+        if excess <= 0:
+            continue
+        ranked = sorted((model[seg].used, model[seg].synapses[pre], seg) for seg in holders if seg != keep)
+        for _, _, seg in ranked[:excess]:
+            del model[seg].synapses[pre]
+            if not model[seg].synapses:
+                del model[seg]
+    return model
+
+
 def retire(model, protected, count):
     """The memory budget's rule: remove ``count`` unprotected segments, least recently used first (ties: lowest
     id), or all unprotected ones if there are fewer."""
