@@ -209,6 +209,25 @@ def _network():
     return net, run
 
 
+def _hierarchy():
+    from htmagent import SDR, Hierarchy, RegionParams
+
+    codes = _codes(24, 4, 5, 9)
+    low = RegionParams(input_dimensions=24, column_dimensions=32, active_columns=4, cells_per_column=2)
+    top = RegionParams(input_dimensions=64, column_dimensions=32, active_columns=4, cells_per_column=2)
+    h = Hierarchy([[low, low], [top]], feedback_signal="pooled", seed=9)
+    for t in range(25):
+        h.step([SDR(24, codes[t % 5]), SDR(24, codes[(t + 2) % 5])])
+
+    def run(m):
+        out = []
+        for t in range(10):
+            m.step([SDR(24, codes[t % 5]), SDR(24, codes[(t + 1) % 5])])
+            out.append([m.pooled(1).sparse.tolist(), m.active_columns(0).sparse.tolist()])
+        return out
+    return h, run
+
+
 def _make_observation():
     import gymnasium as gym
 
@@ -259,9 +278,9 @@ def _load(name: str) -> Callable[[str], Any]:
     from htmagent import TemporalMemory
     from htmagent.cortex.object_layer import ObjectLayer
 
-    from htmagent import LocationLayer, Network
+    from htmagent import Hierarchy, LocationLayer, Network
 
-    return {"location_layer": LocationLayer.load, "network": Network.load, "htm_observation": _load_observation,
+    return {"hierarchy": Hierarchy.load, "location_layer": LocationLayer.load, "network": Network.load, "htm_observation": _load_observation,
             "spatial_pooler": SpatialPooler.load, "temporal_memory": TemporalMemory.load,
             "connections": Connections.load, "likelihood": AnomalyLikelihood.load,
             "anomaly_detector": AnomalyDetector.load, "predictor": Predictor.load,
@@ -272,7 +291,7 @@ MODELS: dict[str, Callable] = {
     "spatial_pooler": _sp, "temporal_memory": _tm, "connections": _connections, "likelihood": _likelihood,
     "anomaly_detector": _detector, "predictor": _predictor, "scalar_predictor": _scalar_predictor,
     "object_layer": _object_layer, "location_layer": _location_layer, "network": _network,
-    "htm_observation": _htm_observation,
+    "htm_observation": _htm_observation, "hierarchy": _hierarchy,
 }
 
 

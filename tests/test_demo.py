@@ -347,3 +347,31 @@ def test_switching_columns_under_the_hypothesis_policy_while_a_network_learns():
     assert not demo.ready and not demo.sense()
     demo.learn_all()
     assert demo.sense() and demo.policy_name == "hypothesis"
+
+
+def test_hierarchy_demo_keys_frames_and_what_the_feedback_does(tmp_path):
+    from htmagent.demo.hierarchy import SIZE as HIERARCHY_SIZE
+    from htmagent.demo.hierarchy import HierarchyApp, run_hierarchy_headless
+
+    app = HierarchyApp(seed=0, out_dir=tmp_path)
+    app.handle_event(_key(pygame.K_SPACE))
+    assert app.demo.step_count == 1 and not app.playing
+    first = _frame(app)
+    app.handle_event(_key(pygame.K_SPACE))
+    assert not np.array_equal(_frame(app), first)
+    app.handle_event(_key(pygame.K_f))
+    assert not app.demo.feedback
+    app.handle_event(_key(pygame.K_c))
+    assert not app.demo.cut
+    app.handle_event(_key(pygame.K_c))
+    shot = app.screenshot()
+    assert pygame.image.load(str(shot)).get_size() == HIERARCHY_SIZE
+    # a fresh demo: 3 songs with feedback, then 3 without; the symbol after the shared phrase is where they differ
+    app = HierarchyApp(seed=0, out_dir=tmp_path)
+    frames = run_hierarchy_headless(app, 72, tmp_path, every=24, gif=False, log=lambda _: None)
+    assert len(frames) == 3
+    after_shared = [t for t in range(72) if t % 12 == 8]
+    with_feedback = [app.demo.history[t] for t in after_shared if t < 36]
+    without = [app.demo.history[t] for t in after_shared if t >= 36]
+    assert np.mean(with_feedback) > np.mean(without) + 0.3
+    assert not app.handle_event(_key(pygame.K_q))

@@ -152,3 +152,42 @@ def test_feedback_restores_the_song_after_the_lower_memory_is_cut():
     assert m["cut, feedback"][1] > 0.9
     stability = m["stability"]
     assert 1 - stability["level 2 pooled"] < (1 - stability["level 1 columns"]) / 3
+
+
+def test_the_digits_comparison_runs_on_its_quick_form_and_refuses_bad_settings(tmp_path):
+    from htmagent.experiments.hierarchy_digits import DigitsArgs, digits_table, flip_pixels, run_digits
+
+    pytest.importorskip("sklearn")
+    models = ["hierarchy", "flat"] + (["cnn"] if _has_torch() else [])
+    result = run_digits(DigitsArgs(quick=True, progress=False, models=models, readout_epochs=10, cnn_epochs=30))
+    for m in models:
+        accuracy = result["by_shots"][m]
+        assert 0.1 < accuracy["1"][0] <= accuracy["10"][0] + 0.05  # above chance, and more examples help
+        assert result["by_noise"][m]["0.2"][0] < result["by_noise"][m]["0.0"][0]
+    assert result["by_shots"]["hierarchy"]["10"][0] > 0.6
+    assert "examples per class" in digits_table(result)
+    image = np.zeros((2, 8, 8), dtype=bool)
+    flipped = flip_pixels(image, 0.25, np.random.default_rng(0))
+    assert flipped.reshape(2, -1).sum(axis=1).tolist() == [16, 16]
+    with pytest.raises(ValueError, match="models"):
+        DigitsArgs(models=["svm"])
+    with pytest.raises(ValueError, match="noise"):
+        DigitsArgs(noise=[1.5])
+
+
+def _has_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_the_hierarchy_commands_run(capsys):
+    from htmagent.cli import main
+
+    assert main(["hierarchy", "sequences", "--quick", "--no-progress", "--train-songs", "20",
+                 "--test-passes", "1"]) == 0
+    assert "cut, feedback" in capsys.readouterr().out
+    assert main(["bench", "--hierarchy", "--steps", "60"]) == 0
+    assert "digits: 9 patch regions" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""``htmagent demo [objects|sequence]``: the command line of the pygame demos."""
+"""``htmagent demo [objects|sequence|hierarchy]``: the command line of the pygame demos."""
 
 from __future__ import annotations
 
@@ -23,14 +23,16 @@ __all__ = ["register", "main"]
 
 
 def register(subparsers: Any) -> None:
-    """Add ``htmagent demo [objects|sequence]`` to the command line."""
+    """Add ``htmagent demo [objects|sequence|hierarchy]`` to the command line."""
     parser = subparsers.add_parser(
         "demo", help="watch object recognition (or sequence learning) in a pygame window, or write frames",
         description="Watch cortical columns recognize objects by touch (default), or, with 'sequence', a temporal "
-                    "memory learn a melody or a sine wave. Without a display (or with --headless) the same episodes "
+                    "memory learn a melody or a sine wave, or, with 'hierarchy', two stacked regions play songs that share a "
+                    "phrase. Without a display (or with --headless) the same episodes "
                     "run off-screen and PNG frames (and an animated GIF) go to --out.")
-    parser.add_argument("mode", nargs="?", choices=("objects", "sequence"), default="objects",
-                        help="objects (default): object recognition; sequence: temporal memory on a melody/sine")
+    parser.add_argument("mode", nargs="?", choices=("objects", "sequence", "hierarchy"), default="objects",
+                        help="objects (default): object recognition; sequence: temporal memory on a melody/sine; "
+                             "hierarchy: two regions, pooled codes up, feedback down")
     parser.add_argument("--headless", action="store_true", help="no window: write frames to --out")
     parser.add_argument("--out", default="demo_frames", help="folder for frames and screenshots")
     parser.add_argument("--episodes", type=int_at_least(1), default=3, help="headless: recognition episodes to play")
@@ -43,7 +45,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--location", choices=("grid", "random"), default=DemoConfig.location,
                         help="location signal: grid cells that path-integrate movements (2019) or random codes (2017)")
     parser.add_argument("--signal", choices=("melody", "sine"), default="melody", help="sequence: input stream")
-    parser.add_argument("--steps", type=int_at_least(1), default=120, help="sequence, headless: time steps to run")
+    parser.add_argument("--steps", type=int_at_least(1), default=120, help="sequence / hierarchy, headless: time steps to run")
     parser.add_argument("--fps", type=real_at_least(0.0, open_low=True), default=30.0, help="window frame rate")
     parser.add_argument("--interval", type=real_at_least(0.0), default=0.7,
                         help="seconds between steps while playing (>= 0)")
@@ -63,6 +65,18 @@ def main(args: argparse.Namespace) -> int:
     if not kernels_cached():
         print("htmagent demo: first run: compiling the numba kernels (about 15-40 s; later runs load them from the "
               "cache)", flush=True)
+    if args.mode == "hierarchy":
+        from htmagent.demo.hierarchy import HierarchyApp, run_hierarchy_headless
+
+        app = HierarchyApp(seed=args.seed, out_dir=args.out, interval=args.interval / 2)
+        if not headless and open_window(app, args.fps):
+            return 0
+        try:
+            run_hierarchy_headless(app, args.steps, args.out, gif=not args.no_gif)
+        except ValueError as error:
+            print(f"htmagent demo: {error}", file=sys.stderr)
+            return 2
+        return 0
     if args.mode == "sequence":
         from htmagent.demo.sequence import SequenceApp, run_sequence_headless
 

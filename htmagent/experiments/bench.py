@@ -306,6 +306,41 @@ def format_table(config_name: str, steps: int, seed: int, rows: list[dict], cold
     return "\n".join(lines)
 
 
+def bench_hierarchy(steps: int, seed: int) -> str:
+    """Steps per second (CPU and wall) of the two 2-level hierarchies of the experiments, learning: the songs
+    stream of :mod:`htmagent.experiments.hierarchy_sequences` (one region over another) and the digits of
+    :mod:`htmagent.experiments.hierarchy_digits` (nine patch regions under one, an image per step)."""
+    from htmagent.experiments import hierarchy_digits as D
+    from htmagent.experiments import hierarchy_sequences as S
+
+    rows = []
+    args = S.SequenceArgs(progress=False)
+    rng = np.random.default_rng(seed)
+    songs, symbols, _ = S.build_songs(args, rng)
+    h = S.make_hierarchy(args, seed)
+    stream = [symbols[s] for _ in range(steps // len(songs[0]) + 1) for s in songs[int(rng.integers(len(songs)))]]
+    wall, cpu = time.perf_counter(), time.process_time()
+    for x in stream[:steps]:
+        h.step(x)
+    rows.append(("songs: 256 -> 256 columns x 8 cells, 2 levels, feedback", steps, time.perf_counter() - wall,
+                 time.process_time() - cpu))
+    dargs = D.DigitsArgs(progress=False)
+    images, _ = D.load_binary_digits()
+    h = D.make_digit_hierarchy(dargs, seed)
+    order = rng.permutation(len(images))
+    n = min(steps, len(images))
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i in order[:n]:
+        h.reset()
+        h.step(D._patches(images[i], dargs.patch, dargs.stride))
+    rows.append(("digits: 9 patch regions -> 1, 256 columns each, an image per step", n, time.perf_counter() - wall,
+                 time.process_time() - cpu))
+    lines = ["| hierarchy | steps | steps/s (wall) | steps/CPU-s |", "|---|---|---|---|"]
+    for name, count, w, c in rows:
+        lines.append(f"| {name} | {count:,} | {count / max(w, 1e-9):,.0f} | {count / max(c, 1e-9):,.0f} |")
+    return "\n".join(lines)
+
+
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", choices=sorted(CONFIGS), default="hotgym", help="named configuration")
     parser.add_argument("--steps", type=int_at_least(1), default=None, help="steps per stage (default: 5000)")
@@ -318,6 +353,11 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: N/10)")
     parser.add_argument("--subject", nargs="+", default=None, choices=["tm", "detector", "wrapper", "grid"],
                         help="soak subjects (default: all four)")
+    parser.add_argument("--fan-out", type=int_at_least(1), default=None, metavar="N",
+                        help="--soak: cap the tm and wrapper subjects' synapses per presynaptic cell at N "
+                             "(max_synapses_per_presynaptic)")
+    parser.add_argument("--hierarchy", action="store_true", help="instead: steps per second of a 2-level hierarchy "
+                        "on the songs stream and on digits")
     parser.add_argument("--sweep", action="store_true", help="instead: time a Fig 4A sweep sequentially, in a "
                         "process pool and on Ray (htmagent sweep), and check that they agree")
     parser.add_argument("--workers", type=int_at_least(0), default=0, help="--sweep: workers (0 = every core)")
@@ -337,8 +377,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"soak: {args.soak:,} steps of never-repeating input, a row per {window:,} steps, seed {args.seed}")
         print(HEADER)
         for subject in args.subject or list(SUBJECTS):
-            for row in soak(subject, args.soak, window, args.seed):
+            for row in soak(subject, args.soak, window, args.seed, fan_out=args.fan_out):
                 print(format_soak(row), flush=True)
+        return 0
+    if getattr(args, "hierarchy", False):
+        print(bench_hierarchy(args.steps or 3000, args.seed))
         return 0
     config = CONFIGS[args.config]
     steps = config.default_steps if args.steps is None else args.steps

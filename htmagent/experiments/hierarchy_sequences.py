@@ -25,11 +25,12 @@ import numpy as np
 
 from htmagent._progress import progress
 from htmagent.experiments.args import ExperimentArgs
+from htmagent.experiments.report import finish
 from htmagent.hierarchy import Hierarchy, RegionParams
 from htmagent.predictor import Predictor
 from htmagent.sdr import SDR
 
-__all__ = ["SequenceArgs", "build_songs", "make_hierarchy", "run_sequences", "sequences_table"]
+__all__ = ["SequenceArgs", "build_songs", "make_hierarchy", "run_sequences", "sequences_table", "main_sequences"]
 
 
 @dataclass
@@ -204,3 +205,10 @@ def sequences_table(result: dict) -> str:
         lines.append(f"| {key} | {value:.2f} | {1 - value:.2f} |")
     lines.append(f"\ntraining speed: {m['steps_per_second']:,.0f} hierarchy steps per CPU-second")
     return "\n".join(lines)
+
+
+def main_sequences(args: SequenceArgs) -> int:
+    """Run and print the sequences experiment."""
+    out = run_sequences(args)
+    finish(out, sequences_table(out), None, "", args.json_out)
+    return 0

@@ -40,10 +40,10 @@ def _stores(tm: Any) -> list:
     return [tm.basal_connections, tm.apical_connections]
 
 
-def _tm(seed: int) -> tuple[Callable[[int], None], Callable[[], list]]:
+def _tm(seed: int, fan_out: int | None = None) -> tuple[Callable[[int], None], Callable[[], list]]:
     from htmagent import SDR, TemporalMemory
 
-    tm = TemporalMemory(2048, 32, seed=seed)
+    tm = TemporalMemory(2048, 32, seed=seed, max_synapses_per_presynaptic=fan_out)
     rng = np.random.default_rng(seed)
 
     def step(_: int) -> None:
@@ -51,7 +51,7 @@ def _tm(seed: int) -> tuple[Callable[[int], None], Callable[[], list]]:
     return step, lambda: _stores(tm)
 
 
-def _detector(seed: int) -> tuple[Callable[[int], None], Callable[[], list]]:
+def _detector(seed: int, fan_out: int | None = None) -> tuple[Callable[[int], None], Callable[[], list]]:
     from htmagent import AnomalyDetector
 
     detector = AnomalyDetector(min_value=-100.0, max_value=100.0, seed=seed)
@@ -65,12 +65,13 @@ def _detector(seed: int) -> tuple[Callable[[int], None], Callable[[], list]]:
     return step, lambda: _stores(detector.tm) if detector.tm is not None else []
 
 
-def _wrapper(seed: int) -> tuple[Callable[[int], None], Callable[[], list]]:
+def _wrapper(seed: int, fan_out: int | None = None) -> tuple[Callable[[int], None], Callable[[], list]]:
     import gymnasium as gym
 
     from htmagent import HTMObservation
 
-    env = HTMObservation(gym.make("CartPole-v1"), seed=seed)
+    env = HTMObservation(gym.make("CartPole-v1"), seed=seed,
+                         tm_params=None if fan_out is None else {"max_synapses_per_presynaptic": fan_out})
     env.reset(seed=seed)
     env.action_space.seed(seed)
 
@@ -81,7 +82,7 @@ def _wrapper(seed: int) -> tuple[Callable[[int], None], Callable[[], list]]:
     return step, lambda: _stores(env.htm.tm)
 
 
-def _grid(seed: int) -> tuple[Callable[[int], None], Callable[[], list]]:
+def _grid(seed: int, fan_out: int | None = None) -> tuple[Callable[[int], None], Callable[[], list]]:
     from htmagent import SDR
     from htmagent.cortex.location_column import LocationColumn, LocationColumnParams
 
@@ -100,15 +101,16 @@ def _grid(seed: int) -> tuple[Callable[[int], None], Callable[[], list]]:
     return step, stores
 
 
-#: The soak's subjects: name -> builder(seed) returning (step(i), stores()).
-SUBJECTS: dict[str, Callable[[int], tuple[Callable[[int], None], Callable[[], list]]]] = {
+#: The soak's subjects: name -> builder(seed, fan_out) returning (step(i), stores()); ``fan_out`` caps the synapses
+#: per presynaptic cell of the tm and wrapper subjects (the others ignore it).
+SUBJECTS: dict[str, Callable[..., tuple[Callable[[int], None], Callable[[], list]]]] = {
     "tm": _tm, "detector": _detector, "wrapper": _wrapper, "grid": _grid,
 }
 
 
-def soak(subject: str, steps: int, window: int, seed: int = 0) -> Iterator[dict]:
+def soak(subject: str, steps: int, window: int, seed: int = 0, fan_out: int | None = None) -> Iterator[dict]:
     """Run ``subject`` for ``steps`` steps; yield one row per ``window`` steps (see the module docstring)."""
-    step, stores = SUBJECTS[subject](seed)
+    step, stores = SUBJECTS[subject](seed, fan_out)
     done = 0
     while done < steps:
         n = min(window, steps - done)
