@@ -191,3 +191,12 @@ def test_the_hierarchy_commands_run(capsys):
     assert "cut, feedback" in capsys.readouterr().out
     assert main(["bench", "--hierarchy", "--steps", "60"]) == 0
     assert "digits: 9 patch regions" in capsys.readouterr().out
+
+
+def test_more_glimpses_recognise_more_digits():
+    from htmagent.experiments.hierarchy_digits import SaccadeArgs, run_saccades
+
+    pytest.importorskip("sklearn")
+    result = run_saccades(SaccadeArgs(quick=True, progress=False, readout_epochs=10))
+    one, five = result["accuracy"]["1"][0], result["accuracy"]["5"][0]
+    assert 0.1 < one < five  # the pooled code gathers the glimpses: more of the digit, better recognised

@@ -32,7 +32,8 @@ from htmagent.hierarchy import Hierarchy, Region, RegionParams
 from htmagent.predictor import Predictor
 from htmagent.sdr import SDR
 
-__all__ = ["DigitsArgs", "load_binary_digits", "flip_pixels", "run_digits", "digits_table", "plot_digits", "main_digits"]
+__all__ = ["DigitsArgs", "SaccadeArgs", "load_binary_digits", "flip_pixels", "run_digits", "digits_table",
+           "plot_digits", "main_digits", "run_saccades", "saccades_table", "main_saccades"]
 
 def patch_corners(patch: int, stride: int) -> list[tuple[int, int]]:
     """Top-left corners of the level-1 patches (``patch`` x ``patch``, every ``stride`` pixels) on the 8 x 8 image."""
@@ -318,4 +319,102 @@ def main_digits(args: DigitsArgs) -> int:
     """Run, print and plot the digits comparison."""
     out = run_digits(args)
     finish(out, digits_table(out), plot_digits, args.figure_path("hierarchy_digits.png"), args.json_out)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- the saccade version
+@dataclass
+class SaccadeArgs(FigureArgs):
+    """Digits by saccades: a sensor sees one 4 x 4 patch at a time; the hierarchy pools the glimpses over time."""
+
+    counts = ("trials", "test_size", "readout_epochs", "columns", "active_columns", "location_bits")
+    fractions = ("alpha",)
+
+    saccades: list[int] = field(default_factory=lambda: [1, 2, 3, 5, 9])
+    """glimpses per image (at distinct random patch positions)"""
+    shots: int = 0
+    """training examples per class (0 = every training image)"""
+    trials: int = 3
+    """seeds"""
+    test_size: int = 500
+    """test images"""
+    columns: int = 512
+    """minicolumns of the lower region (the upper region has half)"""
+    active_columns: int = 24
+    """active minicolumns per region and glimpse"""
+    location_bits: int = 8
+    """bits of the patch position's code (one block per position) in the lower region's input"""
+    readout_epochs: int = 30
+    """epochs of the readout over the stored codes"""
+    alpha: float = 0.05
+    """the readout's learning rate"""
+
+
+def make_saccade_hierarchy(args: SaccadeArgs, seed: int) -> Hierarchy:
+    """A lower region on (patch, where it is) and an upper region on the lower region's pooled code, which
+    accumulates every glimpse of the image (an unordered sequence: every glimpse counts the same)."""
+    n_pos = len(patch_corners(4, 2))
+    low = RegionParams(input_dimensions=16 + n_pos * args.location_bits, column_dimensions=args.columns,
+                       cells_per_column=1, active_columns=args.active_columns, potential_pct=0.8, pool_decay=0.999,
+                       burst_weight=1.0, pool_size=min(args.columns, n_pos * args.active_columns))
+    top = RegionParams(input_dimensions=args.columns, column_dimensions=args.columns // 2, cells_per_column=1,
+                       active_columns=args.active_columns, potential_pct=0.5, pool_size=args.active_columns)
+    return Hierarchy([[low], [top]], feedback=False, seed=seed)
+
+
+def _glimpses(h: Hierarchy, image: np.ndarray, order: np.ndarray, learn: bool, args: SaccadeArgs) -> SDR:
+    """Look at the patches in ``order``; return the code read out (the lower pooled code and the top columns)."""
+    corners = patch_corners(4, 2)
+    h.reset()
+    for k in order:
+        r, c = corners[int(k)]
+        bits = np.flatnonzero(image[r:r + 4, c:c + 4].reshape(-1))
+        where = 16 + int(k) * args.location_bits + np.arange(args.location_bits)
+        h.step(SDR(16 + len(corners) * args.location_bits, np.concatenate([bits, where]).astype(np.int32)),
+               learn=learn)
+    low, top = h.bottom[0].pooled.sparse, h.top[0].active_columns.sparse
+    n = h.bottom[0].column_count
+    return SDR(n + h.top[0].column_count, np.concatenate([low, top + n]).astype(np.int32))
+
+
+def run_saccades(args: SaccadeArgs) -> dict:
+    """Accuracy against the number of glimpses per image (a model trained and tested with that many)."""
+    images, labels = load_binary_digits()
+    trials = 1 if args.quick else args.trials
+    saccades = [1, 5] if args.quick else args.saccades
+    test_size = 100 if args.quick else args.test_size
+    n_pos = len(patch_corners(4, 2))
+    accuracy: dict = {str(k): [] for k in saccades}
+    for t in progress(range(trials), "seeds", enabled=args.progress):
+        seed = args.seed + t
+        rng = np.random.default_rng(seed)
+        train, test = _split(labels, test_size, rng)
+        shots = 20 if args.quick and args.shots == 0 else args.shots
+        chosen = _draw(train, labels, shots, np.random.default_rng(seed * 100 + shots))
+        for k in saccades:
+            order_rng = np.random.default_rng(seed * 7 + k)
+            orders = {int(i): order_rng.permutation(n_pos)[:k] for i in np.concatenate([chosen, test])}
+            h = make_saccade_hierarchy(args, seed)
+            for i in chosen:  # the one online pass
+                _glimpses(h, images[i], orders[int(i)], True, args)
+            codes = [_glimpses(h, images[i], orders[int(i)], False, args) for i in chosen]
+            reader = _readout(codes, labels[chosen], args, np.random.default_rng(seed + 17))
+            accuracy[str(k)].append(_accuracy(reader, [_glimpses(h, images[i], orders[int(i)], False, args)
+                                                       for i in test], labels[test]))
+    return {"args": dataclasses.asdict(args), "saccades": saccades, "accuracy": accuracy}
+
+
+def saccades_table(result: dict) -> str:
+    """Accuracy by glimpses per image (mean ± std over seeds)."""
+    lines = ["| glimpses per image | accuracy |", "|---|---|"]
+    for k in result["saccades"]:
+        v = result["accuracy"][str(k)]
+        lines.append(f"| {k} | {np.mean(v):.3f} ± {np.std(v):.3f} |")
+    return "\n".join(lines)
+
+
+def main_saccades(args: SaccadeArgs) -> int:
+    """Run and print the saccade version."""
+    out = run_saccades(args)
+    finish(out, saccades_table(out), None, "", args.json_out)
     return 0

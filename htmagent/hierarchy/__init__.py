@@ -1,4 +1,4 @@
-"""Regions stacked into a hierarchy: pooled codes go up, predicted cells come down as apical feedback.
+"""Regions stacked into a hierarchy: pooled codes go up, feedback comes down to the apical dendrites.
 
 - :class:`Region`: spatial pooler (with topology) + temporal memory + temporal pooler.
 - :class:`Hierarchy`: levels of regions; several lower regions tile under one upper region.

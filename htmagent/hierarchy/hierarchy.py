@@ -5,8 +5,9 @@ input (a patch of an image, a stream); a region of level ``l + 1`` sees the pool
 ``l``, concatenated in order (several lower regions tile under one upper region). One :meth:`Hierarchy.step` is
 
 1. **bottom-up**, level by level: every region steps on its input and updates its pooled code;
-2. **top-down**, from the top level down: every region's predicted cells become the apical input of its children,
-   which recompute their prediction for the next step with it (the temporal memory's apical tiebreak: in a
+2. **top-down**, from the top level down: every region's feedback (its pooled code by default, or its predicted or
+   active cells) becomes the apical input of its children, which recompute their prediction for the next step with
+   it (the temporal memory's apical tiebreak: in a
    minicolumn, the predicted cells that the region above also expects win over the others). At the next step the
    children learn their apical synapses on that feedback.
 
@@ -55,9 +56,12 @@ class Hierarchy:
         children: per level above the bottom, per region, the indices of its children on the level below (default:
             the level below split evenly, in order). Every lower region has exactly one parent.
         feedback: connect each region to its children's apical dendrites.
-        feedback_signal: what goes down: ``"predicted_cells"`` (the region's prediction for the next step, the
-            default), ``"active_cells"`` (its current cells, context included) or ``"pooled"`` (its pooled code, the
-            slowest-changing of the three).
+        feedback_signal: what goes down: ``"pooled"`` (the region's pooled code, the slowest-changing of the
+            three; the default), ``"predicted_cells"`` (its prediction for the next step) or ``"active_cells"`` (its
+            current cells). On the songs of :mod:`htmagent.experiments.hierarchy_sequences` only the pooled code,
+            which stays put for the length of a song, is stable enough for the lower region's apical segments to
+            learn: it restores the song-specific prediction there, the cells' feedback only partly (see
+            docs/results_hierarchy.md).
         seed: int, Generator or None; seeds every region.
 
     Example:
@@ -70,7 +74,7 @@ class Hierarchy:
     """
 
     def __init__(self, levels: Sequence[Sequence[RegionParams]], children: Sequence[Sequence[Sequence[int]]] | None
-                 = None, feedback: bool = True, feedback_signal: str = "predicted_cells",
+                 = None, feedback: bool = True, feedback_signal: str = "pooled",
                  seed: int | np.random.Generator | None = None):
         if not isinstance(levels, (list, tuple)) or not levels or not all(
                 isinstance(level, (list, tuple)) and level for level in levels):

@@ -6,9 +6,7 @@ three things:
 - **active columns and cells**: the spatial pooler's minicolumns (with topology when ``input_dimensions`` and
   ``column_dimensions`` are given and ``global_inhibition=False``: local receptive fields, local inhibition) and the
   temporal memory's cells in them, which carry the sequence context;
-- **predicted cells** for the next step (what the region expects), which the hierarchy sends down as the apical input
-  of the regions below: there the temporal memory's apical tiebreak lets the cells that the upper region expects win
-  over the others in their minicolumns;
+- **predicted cells** for the next step (what the region expects);
 - **the pooled code** (:attr:`pooled`): a temporal pooler's output over the minicolumns, the region's output up the
   hierarchy. Each column's pooling activation decays by ``pool_decay`` per step and grows by 1 when the column is
   active and was predicted, by ``burst_weight`` when it is active but was not; the code is the ``pool_size`` most
@@ -17,9 +15,13 @@ three things:
   pool, so that the code changes when the sequence does. The pooled code is a union of the recent columns: it
   stands for a stretch of sequence, so it changes more slowly than the columns do.
 
+The hierarchy sends a region's feedback (its pooled code by default, or its predicted or active cells) down as the
+apical input of the regions below: there the temporal memory's apical tiebreak lets the cells that the upper region
+supports win over the others in their minicolumns.
+
 Neurally: the pooled code is the layer-2/3-like output of a region that stays active across the elements of a
-predicted sequence (Numenta's union pooler); the predicted cells are the feedback that reaches layer 1 of the
-region below, where the apical dendrites of its pyramidal cells are.
+predicted sequence (Numenta's union pooler); the feedback reaches layer 1 of the region below, where the apical
+dendrites of its pyramidal cells are.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class RegionParams:
         potential_radius: the spatial pooler's receptive-field radius (in input units); ``None``: the whole input.
         potential_pct: fraction of the receptive field each column may connect to.
         global_inhibition: True: the top columns of the sheet win; False: local inhibition (topology).
-        apical_input_size: size of the feedback input (the predicted cells of the region above); 0: none. Set by
+        apical_input_size: size of the feedback input (from the region above); 0: none. Set by
             :class:`~htmagent.hierarchy.Hierarchy`.
         pool_size: columns in the pooled code (default: ``2 * active_columns``).
         pool_decay: decay of each column's pooling activation per step, in [0, 1).
@@ -226,7 +228,7 @@ class Region:
 
         Args:
             input_sdr: SDR over ``input_size`` bits (or sorted active indices).
-            apical_input: feedback for this step (the region above's predicted cells), joined to the prediction that
+            apical_input: feedback for this step (from the region above), joined to the prediction that
                 the previous step made; ``None``: no feedback.
             learn: learn in the pooler and the memory.
 
@@ -249,8 +251,8 @@ class Region:
         return cols
 
     def feedback(self, apical_input: SDR | np.ndarray | Sequence[int] | None) -> None:
-        """Top-down phase: recompute the prediction for the next step with this feedback (the region above's
-        predicted cells). ``None`` or empty: the prediction from the region's own context alone."""
+        """Top-down phase: recompute the prediction for the next step with this feedback (from the region above).
+        ``None`` or empty: the prediction from the region's own context alone."""
         if apical_input is None:
             return
         _, apical = self.check_input(SDR(self.input_size), apical_input)
