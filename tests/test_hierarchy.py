@@ -158,7 +158,7 @@ def test_the_digits_comparison_runs_on_its_quick_form_and_refuses_bad_settings(t
     from htmagent.experiments.hierarchy_digits import DigitsArgs, digits_table, flip_pixels, run_digits
 
     pytest.importorskip("sklearn")
-    models = ["hierarchy", "flat"] + (["cnn"] if _has_torch() else [])
+    models = ["hierarchy", "flat", "shared"] + (["cnn"] if _has_torch() else [])
     result = run_digits(DigitsArgs(quick=True, progress=False, models=models, readout_epochs=10, cnn_epochs=30))
     for m in models:
         accuracy = result["by_shots"][m]

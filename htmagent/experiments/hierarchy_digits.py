@@ -10,6 +10,8 @@ more), split in a seeded stratified way into a training pool and a test set.
   :class:`~htmagent.Predictor` (softmax regression, trained on the stored codes for ``readout_epochs`` epochs).
 - **flat pooler**: one region over the whole image with as many columns as the hierarchy's two levels together,
   the same readout.
+- **shared pooler + union pooling** (``models=["shared"]``): one pooler for every 4 x 4 patch, then the union of
+  its codes over neighbourhoods of positions, the counterpart of convolution and max-pooling.
 - **CNN**: two 3 x 3 convolutions with max-pooling and a linear layer (torch, the ``rl`` extra), trained by Adam for
   ``cnn_epochs`` full-batch epochs on the same training images.
 
@@ -73,7 +75,7 @@ class DigitsArgs(FigureArgs):
     cnn_epochs: int = 150
     """full-batch Adam epochs of the CNN"""
     models: list[str] = field(default_factory=lambda: ["hierarchy", "flat", "cnn"])
-    """models to run: hierarchy, flat, cnn"""
+    """models to run: hierarchy, flat, shared (one pooler for every patch, union pooling), cnn"""
 
     def validate(self) -> None:
         for n in self.shots:
@@ -83,8 +85,8 @@ class DigitsArgs(FigureArgs):
             if not 0.0 <= float(f) <= 1.0:
                 raise ValueError(f"noise must be fractions in [0, 1], got {f!r}")
         for m in self.models:
-            if m not in ("hierarchy", "flat", "cnn"):
-                raise ValueError(f"models must be among hierarchy, flat, cnn, got {m!r}")
+            if m not in ("hierarchy", "flat", "shared", "cnn"):
+                raise ValueError(f"models must be among hierarchy, flat, shared, cnn, got {m!r}")
 
 
 def load_binary_digits() -> tuple[np.ndarray, np.ndarray]:
@@ -195,6 +197,34 @@ class _HTMModel:
         return _accuracy(self.reader, [self.code(x, learn=False) for x in images], labels)
 
 
+class _SharedModel:
+    """The HTM counterpart of convolution and max-pooling: one pooler shared by every 4 x 4 patch (stride 1, 25
+    positions), then the union of its codes over each 3 x 3 neighbourhood of positions (four overlapping ones): a
+    max over positions for every column, as a CNN's max-pooling takes one per feature map."""
+
+    def __init__(self, args: DigitsArgs, seed: int):
+        from htmagent.spatial_pooler import SpatialPooler
+
+        self.args = args
+        self.columns, self.active = 4 * args.columns, 16
+        self.sp = SpatialPooler(16, self.columns, potential_radius=16, potential_pct=0.8, global_inhibition=True,
+                                local_area_density=self.active / self.columns, boost_strength=0.0,
+                                wrap_around=False, seed=seed)
+        self.rng = np.random.default_rng(seed + 17)
+
+    def code(self, image: np.ndarray, learn: bool) -> SDR:
+        maps = np.zeros((5, 5, self.columns), dtype=bool)
+        for r in range(5):
+            for c in range(5):
+                bits = np.flatnonzero(image[r:r + 4, c:c + 4].reshape(-1)).astype(np.int32)
+                maps[r, c, self.sp.compute(SDR(16, bits), learn=learn).sparse] = True
+        pooled = np.concatenate([maps[r:r + 3, c:c + 3].any(axis=(0, 1)) for r in (0, 2) for c in (0, 2)])
+        return SDR(pooled.size, np.flatnonzero(pooled).astype(np.int32))
+
+    fit = _HTMModel.fit
+    score = _HTMModel.score
+
+
 class _CNNModel:
     def __init__(self, args: DigitsArgs, seed: int):
         import torch
@@ -231,6 +261,8 @@ class _CNNModel:
 
 
 def _make(kind: str, args: DigitsArgs, seed: int):
+    if kind == "shared":
+        return _SharedModel(args, seed)
     return _CNNModel(args, seed) if kind == "cnn" else _HTMModel(kind, args, seed)
 
 
@@ -285,7 +317,8 @@ def digits_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-_LABELS = {"hierarchy": "HTM hierarchy (2 levels)", "flat": "one flat pooler", "cnn": "CNN (2 conv + max-pool)"}
+_LABELS = {"hierarchy": "HTM hierarchy (2 levels)", "flat": "one flat pooler",
+           "shared": "shared pooler + union pooling", "cnn": "CNN (2 conv + max-pool)"}
 
 
 def plot_digits(result: dict, path: str) -> None:

@@ -63,7 +63,7 @@ class SequenceArgs(ExperimentArgs):
     """lower region's pooling decay per step"""
     burst_weight: float = 0.3
     """what an unpredicted active column adds to the lower region's pool (a predicted one adds 1)"""
-    upper_pool_decay: float = 0.9
+    upper_pool_decay: float = 0.95
     """upper region's pooling decay per step"""
     trials: int = 3
     """seeds"""
