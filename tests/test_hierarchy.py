@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -200,3 +202,27 @@ def test_more_glimpses_recognise_more_digits():
     result = run_saccades(SaccadeArgs(quick=True, progress=False, readout_epochs=10))
     one, five = result["accuracy"]["1"][0], result["accuracy"]["5"][0]
     assert 0.1 < one < five  # the pooled code gathers the glimpses: more of the digit, better recognised
+
+
+def test_a_grid_layout_keeps_the_childrens_sheets_side_by_side(tmp_path):
+    low = RegionParams(input_dimensions=(4, 4), column_dimensions=(4, 4), active_columns=3, cells_per_column=2)
+    top = RegionParams(input_dimensions=(8, 8), column_dimensions=(8, 8), active_columns=4, cells_per_column=2,
+                       global_inhibition=False, potential_radius=2)
+    h = Hierarchy([[low] * 4, [top]], layouts=[[(2, 2)]], seed=1)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        h.step([SDR(16, np.sort(rng.choice(16, 5, replace=False))) for _ in range(4)])
+    upper = h._upper_input(1, 0)
+    expected = set()
+    for k, child in enumerate(h.bottom):
+        for i in child.pooled.sparse.tolist():
+            y, x = divmod(i, 4)
+            expected.add((k // 2 * 4 + y) * 8 + (k % 2 * 4 + x))
+    assert set(upper.sparse.tolist()) == expected and upper.size == 64
+    h.save(tmp_path / "grid.npz")
+    assert Hierarchy.load(tmp_path / "grid.npz").layouts == [[(2, 2)]]
+    with pytest.raises(ValueError, match="input_dimensions=\\(8, 8\\)"):
+        Hierarchy([[low] * 4, [dataclasses.replace(top, input_dimensions=(4, 16), column_dimensions=(4, 16))]],
+                  layouts=[[(2, 2)]])
+    with pytest.raises(ValueError, match="rows, columns"):
+        Hierarchy([[low] * 4, [top]], layouts=[[(3, 1)]])

@@ -56,6 +56,10 @@ class Hierarchy:
         children: per level above the bottom, per region, the indices of its children on the level below (default:
             the level below split evenly, in order). Every lower region has exactly one parent.
         feedback: connect each region to its children's apical dendrites.
+        layouts: per level above the bottom, per region, ``None`` (its children's codes concatenated in order) or
+            ``(rows, columns)``: its children, which must have equal 2-D column sheets of ``h x w``, tiled as a grid
+            (child ``k`` at row ``k // columns``), so that its ``input_dimensions`` ``(rows * h, columns * w)`` keep
+            their neighbourhoods for the region's topology.
         feedback_signal: what goes down: ``"pooled"`` (the region's pooled code, the slowest-changing of the
             three; the default), ``"predicted_cells"`` (its prediction for the next step) or ``"active_cells"`` (its
             current cells). On the songs of :mod:`htmagent.experiments.hierarchy_sequences` only the pooled code,
@@ -75,6 +79,7 @@ class Hierarchy:
 
     def __init__(self, levels: Sequence[Sequence[RegionParams]], children: Sequence[Sequence[Sequence[int]]] | None
                  = None, feedback: bool = True, feedback_signal: str = "pooled",
+                 layouts: Sequence[Sequence[Sequence[int] | None]] | None = None,
                  seed: int | np.random.Generator | None = None):
         if not isinstance(levels, (list, tuple)) or not levels or not all(
                 isinstance(level, (list, tuple)) and level for level in levels):
@@ -118,6 +123,7 @@ class Hierarchy:
                 if params.input_size != fan_in:
                     raise ValueError(f"region {r} of level {l} must take {fan_in} inputs (its children's columns), "
                                      f"got input_dimensions={params.input_dimensions}")
+        self.layouts = self._check_layouts(levels, layouts)
         if feedback:
             for l in range(len(levels) - 1):
                 for r, params in enumerate(levels[l]):
@@ -132,6 +138,41 @@ class Hierarchy:
         self.params = levels
         rng = make_rng(seed)
         self.regions = [[Region(params, seed=_seed_int(rng)) for params in level] for level in levels]
+
+    def _check_layouts(self, levels: list, layouts: object) -> list[list[tuple[int, int] | None]]:
+        if layouts is None:
+            return [[None] * len(level) for level in levels[1:]]
+        if not isinstance(layouts, (list, tuple)) or len(layouts) != len(levels) - 1:
+            raise ValueError(f"layouts must give one list per level above the bottom ({len(levels) - 1}), got "
+                             f"{layouts!r}")
+        out = []
+        for l, row in enumerate(layouts, start=1):
+            if not isinstance(row, (list, tuple)) or len(row) != len(levels[l]):
+                raise ValueError(f"layouts[{l - 1}] must hold one layout (or None) per region of level {l}, got "
+                                 f"{row!r}")
+            checked = []
+            for r, grid in enumerate(row):
+                if grid is None:
+                    checked.append(None)
+                    continue
+                kids = self.children[l - 1][r]
+                sheets = {levels[l - 1][c].column_dimensions for c in kids}
+                if (not isinstance(grid, (list, tuple)) or len(grid) != 2 or not all(
+                        isinstance(g, (int, np.integer)) and g >= 1 for g in grid)
+                        or int(grid[0]) * int(grid[1]) != len(kids)):
+                    raise ValueError(f"layouts[{l - 1}][{r}] must be (rows, columns) of its {len(kids)} children, got "
+                                     f"{grid!r}")
+                if len(sheets) != 1 or len(next(iter(sheets))) != 2:
+                    raise ValueError(f"layouts[{l - 1}][{r}]: a grid layout needs children with one 2-D column "
+                                     f"sheet, got {sorted(sheets)}")
+                h, w = next(iter(sheets))
+                want = (int(grid[0]) * h, int(grid[1]) * w)
+                if levels[l][r].input_dimensions != want:
+                    raise ValueError(f"region {r} of level {l} laid out as {tuple(grid)} children of {h} x {w} must "
+                                     f"have input_dimensions={want}, got {levels[l][r].input_dimensions}")
+                checked.append((int(grid[0]), int(grid[1])))
+            out.append(checked)
+        return out
 
     # ------------------------------------------------------------------ structure
     @property
@@ -157,12 +198,23 @@ class Hierarchy:
         return [region.check_input(x)[0] for region, x in zip(self.bottom, inputs)]
 
     def _upper_input(self, level: int, r: int) -> SDR:
+        kids = self.children[level - 1][r]
+        grid = self.layouts[level - 1][r]
         parts, offset = [], 0
-        for c in self.children[level - 1][r]:
-            child = self.regions[level - 1][c]
-            parts.append(child.pooled.sparse + offset)
-            offset += child.column_count
-        return SDR(offset, np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32))
+        if grid is None:  # concatenated in order
+            for c in kids:
+                child = self.regions[level - 1][c]
+                parts.append(child.pooled.sparse + offset)
+                offset += child.column_count
+            return SDR(offset, np.concatenate(parts).astype(np.int32))
+        # a grid of the children's 2-D sheets, row by row: child k's column (y, x) lands at
+        # (k // columns * h + y, k % columns * w + x) of the upper region's 2-D input
+        h, w = self.regions[level - 1][kids[0]].params.column_dimensions
+        width = grid[1] * w
+        for k, c in enumerate(kids):
+            y, x = np.divmod(self.regions[level - 1][c].pooled.sparse, w)
+            parts.append((k // grid[1] * h + y) * width + (k % grid[1] * w + x))
+        return SDR(grid[0] * h * width, np.sort(np.concatenate(parts)).astype(np.int32))
 
     # ------------------------------------------------------------------ stepping
     def step(self, inputs: SDR | Sequence, learn: bool = True, feedback: bool | None = None) -> None:
@@ -227,7 +279,8 @@ class Hierarchy:
     # ------------------------------------------------------------------ persistence
     def _structure(self) -> dict:
         return {"levels": [[p.to_dict() for p in level] for level in self.params], "children": self.children,
-                "feedback": self.feedback, "feedback_signal": self.feedback_signal}
+                "feedback": self.feedback, "feedback_signal": self.feedback_signal,
+                "layouts": [[None if g is None else list(g) for g in row] for row in self.layouts]}
 
     def state_dict(self) -> dict:
         """Everything needed to resume exactly (region ``r`` of level ``l`` under ``regions/l.r``)."""
@@ -267,7 +320,7 @@ class Hierarchy:
                 levels = [[Region.from_params_dict(p).params for p in level] for level in structure["levels"]]
                 # the saved params hold the apical sizes the hierarchy set; rebuild from them with the same wiring
                 hierarchy = cls(levels, children=structure["children"], feedback=structure["feedback"],
-                                feedback_signal=structure["feedback_signal"], seed=0)
+                                feedback_signal=structure["feedback_signal"], layouts=structure["layouts"], seed=0)
             except (TypeError, ValueError, KeyError) as error:
                 raise StateError(f"structure is not a valid hierarchy: {error}", field="structure") from error
             hierarchy.load_state_dict(state)
