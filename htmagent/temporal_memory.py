@@ -67,9 +67,11 @@ class DendriteParameters:
             ``max_new_synapse_count - potential`` new ones).
         max_segments_per_cell: cap; a full cell replaces its least recently used segment.
         max_synapses_per_segment: cap; a full segment loses its weakest synapses before growing.
-        max_synapses_per_presynaptic: fan-out cap (``None``: none): at most this many synapses leave one input cell;
-            growing from a cell at the cap first removes its weakest synapse. It bounds the cost of a step, which
-            follows the synapses leaving the active cells (see :class:`~htmagent.connections.Connections`).
+        max_synapses_per_presynaptic: fan-out cap (``None``: none): at most this many synapses leave one input cell.
+            After each learning step, a growth candidate over the cap loses its synapses on the segments that
+            learned longest ago (ties: the weaker synapse), and emptied segments are destroyed. It bounds the cost
+            of a step, which follows the synapses leaving the active cells, and the store's size (at most cells x
+            cap synapses), at a price in prediction (docs/results_memory.md).
     """
 
     activation_threshold: int = 13
@@ -679,7 +681,7 @@ class TemporalMemory:
         weak = np.unique(arrays["_b_cells"][arrays["_b_conn"] >= min(self.reduced_basal_threshold,
                                                                      self.basal.activation_threshold)])
         # (In pair mode the lists outlive the step's learning, which may have destroyed some of the segments, so
-        # there the predictive cells are only range-checked: they are reported, never indexed with.)
+        # there the predictive cells are only range-checked: a pair-mode step recomputes them in depolarize.)
         exact = self.apical_input_size == 0 and self.mode == "sequence"
         if self.mode == "sequence" and not (np.isin(arrays["_predictive"], weak).all()
                                             and (not exact or np.array_equal(strong, arrays["_predictive"]))):

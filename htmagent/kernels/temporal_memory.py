@@ -315,7 +315,8 @@ def _activate_learn(  # the body of activate_learn / activate_learn_basal (see _
             _set_mask(a_mask, apical_input, 0)
             _set_mask(a_cmask, apical_candidates, 0)
         # The fan-out caps, now that no segment id of this step is needed any more (the caller reads segment
-        # activity afresh): growth went only to the candidates, so only they can be over.
+        # activity afresh, or in pair mode drops the ids of destroyed segments from the lists it keeps): growth
+        # went only to the candidates, so only they can be over.
         if b_iparams[I_MAX_FAN] > 0:
             enforce_fan_out(
                 b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32,
