@@ -11,11 +11,11 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, Callable, Optional, Protocol, Sequence
 
 from htmagent.envs import rendering as R
 
-__all__ = ["App", "display_available", "run_window", "open_window", "write_gif"]
+__all__ = ["App", "SteppingApp", "display_available", "run_window", "open_window", "write_gif", "write_steps"]
 
 
 class App(Protocol):
@@ -32,6 +32,77 @@ class App(Protocol):
 
     def render(self, footer: str = "") -> Any:
         """The current frame as a pygame Surface."""
+
+
+class SteppingApp:
+    """Keys and timing that every demo stepping a model shares: space = one step (and pause), enter = play / pause,
+    s = screenshot, q / escape = quit; while playing, one step every ``interval`` seconds.
+
+    Subclasses set :attr:`title` and :attr:`screenshot_prefix`, implement :meth:`render`, and may override
+    :meth:`step` (what one step is: ``demo.step()`` by default) and :meth:`handle_key` (their own keys).
+
+    Args:
+        demo: the model the app shows.
+        out_dir: where screenshots go.
+        interval: seconds between steps while playing.
+    """
+
+    title = "htmagent demo"
+    screenshot_prefix = "htmagent"
+
+    def __init__(self, demo: Any, out_dir: str | os.PathLike = ".", interval: float = 0.3):
+        self.demo = demo
+        self.out_dir = Path(out_dir)
+        self.interval = float(interval)
+        self.playing = True
+        self.screenshots: list[Path] = []
+        self._due = 0.0
+
+    def step(self) -> None:
+        """One step of the model."""
+        self.demo.step()
+
+    def handle_key(self, key: int) -> None:
+        """A key the shared ones do not cover (none by default)."""
+
+    def handle_event(self, event: Any) -> bool:
+        """React to one pygame event; False = quit."""
+        pygame = R.require_pygame()
+        if event.type == pygame.QUIT:
+            return False
+        if event.type != pygame.KEYDOWN:
+            return True
+        key = event.key
+        if key in (pygame.K_q, pygame.K_ESCAPE):
+            return False
+        if key == pygame.K_SPACE:
+            self.playing = False
+            self.step()
+        elif key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            self.playing = not self.playing
+        elif key == pygame.K_s:
+            self.screenshot()
+        else:
+            self.handle_key(key)
+        return True
+
+    def screenshot(self) -> Path:
+        """Save the current frame as ``<screenshot_prefix>_<k>.png`` in ``out_dir``."""
+        path = R.save_screenshot(self.render(), self.out_dir, self.screenshot_prefix, len(self.screenshots) + 1)
+        self.screenshots.append(path)
+        return path
+
+    def update(self, now: float) -> bool:
+        """One step when playing and due; True if the frame changed."""
+        if not self.playing or now < self._due:
+            return False
+        self._due = now + self.interval
+        self.step()
+        return True
+
+    def render(self, footer: str = "") -> Any:
+        """The current frame as a pygame Surface."""
+        raise NotImplementedError
 
 
 def display_available() -> bool:
@@ -99,6 +170,37 @@ def write_gif(frames: Sequence[Path], path: Path, durations: Sequence[int]) -> b
     palette[0].save(path, save_all=True, append_images=palette[1:], duration=list(durations), loop=0,
                     optimize=False)
     return True
+
+
+def write_steps(step: Callable[[int], None], still: Callable[[], Any], steps: int, out_dir: str | os.PathLike,
+                name: str, every: int, gif: bool, duration_ms: int, log: Callable[[str], None] = print) -> list[Path]:
+    """Run ``step(t)`` for ``t`` in ``range(steps)`` off-screen, saving ``still()`` (a frame without the play state and
+    keys) as ``<name>_<k>.png`` every ``every`` steps and after the last, then ``<name>.gif`` with Pillow.
+
+    Returns:
+        The PNG frames written.
+
+    Raises:
+        ValueError: ``steps`` or ``every`` not an int >= 1 (nothing is run).
+    """
+    pygame = R.require_pygame()
+    for label, value in (("steps", steps), ("every", every)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{label} must be an int >= 1, got {value!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frames: list[Path] = []
+    for t in range(steps):
+        step(t)
+        if (t + 1) % every == 0 or t + 1 == steps:
+            path = out / f"{name}_{len(frames) + 1:04d}.png"
+            pygame.image.save(still(), str(path))
+            frames.append(path)
+    if gif and write_gif(frames, out / f"{name}.gif", [duration_ms] * len(frames)):
+        log(f"wrote {len(frames)} frames and {name}.gif to {out}")
+    else:
+        log(f"wrote {len(frames)} frames to {out}")
+    return frames
 
 
 def open_window(app: Any, fps: float) -> bool:

@@ -65,26 +65,19 @@ def main(args: argparse.Namespace) -> int:
     if not kernels_cached():
         print("htmagent demo: first run: compiling the numba kernels (about 15-40 s; later runs load them from the "
               "cache)", flush=True)
-    if args.mode == "hierarchy":
-        from htmagent.demo.hierarchy import HierarchyApp, run_hierarchy_headless
+    if args.mode in ("hierarchy", "sequence"):
+        if args.mode == "hierarchy":
+            from htmagent.demo.hierarchy import HierarchyApp, run_hierarchy_headless as run_stepping
 
-        app = HierarchyApp(seed=args.seed, out_dir=args.out, interval=args.interval / 2)
+            app = HierarchyApp(seed=args.seed, out_dir=args.out, interval=args.interval / 2)
+        else:
+            from htmagent.demo.sequence import SequenceApp, run_sequence_headless as run_stepping
+
+            app = SequenceApp(signal=args.signal, seed=args.seed, out_dir=args.out, interval=args.interval / 4)
         if not headless and open_window(app, args.fps):
             return 0
         try:
-            run_hierarchy_headless(app, args.steps, args.out, gif=not args.no_gif)
-        except ValueError as error:
-            print(f"htmagent demo: {error}", file=sys.stderr)
-            return 2
-        return 0
-    if args.mode == "sequence":
-        from htmagent.demo.sequence import SequenceApp, run_sequence_headless
-
-        app = SequenceApp(signal=args.signal, seed=args.seed, out_dir=args.out, interval=args.interval / 4)
-        if not headless and open_window(app, args.fps):
-            return 0
-        try:
-            run_sequence_headless(app, args.steps, args.out, gif=not args.no_gif)
+            run_stepping(app, args.steps, args.out, gif=not args.no_gif)
         except ValueError as error:
             print(f"htmagent demo: {error}", file=sys.stderr)
             return 2

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from htmagent.demo.app import SteppingApp, write_steps
 from htmagent.envs import rendering as R
 from htmagent.experiments import hierarchy_sequences as S
 
@@ -171,7 +172,7 @@ def render_hierarchy(scene: dict, size: tuple[int, int] = SIZE) -> Any:
     return surface
 
 
-class HierarchyApp:
+class HierarchyApp(SteppingApp):
     """Keys and timing of the hierarchy demo (see :data:`KEY_HELP`).
 
     Args:
@@ -181,51 +182,18 @@ class HierarchyApp:
     """
 
     title = "htmagent demo - hierarchy"
+    screenshot_prefix = "htmagent_hierarchy"
 
     def __init__(self, seed: int = 0, out_dir: str | os.PathLike = ".", interval: float = 0.3):
-        self.demo = HierarchyDemo(seed=seed)
-        self.out_dir = Path(out_dir)
-        self.interval = float(interval)
-        self.playing = True
-        self.screenshots: list[Path] = []
-        self._due = 0.0
+        super().__init__(HierarchyDemo(seed=seed), out_dir, interval)
 
-    def handle_event(self, event: Any) -> bool:
-        """React to one pygame event; False = quit."""
+    def handle_key(self, key: int) -> None:
+        """c: cut the lower memory at phrase boundaries on / off; f: feedback on / off."""
         pygame = R.require_pygame()
-        if event.type == pygame.QUIT:
-            return False
-        if event.type != pygame.KEYDOWN:
-            return True
-        key = event.key
-        if key in (pygame.K_q, pygame.K_ESCAPE):
-            return False
-        if key == pygame.K_SPACE:
-            self.playing = False
-            self.demo.step()
-        elif key in (pygame.K_RETURN, pygame.K_KP_ENTER):
-            self.playing = not self.playing
-        elif key == pygame.K_c:
+        if key == pygame.K_c:
             self.demo.cut = not self.demo.cut
         elif key == pygame.K_f:
             self.demo.feedback = not self.demo.feedback
-        elif key == pygame.K_s:
-            self.screenshot()
-        return True
-
-    def screenshot(self) -> Path:
-        """Save the current frame as ``htmagent_hierarchy_<k>.png`` in ``out_dir``."""
-        path = R.save_screenshot(self.render(), self.out_dir, "htmagent_hierarchy", len(self.screenshots) + 1)
-        self.screenshots.append(path)
-        return path
-
-    def update(self, now: float) -> bool:
-        """One step when playing and due; True if the frame changed."""
-        if not self.playing or now < self._due:
-            return False
-        self._due = now + self.interval
-        self.demo.step()
-        return True
 
     def render(self, footer: str = "") -> Any:
         """The current frame."""
@@ -236,24 +204,9 @@ def run_hierarchy_headless(app: HierarchyApp, steps: int, out_dir: str | os.Path
                            gif: bool = True, log: Callable[[str], None] = print) -> list[Path]:
     """Play ``steps`` steps off-screen (the first half with feedback, the second without), writing a PNG every
     ``every`` steps (and a GIF with Pillow). Returns the frames written."""
-    from htmagent.demo.app import write_gif
-
-    pygame = R.require_pygame()
-    for name, value in (("steps", steps), ("every", every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    frames: list[Path] = []
-    for t in range(steps):
+    def step(t: int) -> None:
         app.demo.feedback = t < steps // 2
         app.demo.step()
-        if (t + 1) % every == 0 or t + 1 == steps:
-            path = out / f"hierarchy_{len(frames) + 1:04d}.png"
-            pygame.image.save(render_hierarchy(app.demo.scene(interactive=False)), str(path))
-            frames.append(path)
-    if gif and write_gif(frames, out / "hierarchy.gif", [400] * len(frames)):
-        log(f"wrote {len(frames)} frames and hierarchy.gif to {out}")
-    else:
-        log(f"wrote {len(frames)} frames to {out}")
-    return frames
+
+    return write_steps(step, lambda: render_hierarchy(app.demo.scene(interactive=False)), steps, out_dir,
+                       "hierarchy", every, gif, 400, log)

@@ -29,7 +29,7 @@ from htmagent._validation import is_int
 from htmagent.cortex.baselines import IdealObserver
 from htmagent.cortex.network import Network
 from htmagent.cortex.objects import ObjectSet, SensoryObject
-from htmagent.demo.app import write_gif
+from htmagent.demo.app import SteppingApp, write_gif
 from htmagent.demo.view import (
     FRAME_SIZE,
     KEY_HELP,
@@ -433,7 +433,7 @@ class RecognitionDemo:
 
 
 # ---------------------------------------------------------------------------------------------------- app
-class DemoApp:
+class DemoApp(SteppingApp):
     """The interactive object-recognition demo: key handling, play timing and screenshots around a
     :class:`RecognitionDemo`.
 
@@ -447,15 +447,11 @@ class DemoApp:
     """
 
     title = "htmagent demo - object recognition"
+    screenshot_prefix = "htmagent_demo"
 
     def __init__(self, demo: RecognitionDemo, out_dir: str | os.PathLike = ".", interval: float = 0.7,
                  warm_up: bool = False):
-        self.demo = demo
-        self.out_dir = Path(out_dir)
-        self.interval = float(interval)
-        self.playing = True
-        self.screenshots: list[Path] = []
-        self._due = 0.0
+        super().__init__(demo, out_dir, interval)
         self._warm_up: Optional[threading.Thread] = None
         self._warm_up_start = 0.0
         if warm_up:
@@ -470,25 +466,18 @@ class DemoApp:
         """The numba kernels are still being compiled (or loaded) in the background."""
         return self._warm_up is not None and self._warm_up.is_alive()
 
-    def handle_event(self, event: Any) -> bool:
-        """React to one pygame event (see the class docstring for the keys); False = quit."""
+    def step(self) -> None:
+        """One sensation, or the next object when the episode is over."""
+        if self.demo.finished:
+            self.demo.next_object()
+        else:
+            self.demo.sense()
+
+    def handle_key(self, key: int) -> None:
+        """r: next object; 1-5: number of columns; p: switch motor policy."""
         pygame = R.require_pygame()
-        if event.type == pygame.QUIT:
-            return False
-        if event.type != pygame.KEYDOWN:
-            return True
-        key, demo = event.key, self.demo
-        if key in (pygame.K_q, pygame.K_ESCAPE):
-            return False
-        if key == pygame.K_SPACE:
-            self.playing = False
-            if demo.finished:
-                demo.next_object()
-            else:
-                demo.sense()
-        elif key in (pygame.K_RETURN, pygame.K_KP_ENTER):
-            self.playing = not self.playing
-        elif key == pygame.K_r:
+        demo = self.demo
+        if key == pygame.K_r:
             demo.next_object()
         elif pygame.K_1 <= key <= pygame.K_5:
             demo.set_columns(key - pygame.K_0)
@@ -496,15 +485,6 @@ class DemoApp:
             demo.set_columns(key - pygame.K_KP1 + 1)
         elif key == pygame.K_p:
             demo.switch_policy()
-        elif key == pygame.K_s:
-            self.screenshot()
-        return True
-
-    def screenshot(self) -> Path:
-        """Save the current frame as ``htmagent_demo_<k>.png`` in ``out_dir``."""
-        path = R.save_screenshot(self.render(), self.out_dir, "htmagent_demo", len(self.screenshots) + 1)
-        self.screenshots.append(path)
-        return path
 
     def update(self, now: float) -> bool:
         """A small piece of work between frames: learn one object, or one sensation when playing and due (``now``:

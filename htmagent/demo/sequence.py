@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from htmagent.demo.app import SteppingApp, write_steps
 from htmagent.encoders import CategoryEncoder, ScalarEncoder
 from htmagent.envs import rendering as R
 from htmagent.temporal_memory import TemporalMemory
@@ -220,7 +221,7 @@ def render_sequence(scene: SequenceScene, size: tuple[int, int] = SIZE) -> Any:
     return surface
 
 
-class SequenceApp:
+class SequenceApp(SteppingApp):
     """Keys and timing of the sequence demo. Keys: space = one step, enter = play / pause, m = switch between
     melody and sine, r = start again with a new memory, s = screenshot, q / escape = quit.
 
@@ -232,53 +233,20 @@ class SequenceApp:
     """
 
     title = "htmagent demo - sequence memory"
+    screenshot_prefix = "htmagent_sequence"
 
     def __init__(self, signal: str = "melody", seed: int = 0, out_dir: str | os.PathLike = ".",
                  interval: float = 0.15):
-        self.demo = SequenceDemo(signal, seed=seed)
-        self.out_dir = Path(out_dir)
-        self.interval = float(interval)
-        self.playing = True
-        self.screenshots: list[Path] = []
-        self._due = 0.0
+        super().__init__(SequenceDemo(signal, seed=seed), out_dir, interval)
 
-    def handle_event(self, event: Any) -> bool:
-        """React to one pygame event; False = quit."""
+    def handle_key(self, key: int) -> None:
+        """m: melody <-> sine; r: start again with a new memory."""
         pygame = R.require_pygame()
-        if event.type == pygame.QUIT:
-            return False
-        if event.type != pygame.KEYDOWN:
-            return True
-        key = event.key
-        if key in (pygame.K_q, pygame.K_ESCAPE):
-            return False
-        if key == pygame.K_SPACE:
-            self.playing = False
-            self.demo.step()
-        elif key in (pygame.K_RETURN, pygame.K_KP_ENTER):
-            self.playing = not self.playing
-        elif key == pygame.K_m:
+        if key == pygame.K_m:
             other = SIGNALS[(SIGNALS.index(self.demo.signal) + 1) % len(SIGNALS)]
             self.demo = SequenceDemo(other, seed=self.demo.seed)
         elif key == pygame.K_r:
             self.demo = SequenceDemo(self.demo.signal, seed=self.demo.seed)
-        elif key == pygame.K_s:
-            self.screenshot()
-        return True
-
-    def screenshot(self) -> Path:
-        """Save the current frame as ``htmagent_sequence_<k>.png`` in ``out_dir``."""
-        path = R.save_screenshot(self.render(), self.out_dir, "htmagent_sequence", len(self.screenshots) + 1)
-        self.screenshots.append(path)
-        return path
-
-    def update(self, now: float) -> bool:
-        """One step when playing and due; True if the frame changed."""
-        if not self.playing or now < self._due:
-            return False
-        self._due = now + self.interval
-        self.demo.step()
-        return True
 
     def render(self, footer: str = "") -> Any:
         """The current frame."""
@@ -293,25 +261,8 @@ def run_sequence_headless(app: SequenceApp, steps: int, out_dir: str | os.PathLi
     Returns:
         The PNG frames written.
     """
-    from htmagent.demo.app import write_gif
-
-    pygame = R.require_pygame()
-    for name, value in (("steps", steps), ("every", every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    frames: list[Path] = []
-    for t in range(steps):
-        app.demo.step()
-        if (t + 1) % every == 0 or t + 1 == steps:
-            path = out / f"sequence_{len(frames) + 1:04d}.png"
-            pygame.image.save(render_sequence(app.demo.scene(interactive=False)), str(path))
-            frames.append(path)
-    if gif and write_gif(frames, out / "sequence.gif", [300] * len(frames)):
-        log(f"wrote {len(frames)} frames and sequence.gif to {out}")
-    else:
-        log(f"wrote {len(frames)} frames to {out}")
+    frames = write_steps(lambda t: app.demo.step(), lambda: render_sequence(app.demo.scene(interactive=False)),
+                         steps, out_dir, "sequence", every, gif, 300, log)
     log(format_passes(app.demo.pass_statistics(), app.demo.signal))
     return frames
 
