@@ -189,7 +189,8 @@ class _HTMModel:
         return (_hierarchy_code if self.kind == "hierarchy" else _flat_code)(self.model, image, learn, self.args)
 
     def fit(self, images: np.ndarray, labels: np.ndarray) -> None:
-        codes = [self.code(x, learn=True) for x in images]  # the one online pass
+        for x in images:  # the one online pass
+            self.code(x, learn=True)
         codes = [self.code(x, learn=False) for x in images]  # the readout sees the final codes
         self.reader = _readout(codes, labels, self.args, self.rng)
 

@@ -37,6 +37,13 @@ _FORMAT = "htmagent.Hierarchy/1"
 SIGNALS = ("predicted_cells", "active_cells", "pooled")
 
 
+def _concatenated(codes: list[SDR]) -> SDR:
+    """SDRs side by side: each one's bits shifted by the sizes of those before it."""
+    offsets = np.cumsum([0] + [code.size for code in codes])
+    bits = [code.sparse + offset for code, offset in zip(codes, offsets)]
+    return SDR(int(offsets[-1]), np.concatenate(bits).astype(np.int32))
+
+
 def _even_children(lower: int, upper: int) -> list[list[int]]:
     if lower < upper:
         raise ValueError(f"a level needs at least as many regions as the level above ({upper}), got {lower}")
@@ -200,17 +207,13 @@ class Hierarchy:
     def _upper_input(self, level: int, r: int) -> SDR:
         kids = self.children[level - 1][r]
         grid = self.layouts[level - 1][r]
-        parts, offset = [], 0
         if grid is None:  # concatenated in order
-            for c in kids:
-                child = self.regions[level - 1][c]
-                parts.append(child.pooled.sparse + offset)
-                offset += child.column_count
-            return SDR(offset, np.concatenate(parts).astype(np.int32))
+            return _concatenated([self.regions[level - 1][c].pooled for c in kids])
         # a grid of the children's 2-D sheets, row by row: child k's column (y, x) lands at
         # (k // columns * h + y, k % columns * w + x) of the upper region's 2-D input
         h, w = self.regions[level - 1][kids[0]].params.column_dimensions
         width = grid[1] * w
+        parts = []
         for k, c in enumerate(kids):
             y, x = np.divmod(self.regions[level - 1][c].pooled.sparse, w)
             parts.append((k // grid[1] * h + y) * width + (k % grid[1] * w + x))
@@ -261,20 +264,11 @@ class Hierarchy:
     # ------------------------------------------------------------------ outputs
     def pooled(self, level: int) -> SDR:
         """The pooled codes of a level's regions, concatenated."""
-        regions = self.regions[level]
-        parts, offset = [], 0
-        for region in regions:
-            parts.append(region.pooled.sparse + offset)
-            offset += region.column_count
-        return SDR(offset, np.concatenate(parts).astype(np.int32))
+        return _concatenated([region.pooled for region in self.regions[level]])
 
     def active_columns(self, level: int) -> SDR:
         """The active columns of a level's regions, concatenated."""
-        parts, offset = [], 0
-        for region in self.regions[level]:
-            parts.append(region.active_columns.sparse + offset)
-            offset += region.column_count
-        return SDR(offset, np.concatenate(parts).astype(np.int32))
+        return _concatenated([region.active_columns for region in self.regions[level]])
 
     # ------------------------------------------------------------------ persistence
     def _structure(self) -> dict:

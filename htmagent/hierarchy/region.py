@@ -214,13 +214,14 @@ class Region:
 
     def check_input(self, input_sdr: object, apical_input: object = None) -> tuple[SDR, SDR | None]:
         """Validate a step's inputs without changing anything; returns them as SDRs."""
-        sdr = as_sdr(input_sdr, self.input_size, "input_sdr")
-        apical = None
-        if apical_input is not None:
-            if not self.params.apical_input_size:
-                raise ValueError("apical_input must be None: this region has apical_input_size=0")
-            apical = as_sdr(apical_input, self.params.apical_input_size, "apical_input")
-        return sdr, apical
+        return as_sdr(input_sdr, self.input_size, "input_sdr"), self._apical(apical_input)
+
+    def _apical(self, apical_input: object) -> SDR | None:
+        if apical_input is None:
+            return None
+        if not self.params.apical_input_size:
+            raise ValueError("apical_input must be None: this region has apical_input_size=0")
+        return as_sdr(apical_input, self.params.apical_input_size, "apical_input")
 
     def step(self, input_sdr: SDR | np.ndarray | Sequence[int], apical_input: SDR | np.ndarray | Sequence[int] | None
              = None, learn: bool = True) -> SDR:
@@ -253,10 +254,9 @@ class Region:
     def feedback(self, apical_input: SDR | np.ndarray | Sequence[int] | None) -> None:
         """Top-down phase: recompute the prediction for the next step with this feedback (from the region above).
         ``None`` or empty: the prediction from the region's own context alone."""
-        if apical_input is None:
-            return
-        _, apical = self.check_input(SDR(self.input_size), apical_input)
-        self.tm.depolarize(apical_input=apical)
+        apical = self._apical(apical_input)
+        if apical is not None:
+            self.tm.depolarize(apical_input=apical)
 
     def _pool(self, active: np.ndarray, predicted_active_columns: np.ndarray) -> None:
         p = self.params
