@@ -226,3 +226,12 @@ def test_a_grid_layout_keeps_the_childrens_sheets_side_by_side(tmp_path):
                   layouts=[[(2, 2)]])
     with pytest.raises(ValueError, match="rows, columns"):
         Hierarchy([[low] * 4, [top]], layouts=[[(3, 1)]])
+
+
+def test_a_bad_level_is_refused_by_name():
+    h = _two_level()
+    for call in (lambda: h.pooled(2), lambda: h.active_columns(-1), lambda: h.reset(levels=[0, 5]),
+                 lambda: h.reset(levels=["0"])):
+        with pytest.raises(ValueError, match="level must be an int in \\[0, 2\\)"):
+            call()
+    assert h.pooled(1).size == 64

@@ -12,8 +12,8 @@ more), split in a seeded stratified way into a training pool and a test set.
   the same readout.
 - **shared pooler + union pooling** (``models=["shared"]``): one pooler for every 4 x 4 patch, then the union of
   its codes over neighbourhoods of positions, the counterpart of convolution and max-pooling.
-- **CNN**: two 3 x 3 convolutions with max-pooling and a linear layer (torch, the ``rl`` extra), trained by Adam for
-  ``cnn_epochs`` full-batch epochs on the same training images.
+- **CNN**: :class:`htmagent.deep.cnn.SmallCNN`, two 3 x 3 convolutions with max-pooling and a linear layer (torch,
+  the ``deep`` extra), trained by Adam for ``cnn_epochs`` full-batch epochs on the same training images.
 
 Measured: test accuracy against the number of training examples per class (seeded draws from the pool), and the
 accuracy of the models trained on every training image when a fraction of each test image's pixels is flipped.
@@ -227,38 +227,21 @@ class _SharedModel:
 
 
 class _CNNModel:
+    """:class:`htmagent.deep.cnn.SmallCNN` (the torch room) behind the same fit / score as the HTM models."""
+
     def __init__(self, args: DigitsArgs, seed: int):
         import torch
-        from torch import nn
 
-        self.torch, self.args = torch, args
+        from htmagent.deep.cnn import SmallCNN
+
         torch.set_num_threads(1)
-        gen = torch.Generator().manual_seed(seed)
-        self.net = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                 nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                                 nn.Linear(32 * 2 * 2, 10))
-        with torch.no_grad():
-            for p in self.net.parameters():  # a seeded initialisation, not the global RNG
-                bound = 1.0 / np.sqrt(p[0].numel()) if p.dim() > 1 else 0.1
-                p.copy_((torch.rand(p.shape, generator=gen) * 2 - 1) * bound)
-
-    def _x(self, images: np.ndarray):
-        return self.torch.as_tensor(images.astype(np.float32)).unsqueeze(1)
+        self.args, self.cnn = args, SmallCNN(seed)
 
     def fit(self, images: np.ndarray, labels: np.ndarray) -> None:
-        torch = self.torch
-        x, y = self._x(images), torch.as_tensor(labels)
-        opt = torch.optim.Adam(self.net.parameters(), lr=0.01)
-        for _ in range(self.args.cnn_epochs):
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(self.net(x), y)
-            loss.backward()
-            opt.step()
+        self.cnn.fit(images, labels, epochs=self.args.cnn_epochs)
 
     def score(self, images: np.ndarray, labels: np.ndarray) -> float:
-        with self.torch.no_grad():
-            predicted = self.net(self._x(images)).argmax(1).numpy()
-        return float(np.mean(predicted == labels))
+        return float(np.mean(self.cnn.predict(images) == labels))
 
 
 def _make(kind: str, args: DigitsArgs, seed: int):

@@ -184,15 +184,23 @@ class Hierarchy:
     # ------------------------------------------------------------------ structure
     @property
     def num_levels(self) -> int:
+        """Levels, the bottom one included."""
         return len(self.regions)
 
     @property
     def bottom(self) -> list[Region]:
+        """The regions of level 0 (those that take the inputs)."""
         return self.regions[0]
 
     @property
     def top(self) -> list[Region]:
+        """The regions of the top level."""
         return self.regions[-1]
+
+    def _level(self, level: object) -> list[Region]:
+        if not isinstance(level, (int, np.integer)) or isinstance(level, bool) or not 0 <= level < self.num_levels:
+            raise ValueError(f"level must be an int in [0, {self.num_levels}), got {level!r}")
+        return self.regions[int(level)]
 
     def _inputs(self, inputs: Sequence) -> list[SDR]:
         if isinstance(inputs, SDR) or not isinstance(inputs, (list, tuple)):
@@ -253,22 +261,19 @@ class Hierarchy:
 
     def reset(self, levels: Sequence[int] | None = None) -> None:
         """End a sequence in the given levels (default: all): memory context, pools and outputs cleared."""
-        chosen = range(self.num_levels) if levels is None else levels
-        for level in chosen:
-            if not 0 <= int(level) < self.num_levels:
-                raise ValueError(f"levels must name levels in [0, {self.num_levels}), got {level}")
-        for level in chosen:
-            for region in self.regions[int(level)]:
+        chosen = [self._level(level) for level in (range(self.num_levels) if levels is None else levels)]
+        for regions in chosen:  # every level checked before any is reset
+            for region in regions:
                 region.reset()
 
     # ------------------------------------------------------------------ outputs
     def pooled(self, level: int) -> SDR:
         """The pooled codes of a level's regions, concatenated."""
-        return _concatenated([region.pooled for region in self.regions[level]])
+        return _concatenated([region.pooled for region in self._level(level)])
 
     def active_columns(self, level: int) -> SDR:
         """The active columns of a level's regions, concatenated."""
-        return _concatenated([region.active_columns for region in self.regions[level]])
+        return _concatenated([region.active_columns for region in self._level(level)])
 
     # ------------------------------------------------------------------ persistence
     def _structure(self) -> dict:

@@ -119,10 +119,12 @@ class RegionParams:
 
     @property
     def input_size(self) -> int:
+        """Bits of the input (the product of ``input_dimensions``)."""
         return int(np.prod(self.input_dimensions))
 
     @property
     def column_count(self) -> int:
+        """Minicolumns (the product of ``column_dimensions``)."""
         return int(np.prod(self.column_dimensions))
 
     @property
@@ -131,6 +133,7 @@ class RegionParams:
         return self.pool_size if self.pool_size is not None else min(2 * self.active_columns, self.column_count)
 
     def to_dict(self) -> dict:
+        """The fields as plain JSON values (what a saved region records)."""
         out = asdict(self)
         out["input_dimensions"] = list(self.input_dimensions)
         out["column_dimensions"] = list(self.column_dimensions)
@@ -190,14 +193,17 @@ class Region:
     # ------------------------------------------------------------------ sizes
     @property
     def input_size(self) -> int:
+        """Bits of the input."""
         return self.params.input_size
 
     @property
     def column_count(self) -> int:
+        """Minicolumns."""
         return self.params.column_count
 
     @property
     def num_cells(self) -> int:
+        """Cells of the memory (minicolumns x cells per minicolumn)."""
         return self.column_count * self.params.cells_per_column
 
     # ------------------------------------------------------------------ stepping
@@ -289,6 +295,7 @@ class Region:
 
     @property
     def active_cells(self) -> SDR:
+        """This step's active cells."""
         return self.tm.active_cells
 
     # ------------------------------------------------------------------ persistence
@@ -320,6 +327,8 @@ class Region:
 
     @staticmethod
     def from_params_dict(params: dict, seed: int = 0) -> "Region":
+        """A new region from :meth:`RegionParams.to_dict` output (a saved file's ``params``); a bad one raises
+        :class:`~htmagent.serialization.StateError`."""
         try:
             params = dict(params)
             params["input_dimensions"] = tuple(params["input_dimensions"])
