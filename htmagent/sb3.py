@@ -23,14 +23,14 @@ try:
     from stable_baselines3.common.preprocessing import get_flattened_obs_dim
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-    from stable_baselines3.common.vec_env import unwrap_vec_normalize
+    from stable_baselines3.common.vec_env import VecEnvWrapper, unwrap_vec_normalize
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "htmagent.sb3 needs Stable-Baselines3 and PyTorch: install the 'rl' extra with `pip install htmagent[rl]`"
     ) from exc
 
-__all__ = ["DeepHTMExtractor", "HTMCheckpoint", "HTMFeaturesExtractor", "HTMLogger", "load_htm_model", "make_htm_model", "make_htm_ppo",
-           "make_htm_vec_env", "save_htm_model"]
+__all__ = ["DeepHTMExtractor", "HTMCheckpoint", "HTMFeaturesExtractor", "HTMLogger", "HTMVecWrapper", "load_htm_model",
+           "make_htm_model", "make_htm_ppo", "make_htm_vec_env", "save_htm_model"]
 
 _BIT_KEYS = ("sdr", "predicted")
 
@@ -244,6 +244,103 @@ class DeepHTMExtractor(BaseFeaturesExtractor):
         return self.readout(self.codes(observations)[1])
 
 
+class HTMVecWrapper(VecEnvWrapper):
+    """An SB3 vector env observed through one batched HTM (:class:`~htmagent.envs.vector.HTMBatch`), optionally
+    curious: the SB3 face of :class:`~htmagent.envs.vector.HTMVectorObservation`.
+
+    Wrap a ``DummyVecEnv`` / ``SubprocVecEnv`` of the plain environment (``Monitor`` inside, so that logged returns
+    stay the environment's own); the observations become :class:`~htmagent.envs.wrappers.HTMObservation`'s dict,
+    for :class:`HTMFeaturesExtractor`. With ``shared=True`` (the default) one HTM learns from every copy, each copy
+    in its own sequence; with ``shared=False`` each copy has its own. The HTM
+    lives in this process, also over a ``SubprocVecEnv`` (the workers only run the environments). A finished
+    episode's ``terminal_observation`` ends its copy's sequence (it becomes an HTM dict, for bootstrapping) and the
+    reset observation starts the next. With ``curiosity`` the rewards get ``beta * intrinsic`` and the infos
+    ``extrinsic_reward`` / ``intrinsic_reward`` (what :class:`HTMLogger` reads).
+
+    :func:`save_htm_model` saves its state with the model; :func:`make_htm_model` builds it with ``vec_wrapper=True``.
+
+    Args:
+        venv: the SB3 vector env of the plain environment.
+        **batch_kwargs: :class:`~htmagent.envs.vector.HTMBatch`'s keyword arguments (``shared``, ``curiosity``, ``seed``, ``column_count``, ``include_action``, ``trace_decay``...).
+
+    Example:
+        >>> from stable_baselines3.common.env_util import make_vec_env
+        >>> env = HTMVecWrapper(make_vec_env("CartPole-v1", n_envs=4, seed=0), seed=0)
+        >>> model = PPO("MultiInputPolicy", env, policy_kwargs=dict(features_extractor_class=HTMFeaturesExtractor))
+    """
+
+    def __init__(self, venv: Any, **batch_kwargs: Any):
+        from stable_baselines3.common.vec_env import VecEnv
+
+        from htmagent.envs.vector import HTMBatch
+
+        if not isinstance(venv, VecEnv):
+            raise TypeError(f"venv must be a Stable-Baselines3 VecEnv, got {type(venv).__name__}")
+        self.htm = HTMBatch(venv.observation_space, venv.action_space, venv.num_envs, **batch_kwargs)
+        super().__init__(venv, observation_space=self.htm.single_observation_space)
+        self._actions: Any = None
+
+    def reset(self):
+        """Reset every copy; each copy's sequence starts anew."""
+        from htmagent.envs.vector import batch_row
+
+        obs = self.venv.reset()
+        space = self.venv.observation_space
+        self.htm.run([(i, [(batch_row(space, obs, i), None, True)]) for i in range(self.num_envs)])
+        return self.htm.observation(obs)
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+        self.venv.step_async(actions)
+
+    def step_wait(self):
+        """Step every copy and its HTM (and add the intrinsic reward with ``curiosity``)."""
+        from htmagent.envs.vector import batch_row
+
+        obs, rewards, dones, infos = self.venv.step_wait()
+        space = self.venv.observation_space
+        actions = self._actions
+        work = []
+        # A finished copy without its terminal observation (a VecEnv that does not keep it) only starts anew.
+        final = [bool(dones[i]) and infos[i].get("terminal_observation") is not None for i in range(self.num_envs)]
+        for i in range(self.num_envs):
+            action = batch_row(self.venv.action_space, actions, i) if actions is not None else None
+            if final[i]:
+                work.append((i, [(infos[i]["terminal_observation"], action, False)]))
+            else:
+                work.append((i, [(batch_row(space, obs, i), action, bool(dones[i]))]))
+        self.htm.run(work)
+        rewards = np.asarray(rewards, dtype=np.float32).copy()
+        curiosity = self.htm.curiosity
+        for i in range(self.num_envs):
+            if curiosity is not None and (final[i] or not dones[i]):
+                intrinsic, paid = self.htm.bonus(i)
+                infos[i]["extrinsic_reward"] = float(rewards[i])
+                infos[i]["intrinsic_reward"] = intrinsic
+                if curiosity.normalize:
+                    infos[i]["intrinsic_reward_normalized"] = paid
+                rewards[i] += np.float32(curiosity.beta * paid)
+        restart = []
+        for i in np.flatnonzero(final):
+            i = int(i)
+            infos[i]["terminal_observation"] = self.htm.row(i, infos[i]["terminal_observation"])
+            restart.append((i, [(batch_row(space, obs, i), None, True)]))
+        self.htm.run(restart)
+        return self.htm.observation(obs), rewards, dones, infos
+
+    def htm_stats(self) -> dict[str, float]:
+        """The memory's size and the mean anomaly (see :meth:`HTMBatch.htm_stats`)."""
+        return self.htm.htm_stats()
+
+
+def _find_vec_wrapper(env: Any) -> HTMVecWrapper | None:
+    while env is not None:
+        if isinstance(env, HTMVecWrapper):
+            return env
+        env = getattr(env, "venv", None)
+    return None
+
+
 def make_htm_vec_env(
     env_id_or_env: str | gym.Env | Callable[[], gym.Env],
     n_envs: int = 1,
@@ -254,15 +351,19 @@ def make_htm_vec_env(
     same_htm_seed: bool = True,
     normalize_original: bool = False,
     wrapper: Callable[[gym.Env], gym.Env] | None = None,
+    vec_wrapper: bool = False,
+    shared_htm: bool = True,
 ):
-    """The vector env of :func:`make_htm_model`: every copy is ``Monitor`` then ``HTMObservation`` (then ``wrapper``).
+    """The vector env of :func:`make_htm_model`: every copy is ``Monitor`` then ``HTMObservation`` (then ``wrapper``),
+    or, with ``vec_wrapper``, every copy is ``Monitor`` and one :class:`HTMVecWrapper` observes them all.
 
     Build the same env again to load a saved model into it (:func:`load_htm_model`). The arguments are those of
     :func:`make_htm_model`; ``wrapper`` (a picklable callable, e.g. ``functools.partial(HTMCuriosity, beta=0.1)``)
-    wraps each copy above the HTM.
+    wraps each copy above the HTM (not with ``vec_wrapper``: give ``htm_kwargs["curiosity"]`` instead).
 
     Returns:
-        A ``DummyVecEnv`` or ``SubprocVecEnv`` (inside a ``VecNormalize`` with ``normalize_original``).
+        A ``DummyVecEnv`` or ``SubprocVecEnv`` (inside an :class:`HTMVecWrapper` with ``vec_wrapper``, inside a
+        ``VecNormalize`` with ``normalize_original``).
     """
     from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -273,6 +374,12 @@ def make_htm_vec_env(
             raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
     if wrapper is not None and not callable(wrapper):
         raise TypeError(f"wrapper must be a callable env -> env or None, got {type(wrapper).__name__}")
+    for name, flag in (("vec_wrapper", vec_wrapper), ("shared_htm", shared_htm)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
+    if vec_wrapper and wrapper is not None:
+        raise ValueError("wrapper wraps each copy above its HTMObservation, which vec_wrapper=True does not build; "
+                         "give the curiosity settings as htm_kwargs['curiosity'] instead")
     htm_kwargs = dict(htm_kwargs or {})
     if "seed" in htm_kwargs:
         raise ValueError("give the HTM seed through the seed argument, not htm_kwargs['seed']")
@@ -290,12 +397,19 @@ def make_htm_vec_env(
         raise TypeError(
             f"env_id_or_env must be a Gymnasium id, an env or an env factory, got {type(env_id_or_env).__name__}"
         )
-    vec_env = (vec_env_cls or DummyVecEnv)(
-        [_HTMEnvFactory(factory, None if seed is None else seed + (0 if same_htm_seed else i), htm_kwargs, wrapper)
-         for i, factory in enumerate(base_factories)]
-    )
-    if seed is not None:
-        vec_env.seed(seed)
+    if vec_wrapper:
+        vec_env = (vec_env_cls or DummyVecEnv)([_HTMEnvFactory(factory, None, None) for factory in base_factories])
+        if seed is not None:
+            vec_env.seed(seed)
+        vec_env = HTMVecWrapper(vec_env, shared=shared_htm, seed=seed,
+                                same_seed=same_htm_seed, **htm_kwargs)
+    else:
+        vec_env = (vec_env_cls or DummyVecEnv)(
+            [_HTMEnvFactory(factory, None if seed is None else seed + (0 if same_htm_seed else i), htm_kwargs,
+                            wrapper) for i, factory in enumerate(base_factories)]
+        )
+        if seed is not None:
+            vec_env.seed(seed)
     if normalize_original:
         from stable_baselines3.common.vec_env import VecNormalize
 
@@ -316,6 +430,8 @@ def make_htm_model(
     same_htm_seed: bool = True,
     normalize_original: bool = False,
     wrapper: Callable[[gym.Env], gym.Env] | None = None,
+    vec_wrapper: bool = False,
+    shared_htm: bool = True,
 ):
     """Build any Stable-Baselines3 (or sb3-contrib) algorithm on ``HTMObservation`` envs with the extractor.
 
@@ -342,6 +458,10 @@ def make_htm_model(
             :func:`save_htm_model` saves the statistics with the model.
         wrapper: a picklable callable applied to each copy above the HTM (e.g. ``functools.partial(HTMCuriosity,
             beta=0.1)``).
+        vec_wrapper: observe all copies through one :class:`HTMVecWrapper` instead of an ``HTMObservation`` per
+            copy; ``htm_kwargs`` then go to :class:`~htmagent.envs.vector.HTMBatch` (``curiosity=dict(beta=...,
+            source=...)`` adds the shared intrinsic reward).
+        shared_htm: with ``vec_wrapper``: one HTM learning from every copy (True) or one per copy (False).
 
     Returns:
         The model with ``MultiInputPolicy`` (``MultiInputLstmPolicy`` for a recurrent algorithm); call
@@ -353,7 +473,7 @@ def make_htm_model(
     policy_kwargs.setdefault("features_extractor_class", HTMFeaturesExtractor)
     policy_kwargs.setdefault("features_extractor_kwargs", dict(extractor_kwargs or {}))
     vec_env = make_htm_vec_env(env_id_or_env, n_envs, seed, htm_kwargs, vec_env_cls, env_kwargs, same_htm_seed,
-                               normalize_original, wrapper)
+                               normalize_original, wrapper, vec_wrapper, shared_htm)
     aliases = getattr(algorithm, "policy_aliases", {})
     policy = "MultiInputLstmPolicy" if "MultiInputLstmPolicy" in aliases else "MultiInputPolicy"
     return algorithm(policy, vec_env, seed=seed, policy_kwargs=policy_kwargs, **model_kwargs)
@@ -370,6 +490,8 @@ def make_htm_ppo(
     env_kwargs: dict | None = None,
     same_htm_seed: bool = True,
     normalize_original: bool = False,
+    vec_wrapper: bool = False,
+    shared_htm: bool = True,
 ):
     """Build a ready ``PPO`` whose envs are wrapped with ``HTMObservation`` and whose policy uses the extractor.
 
@@ -383,7 +505,8 @@ def make_htm_ppo(
     from stable_baselines3 import PPO
 
     return make_htm_model(PPO, env_id_or_env, n_envs, seed, htm_kwargs, extractor_kwargs, ppo_kwargs, vec_env_cls,
-                          env_kwargs, same_htm_seed, normalize_original)
+                          env_kwargs, same_htm_seed, normalize_original, vec_wrapper=vec_wrapper,
+                          shared_htm=shared_htm)
 
 
 def _algorithm_class(algorithm: type | str) -> type:
@@ -452,10 +575,14 @@ class HTMLogger(BaseCallback):
         return True
 
     def _on_rollout_end(self) -> None:
-        try:
-            stats = self.training_env.env_method("htm_stats")
-        except AttributeError:  # no HTMObservation in the envs (curiosity on its private HTM only)
-            return
+        batched = _find_vec_wrapper(self.training_env)
+        if batched is not None:
+            stats = [batched.htm_stats()]
+        else:
+            try:
+                stats = self.training_env.env_method("htm_stats")
+            except AttributeError:  # no HTMObservation in the envs (curiosity on its private HTM only)
+                return
         for key in ("segments", "synapses"):
             self.logger.record(f"htm/{key}", float(np.mean([s[key] for s in stats])))
 
@@ -539,16 +666,22 @@ def save_htm_model(model: Any, path: str | os.PathLike) -> tuple[str, str]:
     env = model.get_env()
     if env is None:
         raise ValueError("model has no env: load it with an env (or use model.save, there is no HTM to keep)")
-    try:
-        copies = env.env_method("htm_wrapper_states")
-    except AttributeError as error:
-        raise ValueError("the model's env has no HTMObservation or HTMCuriosity wrapper: use model.save") from error
+    batched = _find_vec_wrapper(env)
+    if batched is not None:
+        copies = []
+    else:
+        try:
+            copies = env.env_method("htm_wrapper_states")
+        except AttributeError as error:
+            raise ValueError("the model's env has no HTMObservation, HTMCuriosity or HTMVecWrapper: use model.save"
+                             ) from error
     norm = unwrap_vec_normalize(env)
     state = {
         "format": _MODEL_FORMAT,
         "algorithm": f"{type(model).__module__.split('.')[0]}.{type(model).__name__}",
-        "num_envs": len(copies),
+        "num_envs": env.num_envs,
         "envs": {str(i): c for i, c in enumerate(copies)},
+        "vec_wrapper": batched.htm.state_dict() if batched is not None else {},
         "vec_normalize": _vec_normalize_state(norm) if norm is not None else {},
     }
     zip_path, htm_path = _paths(path)
@@ -587,8 +720,14 @@ def load_htm_model(path: str | os.PathLike, env: Any, algorithm: type | str | No
         check_format(state, _MODEL_FORMAT)
         count = get_int(state, "num_envs", 1)
         envs = get(state, "envs")
-        if not isinstance(envs, dict) or sorted(envs) != sorted(str(i) for i in range(count)):
-            raise StateError(f"'envs' must hold the {count} copies '0'..'{count - 1}'", field="envs")
+        # files from before HTMVecWrapper existed have no 'vec_wrapper' (their HTMs live in the copies)
+        batch_state = state.get("vec_wrapper", {})
+        if not isinstance(batch_state, dict):
+            raise StateError("'vec_wrapper' must be a mapping", field="vec_wrapper")
+        expected = [] if batch_state else [str(i) for i in range(count)]
+        if not isinstance(envs, dict) or sorted(envs) != sorted(expected):
+            raise StateError(f"'envs' must hold the {len(expected)} copies' wrapper states" +
+                             (" (none: the HTM is in 'vec_wrapper')" if batch_state else ""), field="envs")
         recorded = get_str(state, "algorithm")
         norm_state = get(state, "vec_normalize")
         if not isinstance(norm_state, dict):
@@ -600,6 +739,13 @@ def load_htm_model(path: str | os.PathLike, env: Any, algorithm: type | str | No
         env = DummyVecEnv([lambda: single])
     if not isinstance(env, VecEnv):
         raise TypeError(f"env must be a Gymnasium env or an SB3 VecEnv, got {type(env).__name__}")
+    batched = _find_vec_wrapper(env)
+    if bool(batch_state) != (batched is not None):
+        raise ValueError(f"{htm_path} was saved from an env " + ("with" if batch_state else "without") +
+                         " an HTMVecWrapper and env has " + ("one" if batched is not None else "none") +
+                         ": build the env as the saved one was")
+    if batched is not None and htm_copy is not None:
+        raise ValueError("htm_copy selects a copy's own HTM; an HTMVecWrapper's state loads whole (htm_copy=None)")
     if htm_copy is None and env.num_envs != count:
         raise ValueError(f"{htm_path} holds {count} HTM copies and env has {env.num_envs}: build the env with "
                          f"n_envs={count}, or pass htm_copy=k to load saved copy k into every copy")
@@ -617,8 +763,11 @@ def load_htm_model(path: str | os.PathLike, env: Any, algorithm: type | str | No
                                     clip_reward=float(get(norm_state, "clip_reward")),
                                     gamma=float(get(norm_state, "gamma")), epsilon=float(get(norm_state, "epsilon")))
             _check_vec_normalize(norm, norm_state)
-        sources = [envs[str(i if htm_copy is None else htm_copy)] for i in range(env.num_envs)]
-        before = env.env_method("htm_wrapper_states")
+        if batched is not None:
+            batched.htm.load_state_dict(batch_state)
+        sources = [] if batched is not None else [envs[str(i if htm_copy is None else htm_copy)]
+                                                  for i in range(env.num_envs)]
+        before = env.env_method("htm_wrapper_states") if sources else []
         for i, source in enumerate(sources):
             # The wrappers report a refusal instead of raising it, so that a SubprocVecEnv worker survives it.
             problem = env.env_method("try_load_htm_wrapper_states", source, indices=[i])[0]
@@ -662,7 +811,7 @@ class _HTMEnvFactory:
     ``Monitor`` sits below the HTM wrapper so that logged episode returns are the environment's own.
     """
 
-    def __init__(self, factory: Callable[[], gym.Env], seed: int | None, htm_kwargs: dict,
+    def __init__(self, factory: Callable[[], gym.Env], seed: int | None, htm_kwargs: dict | None,
                  wrapper: Callable[[gym.Env], gym.Env] | None = None):
         self.factory = factory
         self.seed = seed
@@ -674,5 +823,7 @@ class _HTMEnvFactory:
 
         from htmagent.envs.wrappers import HTMObservation
 
+        if self.htm_kwargs is None:  # the copies of an HTMVecWrapper: the HTM runs outside them
+            return Monitor(self.factory())
         env = HTMObservation(Monitor(self.factory()), seed=self.seed, **self.htm_kwargs)
         return env if self.wrapper is None else self.wrapper(env)

@@ -651,42 +651,7 @@ class TemporalMemory:
                              field="basal_connections")
         rng = restore_rng(get(state, "rng"))
         saved = get(state, "arrays")
-        cells, columns = self.num_cells, self.column_count
-        ranges = {"_active": cells, "_winners": cells, "_predicted_active": cells, "_bursting": columns,
-                  "_predictive": cells, "_b_input": self.basal_input_size, "_b_cands": self.basal_input_size,
-                  "_a_input": max(self.apical_input_size, 1), "_a_cands": max(self.apical_input_size, 1)}
-        arrays = {}
-        for name, high in ranges.items():
-            arr = get_array(saved, name.lstrip("_"), np.int32, (None,), 0, high, "arrays/", high_open=True,
-                            sorted_unique=True)
-            arrays[name] = arr
-        for side, conn in (("b", basal), ("a", apical)):
-            segs = get_array(saved, f"{side}_segs", np.int32, (None,), 0, conn.segment_capacity, "arrays/",
-                             high_open=True)
-            n = segs.shape[0]
-            owners = get_array(saved, f"{side}_cells", np.int32, (n,), 0, cells, "arrays/", high_open=True)
-            if segs.size and not np.array_equal(conn.seg_i32[K_CONN.S_CELL, segs], owners):
-                raise StateError(f"arrays/{side}_segs must name live segments of the cells in {side}_cells",
-                                 field=f"{side}_segs")
-            if owners.size > 1 and not np.all(np.diff(owners) >= 0):
-                raise StateError(f"arrays/{side}_cells must be sorted", field=f"{side}_cells")
-            arrays[f"_{side}_segs"], arrays[f"_{side}_cells"] = segs, owners
-            for key in ("conn", "pot"):
-                arrays[f"_{side}_{key}"] = get_array(saved, f"{side}_{key}", np.int32, (n,), 0,
-                                                     conn.max_synapses_per_segment, "arrays/")
-            arrays[f"_{side}_flag"] = get_array(saved, f"{side}_flag", np.uint8, (n,), where="arrays/")
-        # The predictive cells are cells of the depolarizing basal segments (at least the reduced threshold's
-        # match); without apical input, exactly those with a full match.
-        strong = np.unique(arrays["_b_cells"][arrays["_b_conn"] >= self.basal.activation_threshold])
-        weak = np.unique(arrays["_b_cells"][arrays["_b_conn"] >= min(self.reduced_basal_threshold,
-                                                                     self.basal.activation_threshold)])
-        # (In pair mode the lists outlive the step's learning, which may have destroyed some of the segments, so
-        # there the predictive cells are only range-checked: a pair-mode step recomputes them in depolarize.)
-        exact = self.apical_input_size == 0 and self.mode == "sequence"
-        if self.mode == "sequence" and not (np.isin(arrays["_predictive"], weak).all()
-                                            and (not exact or np.array_equal(strong, arrays["_predictive"]))):
-            raise StateError("arrays/predictive must be the cells of the depolarized segments in arrays/b_segs",
-                             field="predictive")
+        arrays = self._checked_activity(saved, basal, apical, live=True)
         arrays["_rand"] = get_array(saved, "rand", np.float64, (None,), 0.0, 1.0, "arrays/", high_open=True)
         if arrays["_rand"].size == 0:
             raise StateError("arrays/rand must not be empty", field="rand")
@@ -710,6 +675,108 @@ class TemporalMemory:
         self._rand_pos = rand_pos
         self._sdr_cache = {}
         self._predictive_sdr = None
+
+    def _checked_activity(self, saved: object, basal: Connections, apical: Connections, live: bool = True) -> dict:
+        """The activity arrays of ``saved`` (a state's ``arrays``, or an :meth:`activity` dict) checked against the
+        stores ``basal`` / ``apical``: dtypes, shapes, ranges, sortedness. ``live``: every listed segment must exist
+        and belong to its cell, and the predictive cells must be those of the depolarizing segments (a state saved
+        together with its stores); otherwise (an activity kept aside while other streams learned on the same
+        stores) segments destroyed since are only dropped. Returns ``{"_active": ..., ...}`` (no ``_rand``)."""
+        if not isinstance(saved, dict):
+            raise StateError(f"the activity must be a mapping, got {type(saved).__name__}", field="arrays")
+        cells, columns = self.num_cells, self.column_count
+        ranges = {"_active": cells, "_winners": cells, "_predicted_active": cells, "_bursting": columns,
+                  "_predictive": cells, "_b_input": self.basal_input_size, "_b_cands": self.basal_input_size,
+                  "_a_input": max(self.apical_input_size, 1), "_a_cands": max(self.apical_input_size, 1)}
+        arrays = {}
+        for name, high in ranges.items():
+            arrays[name] = get_array(saved, name.lstrip("_"), np.int32, (None,), 0, high, "arrays/", high_open=True,
+                                     sorted_unique=True)
+        for side, conn in (("b", basal), ("a", apical)):
+            segs = get_array(saved, f"{side}_segs", np.int32, (None,), 0, conn.segment_capacity, "arrays/",
+                             high_open=True)
+            n = segs.shape[0]
+            owners = get_array(saved, f"{side}_cells", np.int32, (n,), 0, cells, "arrays/", high_open=True)
+            if owners.size > 1 and not np.all(np.diff(owners) >= 0):
+                raise StateError(f"arrays/{side}_cells must be sorted", field=f"{side}_cells")
+            parts = {"segs": segs, "cells": owners}
+            for key in ("conn", "pot"):
+                parts[key] = get_array(saved, f"{side}_{key}", np.int32, (n,), 0, conn.max_synapses_per_segment,
+                                       "arrays/")
+            parts["flag"] = get_array(saved, f"{side}_flag", np.uint8, (n,), where="arrays/")
+            alive = conn.seg_i32[K_CONN.S_CELL, segs] == owners if n else np.ones(0, dtype=bool)
+            if not alive.all():
+                if live:
+                    raise StateError(f"arrays/{side}_segs must name live segments of the cells in {side}_cells",
+                                     field=f"{side}_segs")
+                parts = {key: value[alive] for key, value in parts.items()}
+            for key, value in parts.items():
+                arrays[f"_{side}_{key}"] = value
+        if live:
+            # The predictive cells are cells of the depolarizing basal segments (at least the reduced threshold's
+            # match); without apical input, exactly those with a full match. (In pair mode the lists outlive the
+            # step's learning, which may have destroyed some of the segments, so there the predictive cells are only
+            # range-checked: a pair-mode step recomputes them in depolarize.)
+            strong = np.unique(arrays["_b_cells"][arrays["_b_conn"] >= self.basal.activation_threshold])
+            weak = np.unique(arrays["_b_cells"][arrays["_b_conn"] >= min(self.reduced_basal_threshold,
+                                                                         self.basal.activation_threshold)])
+            exact = self.apical_input_size == 0 and self.mode == "sequence"
+            if self.mode == "sequence" and not (np.isin(arrays["_predictive"], weak).all()
+                                                and (not exact or np.array_equal(strong, arrays["_predictive"]))):
+                raise StateError("arrays/predictive must be the cells of the depolarized segments in arrays/b_segs",
+                                 field="predictive")
+        return arrays
+
+    def activity(self) -> dict:
+        """The current sequence's activity: active, winner and predictive cells, the depolarizing segments, the
+        anomaly. What a stream keeps between its steps when several streams share this memory's synapses (one HTM
+        learning from several environment copies, each in its own sequence): take it after a stream's step, put it
+        back with :meth:`set_activity` before its next one. The arrays are read-only views, not copies.
+        """
+        out = {name.lstrip("_"): getattr(self, name) for name in self._ARRAYS if name != "_rand"}
+        out["anomaly"] = float(self._anomaly)
+        return out
+
+    def set_activity(self, activity: dict) -> None:
+        """Make ``activity`` (from :meth:`activity`, possibly taken before other streams learned) the current one.
+
+        Segments destroyed since it was taken (by decay, a cap or the memory budget) leave its lists, and the
+        predictions are then recomputed from the segments that remain; the learned synapses are not touched.
+
+        Raises:
+            StateError: a malformed activity (a wrong dtype, shape or range); the memory is then unchanged.
+        """
+        arrays = self._checked_activity(activity, self.basal_connections, self.apical_connections, live=False)
+        anomaly = get_real(activity, "anomaly", 0.0, 1.0)
+        dropped = any(arrays[f"_{side}_segs"].shape[0] != np.shape(activity[f"{side}_segs"])[0] for side in "ba")
+        self._restore_activity(arrays, anomaly, dropped)
+
+    def _swap_activity(self, activity: dict) -> None:
+        """:meth:`set_activity` for an activity this library took itself (no dtype or range checks: only the
+        segments destroyed since are dropped). The per-step path of a shared memory."""
+        arrays = {"_" + key: value for key, value in activity.items() if key != "anomaly"}
+        dropped = False
+        for side, conn in (("b", self.basal_connections), ("a", self.apical_connections)):
+            segs = arrays[f"_{side}_segs"]
+            if segs.size:
+                alive = conn.seg_i32[K_CONN.S_CELL, segs] == arrays[f"_{side}_cells"]
+                if not alive.all():
+                    dropped = True
+                    for key in ("segs", "cells", "conn", "pot", "flag"):
+                        arrays[f"_{side}_{key}"] = arrays[f"_{side}_{key}"][alive]
+        self._restore_activity(arrays, activity["anomaly"], dropped)
+
+    def _restore_activity(self, arrays: dict, anomaly: float, dropped: bool) -> None:
+        for name, arr in arrays.items():
+            if arr.flags.writeable:
+                arr = arr.copy()
+                arr.flags.writeable = False
+            setattr(self, name, arr)
+        self._anomaly = float(anomaly)
+        self._sdr_cache = {}
+        self._predictive_sdr = None
+        if dropped:  # a destroyed segment may have been all that predicted a cell
+            self._predict()
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the model to ``path`` (npz + JSON, no pickle)."""
