@@ -1,7 +1,8 @@
 """Gymnasium environments and wrappers (``htmagent.envs``); importing this package registers the environment ids.
 
 Wrappers for any environment: :class:`HTMObservation` (HTM predictions and anomaly as observations) and
-:class:`HTMCuriosity` (anomaly or novelty as an intrinsic reward).
+:class:`HTMCuriosity` (anomaly or novelty as an intrinsic reward); for a whole vector env,
+:class:`HTMVectorObservation` (one batched HTM, shared by the copies or one per copy).
 
 Registered ids (see each class docstring for the manual):
 
@@ -24,9 +25,10 @@ from gymnasium.envs.registration import register, registry
 from htmagent.envs.curiosity import HTMCuriosity, IntrinsicNormalizer, RawCountBonus
 from htmagent.envs.object_saccade import ObjectSaccadeEnv
 from htmagent.envs.object_touch import ObjectTouchEnv
+from htmagent.envs.vector import HTMBatch, HTMVectorObservation
 from htmagent.envs.wrappers import HTMObservation, HTMStream, SpaceEncoder
 
-__all__ = ["HTMCuriosity", "IntrinsicNormalizer", "RawCountBonus",
+__all__ = ["HTMBatch", "HTMCuriosity", "HTMVectorObservation", "IntrinsicNormalizer", "RawCountBonus",
            "HTMObservation", "HTMStream", "ObjectSaccadeEnv", "ObjectTouchEnv", "SpaceEncoder"]
 
 _ENVIRONMENTS = {

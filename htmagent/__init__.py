@@ -46,6 +46,8 @@ _LAZY = {
     "MotorPolicy": "htmagent.agent.motor",
     "HTMObservation": "htmagent.envs.wrappers",
     "HTMCuriosity": "htmagent.envs.curiosity",
+    "HTMVectorObservation": "htmagent.envs.vector",
+    "HTMVecWrapper": "htmagent.sb3",
     "HTMFeaturesExtractor": "htmagent.sb3",
     "make_htm_ppo": "htmagent.sb3",
     "make_htm_model": "htmagent.sb3",

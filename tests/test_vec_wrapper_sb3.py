@@ -100,3 +100,22 @@ def test_the_logger_reads_the_batched_htm_and_its_shared_curiosity(tmp_path):
         make_htm_vec_env("CartPole-v1", 2, 0, HTM, wrapper=lambda env: env, vec_wrapper=True)
     with pytest.raises(TypeError, match="VecEnv"):
         HTMVecWrapper("CartPole-v1")
+
+
+def test_the_speed_script_prints_every_table_in_its_quick_form(capsys, monkeypatch):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "vec_wrapper_speed.py"
+    spec = importlib.util.spec_from_file_location("vec_wrapper_speed", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # a dataclass looks its module up while it is built
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(sys, "argv", ["vec_wrapper_speed.py", "--quick"])
+    module.main()
+    out = capsys.readouterr().out
+    for row in ("| 2 | HTMVectorObservation, shared |", "| plain PPO (MlpPolicy) |", "| HTMVecWrapper, shared |",
+                "| fan-out 128 | 400 |"):
+        assert row in out
+    assert "| plain PPO (MlpPolicy) | " in out and "100% |" in out
