@@ -244,6 +244,77 @@ class DeepHTMExtractor(BaseFeaturesExtractor):
         return self.readout(self.codes(observations)[1])
 
 
+def _recurrent_policy_class() -> type:
+    """Build :class:`DeepHTMRecurrentPolicy` (on first use: sb3-contrib is an optional extra)."""
+    try:
+        from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError("DeepHTMRecurrentPolicy needs sb3-contrib: `pip install htmagent[rl-contrib]`") from exc
+
+    from htmagent.deep.recurrent import RecurrentDeepHTM
+
+    defaults = dict(columns=64, k=4, cells_per_column=4, context_rank=32, hidden=64, boost_strength=1.0)
+
+    class DeepHTMRecurrentPolicy(RecurrentActorCriticPolicy):
+        """RecurrentPPO's policy with a recurrent DeepHTM (:class:`~htmagent.deep.recurrent.RecurrentDeepHTM`) in
+        place of its LSTM, for the actor and (``enable_critic_lstm``, the default) a second one for the critic.
+
+        The recurrent state is the previous step's cell activity (``columns * cells_per_column`` values, exactly
+        ``k`` non-zero); RecurrentPPO holds, resets at episode starts and stores it as it does an LSTM's, and
+        trains the encoder, the columns and the context by its own loss through the unrolled sequences.
+
+        Args:
+            deep_htm_kwargs: keyword arguments of :class:`~htmagent.deep.recurrent.RecurrentDeepHTM` (``columns``
+                64, ``k`` 4, ``cells_per_column`` 4, ``context_rank`` 32, ``hidden`` 64, ``boost_strength`` 1).
+            The rest: ``RecurrentActorCriticPolicy``'s (``lstm_hidden_size`` is set to the number of cells;
+            ``n_lstm_layers`` must be 1).
+
+        Example:
+            >>> model = RecurrentPPO(DeepHTMRecurrentPolicy, env, policy_kwargs=dict(deep_htm_kwargs=dict(columns=32)))
+        """
+
+        def __init__(self, observation_space, action_space, lr_schedule, *args, deep_htm_kwargs=None, **kwargs):
+            if deep_htm_kwargs is not None and not isinstance(deep_htm_kwargs, dict):
+                raise TypeError(f"deep_htm_kwargs must be a dict or None, got {type(deep_htm_kwargs).__name__}")
+            unknown = sorted(set(deep_htm_kwargs or {}) - set(defaults))
+            if unknown:
+                raise ValueError(f"deep_htm_kwargs has unknown keys {unknown}; known: {sorted(defaults)}")
+            settings = {**defaults, **(deep_htm_kwargs or {})}
+            cells = settings["columns"] * settings["cells_per_column"]
+            if kwargs.get("lstm_hidden_size", cells) != cells:
+                raise ValueError(f"lstm_hidden_size is the number of cells ({cells}) here, got "
+                                 f"{kwargs['lstm_hidden_size']}")
+            if kwargs.get("n_lstm_layers", 1) != 1:
+                raise ValueError(f"n_lstm_layers must be 1 (one DeepHTM region), got {kwargs['n_lstm_layers']}")
+            if kwargs.get("shared_lstm"):
+                raise ValueError("shared_lstm is not supported: the actor and the critic get a DeepHTM each, or "
+                                 "the critic none (enable_critic_lstm=False)")
+            kwargs["lstm_hidden_size"] = cells
+            super().__init__(observation_space, action_space, lr_schedule, *args, **kwargs)
+            self.deep_htm_kwargs = settings
+            self.lstm_actor = RecurrentDeepHTM(self.features_dim, **settings)
+            if self.lstm_critic is not None:
+                self.lstm_critic = RecurrentDeepHTM(self.features_dim, **settings)
+            # the optimiser was built over the LSTMs' parameters: build it again over the DeepHTMs'
+            self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+        def _get_constructor_parameters(self) -> dict[str, Any]:
+            data = super()._get_constructor_parameters()
+            data["deep_htm_kwargs"] = dict(self.deep_htm_kwargs)
+            return data
+
+    DeepHTMRecurrentPolicy.__module__ = __name__
+    return DeepHTMRecurrentPolicy
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DeepHTMRecurrentPolicy":
+        cls = _recurrent_policy_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class HTMVecWrapper(VecEnvWrapper):
     """An SB3 vector env observed through one batched HTM (:class:`~htmagent.envs.vector.HTMBatch`), optionally
     curious: the SB3 face of :class:`~htmagent.envs.vector.HTMVectorObservation`.

@@ -8,6 +8,7 @@ from htmagent.deep.layers import (DiffSpatialPooler, DiffTemporalMemory, KWinner
                                   seeded_weights)
 from htmagent.deep.exploration import E3BBonus, ICMBonus, RNDBonus
 from htmagent.deep.model import DeepHTM
+from htmagent.deep.recurrent import RecurrentDeepHTM
 
-__all__ = ["DeepHTM", "E3BBonus", "ICMBonus", "RNDBonus",
+__all__ = ["DeepHTM", "E3BBonus", "ICMBonus", "RNDBonus", "RecurrentDeepHTM",
            "DiffSpatialPooler", "DiffTemporalMemory", "KWinners", "SparseWeights", "k_winners", "seeded_weights"]

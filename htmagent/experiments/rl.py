@@ -6,6 +6,9 @@ Arms (same step budget each):
 - ``stack``      PPO on the last 4 observations stacked (``VecFrameStack``), the classic memory baseline.
 - ``recurrent``  RecurrentPPO (sb3-contrib, LSTM policy, RL Zoo's CartPoleNoVel settings: 64 LSTM units for actor and
                  critic, ReLU, observations normalized with ``VecNormalize``): the recurrent reference.
+- ``recurrent-deephtm``  the same RecurrentPPO with a recurrent DeepHTM in place of each LSTM
+                 (:class:`htmagent.sb3.DeepHTMRecurrentPolicy`: 64 columns, 4 winners, 4 cells per column = 256 cells
+                 of recurrent state), trained end to end by PPO's loss.
 - ``htm``        PPO on ``HTMObservation`` dicts through ``HTMFeaturesExtractor`` (``htmagent.sb3.make_htm_ppo``).
 - ``htm-cells``  as ``htm``, plus the temporal memory's active cells (its temporal context) as an observation.
 - ``htm-trace``  as ``htm``, plus the decaying trace of recent active minicolumns (``HTMObservation(trace_decay=...)``,
@@ -57,7 +60,7 @@ from htmagent._validation import check_int
 from htmagent.experiments.args import FigureArgs
 from htmagent.experiments.report import pyplot, save_figure, write_json
 
-ARMS = ("ppo", "stack", "recurrent", "htm", "htm-cells", "htm-trace", "curiosity", "raw-count", "rnd", "icm", "e3b")
+ARMS = ("ppo", "stack", "recurrent", "recurrent-deephtm", "htm", "htm-cells", "htm-trace", "curiosity", "raw-count", "rnd", "icm", "e3b")
 BONUS_ARMS = ("curiosity", "raw-count", "rnd", "icm", "e3b")
 TASKS = ("masked-cartpole", "cartpole", "mountaincar", "doorkey")
 # With --potential-radius, each minicolumn samples this share of its window of the input (rl_diagnostics.py reuses it).
@@ -71,7 +74,7 @@ class RLArgs(FigureArgs):
     task: str = "masked-cartpole"
     """one of masked-cartpole, cartpole, mountaincar, doorkey"""
     arms: list[str] = field(default_factory=lambda: ["ppo", "stack", "htm"])
-    """arms among ppo, stack, recurrent, htm, htm-cells, htm-trace, curiosity"""
+    """arms among ppo, stack, recurrent, recurrent-deephtm, htm, htm-cells, htm-trace, curiosity, raw-count, rnd, icm, e3b"""
     trials: int = 3
     """runs per arm, run t with seed + t"""
     total_timesteps: int = 200_000
@@ -295,6 +298,16 @@ def build_model(args: RLArgs, task: Task, arm: str, seed: int):
         policy_kwargs = dict(ortho_init=False, activation_fn=torch.nn.ReLU, lstm_hidden_size=64,
                              enable_critic_lstm=True, net_arch=dict(pi=[64], vf=[64]))
         return RecurrentPPO("MlpLstmPolicy", env, seed=seed, policy_kwargs=policy_kwargs, **ppo)
+    if arm == "recurrent-deephtm":
+        import torch
+        from sb3_contrib import RecurrentPPO
+
+        from htmagent.sb3 import DeepHTMRecurrentPolicy
+
+        env = VecNormalize(make_vec_env(task.make, n_envs=args.n_envs, seed=seed), norm_obs=True, norm_reward=False)
+        policy_kwargs = dict(ortho_init=False, activation_fn=torch.nn.ReLU, enable_critic_lstm=True,
+                             net_arch=dict(pi=[64], vf=[64]))
+        return RecurrentPPO(DeepHTMRecurrentPolicy, env, seed=seed, policy_kwargs=policy_kwargs, **ppo)
     if arm == "curiosity":
         env = make_vec_env(task.make, n_envs=args.n_envs, seed=seed,
                            wrapper_class=_CuriosityFactory(args, dict(htm, learn_sp=args.learn_sp), seed))
@@ -398,7 +411,7 @@ def run_one(args: RLArgs, arm: str, seed: int) -> dict:
         "normalize_bonus": args.normalize_bonus, "raw_buckets": args.raw_buckets, "trace_decay": list(args.trace_decay),
         "include_action": args.include_action, "resolution": list(args.resolution), "gamma": args.gamma,
         "size_per_dim": args.size_per_dim, "active_bits": args.active_bits, "potential_radius": args.potential_radius,
-        "normalize_obs": args.normalize_obs or arm == "recurrent", "learn_sp": args.learn_sp,
+        "normalize_obs": args.normalize_obs or arm in ("recurrent", "recurrent-deephtm"), "learn_sp": args.learn_sp,
         "episodes": episodes, "end_reasons": end_reasons, "train_seconds": train_seconds,
         "final_return": float(np.mean(tail)),
         "final_success": float(np.mean(tail >= task.success_return)),
