@@ -186,6 +186,52 @@ def test_doorkey_symbols_and_a_tiny_curiosity_run(tmp_path, capsys):
     assert run["total_timesteps"] == 512 and "| curiosity | 0 | 512 |" in capsys.readouterr().out
 
 
+def test_object_saccade_task_feeds_flat_patches_to_policies_and_the_dict_to_the_htm(tmp_path, capsys):
+    script = load_script()
+    task = script.make_task("object-saccade")
+    env = task.make()
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.shape == (7 * 7 + 2,) and env.observation_space.contains(obs)
+    assert env.unwrapped.images.shape[0] == script.SACCADE_GLYPHS
+    raw = script._htm_env_factory("object-saccade", task)()
+    assert set(raw.observation_space.spaces) == {"patch", "displacement"}
+    # Naming the glyph at once is a success (return 1); a wrong name is not (return -1).
+    action = np.zeros(raw.action_space.shape, dtype=np.int64)
+    for named, reward in ((3, 1.0), (4, -1.0)):
+        raw.reset(seed=0, options={"label": 3})
+        action[-1] = named + 1
+        assert raw.step(action)[1] == pytest.approx(reward)
+        assert (reward > task.success_return) == (named == 3)
+    out = tmp_path / "runs"
+    arms = ["ppo", "deephtm", "htm"]
+    assert script.main([
+        "--task", "object-saccade", "--arms", *arms, "--trials", "1", "--total-timesteps", "256", "--n-envs", "2",
+        "--eval-episodes", "1", "--column-count", "64", "--cells-per-column", "2", "--out-dir", str(out),
+        "--no-progress", "--normalize-obs",
+    ]) == 0
+    printed = capsys.readouterr().out
+    for arm in arms:
+        run = json.loads((out / f"object-saccade__{arm}__seed0.json").read_text())
+        assert run["total_timesteps"] == 256 and f"| {arm} | 0 | 256 |" in printed
+        assert all(-2.0 <= r <= 1.0 for _, r in run["episodes"])
+
+
+def test_deephtm_arms_put_the_differentiable_htm_in_the_policy():
+    script = load_script()
+    args = script.parse_args(["--task", "masked-cartpole", "--n-envs", "2"])
+    from htmagent.sb3 import DeepHTMExtractor
+
+    model = script.build_model(args, script.make_task("masked-cartpole"), "deephtm", 0)
+    assert isinstance(model.policy.features_extractor, DeepHTMExtractor)
+    assert model.observation_space.shape == (4 * 2,)  # 4 stacked frames of (x, theta)
+    pytest.importorskip("sb3_contrib")
+    from htmagent.deep.recurrent import RecurrentDeepHTM
+
+    model = script.build_model(args, script.make_task("masked-cartpole"), "recurrent-deephtm", 0)
+    assert isinstance(model.policy.lstm_actor, RecurrentDeepHTM) and isinstance(model.policy.lstm_critic,
+                                                                                 RecurrentDeepHTM)
+
+
 def test_masked_cartpole_hides_the_velocities():
     script = load_script()
     env = script.make_task("masked-cartpole").make()

@@ -6,6 +6,9 @@ Arms (same step budget each):
 - ``stack``      PPO on the last 4 observations stacked (``VecFrameStack``), the classic memory baseline.
 - ``recurrent``  RecurrentPPO (sb3-contrib, LSTM policy, RL Zoo's CartPoleNoVel settings: 64 LSTM units for actor and
                  critic, ReLU, observations normalized with ``VecNormalize``): the recurrent reference.
+- ``deephtm``    PPO on the last 4 observations stacked, read by :class:`htmagent.sb3.DeepHTMExtractor` (encoder ->
+                 k-winner columns -> cells chosen by the previous frame's cells, trained by PPO's loss; 128 columns,
+                 8 winners, 4 cells per column): the DeepHTM as a feature extractor.
 - ``recurrent-deephtm``  the same RecurrentPPO with a recurrent DeepHTM in place of each LSTM
                  (:class:`htmagent.sb3.DeepHTMRecurrentPolicy`: 64 columns, 4 winners, 4 cells per column = 256 cells
                  of recurrent state), trained end to end by PPO's loss.
@@ -23,7 +26,9 @@ Arms (same step budget each):
 
 Tasks: ``masked-cartpole`` (CartPole-v1 with the two velocities removed: a POMDP), ``cartpole``, ``mountaincar``
 (MountainCar-v0, sparse reward), ``doorkey`` (MiniGrid-DoorKey-8x8-v0, sparse reward; needs the ``minigrid`` package:
-``pip install htmagent[minigrid]``; the egocentric 7x7 view is given as symbols, see :class:`MiniGridSymbols`).
+``pip install htmagent[minigrid]``; the egocentric 7x7 view is given as symbols, see :class:`MiniGridSymbols`),
+``object-saccade`` (ObjectSaccade-v0 with its 20 glyphs: one 7x7 patch and the last saccade per step, the
+glyph must be named; the policy arms see the flattened patch and displacement, the HTM arms the original dict).
 
 Each (arm, seed) run writes ``<out_dir>/<task>__<arm>__seed<seed>.json``; the table and the figure are built from
 every JSON file of the task in ``out_dir``, so arms and seeds can run in separate processes (``--report-only``
@@ -60,9 +65,9 @@ from htmagent._validation import check_int
 from htmagent.experiments.args import FigureArgs
 from htmagent.experiments.report import pyplot, save_figure, write_json
 
-ARMS = ("ppo", "stack", "recurrent", "recurrent-deephtm", "htm", "htm-cells", "htm-trace", "curiosity", "raw-count", "rnd", "icm", "e3b")
+ARMS = ("ppo", "stack", "recurrent", "deephtm", "recurrent-deephtm", "htm", "htm-cells", "htm-trace", "curiosity", "raw-count", "rnd", "icm", "e3b")
 BONUS_ARMS = ("curiosity", "raw-count", "rnd", "icm", "e3b")
-TASKS = ("masked-cartpole", "cartpole", "mountaincar", "doorkey")
+TASKS = ("masked-cartpole", "cartpole", "mountaincar", "doorkey", "object-saccade")
 # With --potential-radius, each minicolumn samples this share of its window of the input (rl_diagnostics.py reuses it).
 TOPOLOGY_POTENTIAL_PCT = 0.8
 
@@ -72,9 +77,9 @@ class RLArgs(FigureArgs):
     """Train PPO with and without the HTM plugin on one task; print a results table and draw learning curves."""
 
     task: str = "masked-cartpole"
-    """one of masked-cartpole, cartpole, mountaincar, doorkey"""
+    """one of masked-cartpole, cartpole, mountaincar, doorkey, object-saccade"""
     arms: list[str] = field(default_factory=lambda: ["ppo", "stack", "htm"])
-    """arms among ppo, stack, recurrent, recurrent-deephtm, htm, htm-cells, htm-trace, curiosity, raw-count, rnd, icm, e3b"""
+    """arms among ppo, stack, recurrent, deephtm, recurrent-deephtm, htm, htm-cells, htm-trace, curiosity, raw-count, rnd, icm, e3b"""
     trials: int = 3
     """runs per arm, run t with seed + t"""
     total_timesteps: int = 200_000
@@ -258,7 +263,31 @@ def make_task(name: str) -> Task:
         return Task(_make_doorkey,
                     dict(n_steps=128, batch_size=64, gae_lambda=0.95, gamma=0.99, n_epochs=10, ent_coef=0.0,
                          learning_rate=2.5e-4, clip_range=0.2), 1e-9, solved_mean=0.5)
+    if name == "object-saccade":
+        # Success = naming the glyph (return 1 - 0.01 x steps > 0); solved = a 20-episode mean return of 0.5, which
+        # needs about three in four glyphs named right (a guess is right one time in 20: mean about -0.9).
+        return Task(_make_object_saccade,
+                    dict(n_steps=128, batch_size=256, gae_lambda=0.95, gamma=0.99, n_epochs=10, ent_coef=0.01,
+                         learning_rate=3e-4, clip_range=0.2), 1e-9, solved_mean=0.5)
     raise ValueError(f"task must be one of {TASKS}, got {name!r}")
+
+
+SACCADE_GLYPHS = 20
+
+
+def _make_object_saccade(flat: bool = True) -> gym.Env:
+    """ObjectSaccade-v0 with :data:`SACCADE_GLYPHS` glyphs; ``flat``: the dict observation flattened for MLPs."""
+    import htmagent.envs  # noqa: F401  (registers the htmagent ids)
+
+    env = gym.make("htmagent/ObjectSaccade-v0", num_objects=SACCADE_GLYPHS)
+    return gym.wrappers.FlattenObservation(env) if flat else env
+
+
+def _htm_env_factory(task_name: str, task: Task) -> Callable[[], gym.Env]:
+    """What the HTM arms wrap: the task's env, except that ObjectSaccade keeps its dict (patch, displacement)."""
+    if task_name == "object-saccade":
+        return lambda: _make_object_saccade(flat=False)
+    return task.make
 
 
 def build_model(args: RLArgs, task: Task, arm: str, seed: int):
@@ -285,7 +314,7 @@ def build_model(args: RLArgs, task: Task, arm: str, seed: int):
     # A minibatch cannot be larger than one rollout (matters only for tiny test runs with few envs).
     ppo["batch_size"] = min(ppo["batch_size"], ppo["n_steps"] * args.n_envs)
     if arm in ("htm", "htm-cells", "htm-trace"):
-        return make_htm_ppo(task.make, n_envs=args.n_envs, seed=seed,
+        return make_htm_ppo(_htm_env_factory(args.task, task), n_envs=args.n_envs, seed=seed,
                             htm_kwargs=dict(htm, include_cells=arm == "htm-cells", include_action=args.include_action,
                                             learn_sp=args.learn_sp,
                                             trace_decay=_trace_decay(args) if arm == "htm-trace" else 0.0),
@@ -317,8 +346,15 @@ def build_model(args: RLArgs, task: Task, arm: str, seed: int):
         env = make_vec_env(task.make, n_envs=args.n_envs, seed=seed)
     if args.normalize_obs:
         env = VecNormalize(env, norm_obs=True, norm_reward=False)
-    if arm == "stack":
+    if arm in ("stack", "deephtm"):
         env = VecFrameStack(env, n_stack=4)
+    if arm == "deephtm":
+        from htmagent.sb3 import DeepHTMExtractor
+
+        extractor = dict(frames=4, hidden=64, columns=128, k=8, cells_per_column=4, features_dim=64, seed=seed)
+        return PPO("MlpPolicy", env, seed=seed, **ppo, policy_kwargs=dict(
+            features_extractor_class=DeepHTMExtractor, features_extractor_kwargs=extractor,
+            net_arch=dict(pi=[64], vf=[64])))
     return PPO("MlpPolicy", env, seed=seed, **ppo)
 
 
