@@ -16,7 +16,8 @@ from typing import Sequence
 # Modules that contribute subcommands, in the order they appear in ``htmagent --help``.
 _SUBCOMMAND_MODULES: tuple[str, ...] = (
     "htmagent.demo.cli", "htmagent.experiments.recognize", "htmagent.agent.cli", "htmagent.experiments.bench",
-    "htmagent.experiments.nab", "htmagent.experiments.sweep", "htmagent.experiments.hierarchy",
+    "htmagent.experiments.nab", "htmagent.experiments.sweep", "htmagent.experiments.rllib",
+    "htmagent.experiments.hierarchy",
 )
 
 

@@ -83,6 +83,8 @@ def _quick_commands() -> list[tuple[str, str]]:
 def test_one_documented_command_per_script_runs_in_its_quick_form(script, command, tmp_path):
     if "train_ppo" in script or "active_sensing" in script:
         pytest.importorskip("stable_baselines3")
+    if "rllib" in script:
+        pytest.importorskip("ray.rllib", reason="needs the rllib extra")
     words = shlex.split(command)
     argv = words[2:]
     fields = {f.name for f in dataclasses.fields(_script_args(script))}
