@@ -212,7 +212,8 @@ class _LazyCallback(type):
 
     def __call__(cls, *args: Any, **kwargs: Any):
         if cls._built is None:
-            cls._built = type("HTMCallback", (_callback_base(),), dict(_HTMCallbackMethods.__dict__))
+            methods = {k: v for k, v in vars(_HTMCallbackMethods).items() if k not in ("__dict__", "__weakref__")}
+            cls._built = type("HTMCallback", (_callback_base(),), methods)
         return cls._built(*args, **kwargs)
 
 
