@@ -170,7 +170,7 @@ def htm_copies(vector_env: Any) -> list[Any]:
         ValueError: the vector env is not synchronous (its copies live in other processes) or a copy has no
             htmagent wrapper.
     """
-    from htmagent.envs.wrappers import WrapperState
+    from htmagent.envs.wrappers import htm_wrapper_chain
 
     base = getattr(vector_env, "unwrapped", vector_env)
     copies = getattr(base, "envs", None)
@@ -179,24 +179,17 @@ def htm_copies(vector_env: Any) -> list[Any]:
                          " use config.env_runners(gym_env_vectorize_mode='SYNC') (RLlib's default) to reach the HTMs")
     found = []
     for i, env in enumerate(copies):
-        node = env
-        while not isinstance(node, WrapperState):
-            if not isinstance(node, gym.Wrapper):
-                raise ValueError(f"copy {i} of the env runner has no HTMObservation or HTMCuriosity")
-            node = node.env
-        found.append(node)
+        chain = htm_wrapper_chain(env)
+        if not chain:
+            raise ValueError(f"copy {i} of the env runner has no HTMObservation or HTMCuriosity")
+        found.append(chain[0])
     return found
 
 
 def _inner_observation(wrapper: Any) -> Any:
-    from htmagent.envs import HTMObservation
+    from htmagent.envs.curiosity import _find_htm_observation
 
-    node = wrapper
-    while not isinstance(node, HTMObservation):
-        node = getattr(node, "env", None)
-        if node is None:
-            return None
-    return node
+    return _find_htm_observation(wrapper)
 
 
 def _callback_base() -> type:
@@ -316,6 +309,10 @@ def _runner_states(runner: Any) -> tuple[int, list[dict]]:
     return int(runner.worker_index), [c.htm_wrapper_states() for c in htm_copies(runner.env)]
 
 
+def _runner_copy_count(runner: Any) -> tuple[int, int]:
+    return int(runner.worker_index), 0 if getattr(runner, "env", None) is None else len(htm_copies(runner.env))
+
+
 def htm_runner_states(algo: Any) -> dict[str, list[dict]]:
     """Every env runner's HTM wrapper states: ``{str(worker_index): [copy 0's states, ...]}``.
 
@@ -352,7 +349,7 @@ def load_htm_runner_states(algo: Any, states: dict[str, list[dict]]) -> None:
                          field="runners")
     group = algo.env_runner_group
     remote = group.num_remote_env_runners() > 0
-    have = sorted(str(i) for i, s in group.foreach_env_runner(_runner_states, local_env_runner=not remote) if s)
+    have = sorted(str(i) for i, n in group.foreach_env_runner(_runner_copy_count, local_env_runner=not remote) if n)
     if have != sorted(states):
         raise StateError(f"the algorithm's env runners with HTMs are {have}, the saved ones {sorted(states)}",
                          field="runners")
