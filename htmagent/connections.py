@@ -167,6 +167,7 @@ class Connections:
         self._init_scratch()
 
     def _init_scratch(self) -> None:
+        self._held = None
         cap = self.seg_i32.shape[1]
         self.counts = np.zeros(cap, dtype=np.int32)
         self.touched = np.zeros(cap, dtype=np.int32)
@@ -177,15 +178,37 @@ class Connections:
     def __setattr__(self, name: str, value: object) -> None:
         if name in self.STORE:  # a store array was replaced (growth, loading): rebuild the tuple on next use
             self.__dict__.pop("_store", None)
+            self.__dict__["_held"] = None
         object.__setattr__(self, name, value)
 
     @property
     def store(self) -> tuple[np.ndarray, ...]:
-        """The arrays named in :attr:`STORE`, in that order (what the kernels take)."""
+        """The arrays named in :attr:`STORE`, in that order (what the kernels take).
+
+        A kernel handed the whole store may change it, so asking for it also forgets the segment activity held
+        for incremental counting (:attr:`held_activity`); a caller that only reads uses :meth:`store_for_reading`.
+        """
+        self.__dict__["_held"] = None
+        return self.store_for_reading()
+
+    def store_for_reading(self) -> tuple[np.ndarray, ...]:
+        """:attr:`store` for a kernel that does not change it (the held activity stays valid)."""
         cached = self.__dict__.get("_store")
         if cached is None:
             cached = self.__dict__["_store"] = tuple(getattr(self, name) for name in self.STORE)
         return cached
+
+    @property
+    def held_activity(self) -> tuple[np.ndarray, np.float32] | None:
+        """(input, connected threshold) whose per-segment counts ``counts`` / ``touched`` hold, on the store as it
+        is now; None when they hold nothing usable. Set after every count (:meth:`compute_activity`, the temporal
+        memory's), and cleared by everything that changes the store (every mutating method, and whoever asks for
+        :attr:`store`), so that the next count on an unchanged store walks only the input cells that changed."""
+        return self.__dict__.get("_held")
+
+    def hold_activity(self, active: np.ndarray, threshold: np.float32) -> None:
+        """Record that ``counts`` / ``touched`` now hold the counts of ``active`` (sorted indices, copied)."""
+        self.__dict__["_held"] = (np.array(active, dtype=np.int32), np.float32(threshold))
 
     @property
     def segment_capacity(self) -> int:
@@ -368,8 +391,15 @@ class Connections:
         """
         active = self._presynaptic(active_presynaptic, "active_presynaptic")
         threshold = np.float32(np.float32(check_real(connected_permanence, "connected_permanence", 0.0, 1.0)) - K.EPSILON)
-        self.n_touched = K.compute_activity(self.counts, self.touched, self.pre_i32, self.chunk_i32, self.chunk_perm,
-                                            self.chunk_link, self.n_touched, active, threshold)
+        held = self.held_activity
+        if held is not None and held[1] == threshold:  # the store is unchanged since: count what changed
+            self.n_touched = K.compute_activity_delta(self.counts, self.touched, self.pre_i32, self.chunk_i32,
+                                                      self.chunk_perm, self.chunk_link, self.n_touched, held[0],
+                                                      active, threshold)
+        else:
+            self.n_touched = K.compute_activity(self.counts, self.touched, self.pre_i32, self.chunk_i32,
+                                                self.chunk_perm, self.chunk_link, self.n_touched, active, threshold)
+        self.hold_activity(active, threshold)
         segs = np.sort(self.touched[: self.n_touched])
         counts = self.counts[segs]
         return SegmentActivity(segs, (counts >> 16).astype(np.int32), (counts & 0xFFFF).astype(np.int32))

@@ -367,23 +367,35 @@ class TemporalMemory:
         if compute_basal:
             self._compute_basal(basal, b_cands)
         if self.apical_input_size:
-            ac = self.apical_connections
-            ac.n_touched, *out = TK.segment_activity(
-                ac.counts, ac.touched, ac.seg_i32, ac.pre_i32, ac.chunk_i32,
-                ac.chunk_perm, ac.chunk_link, ac.n_touched, apical, self._a_threshold, self.apical.min_threshold,
-                self.apical.activation_threshold)
+            out = self._segment_activity(self.apical_connections, apical, self._a_threshold,
+                                         self.apical.min_threshold, self.apical.activation_threshold)
             self._a_segs, self._a_cells, self._a_conn, self._a_pot = _frozen(*out)
             self._a_input, self._a_cands = apical, a_cands
         self._predict()
 
     def _compute_basal(self, basal: np.ndarray, b_cands: np.ndarray) -> None:
-        bc = self.basal_connections
-        bc.n_touched, *out = TK.segment_activity(
-            bc.counts, bc.touched, bc.seg_i32, bc.pre_i32, bc.chunk_i32,
-            bc.chunk_perm, bc.chunk_link, bc.n_touched, basal, self._b_threshold, self.basal.min_threshold,
-            self._b_keep_connected)
+        out = self._segment_activity(self.basal_connections, basal, self._b_threshold, self.basal.min_threshold,
+                                     self._b_keep_connected)
         self._b_segs, self._b_cells, self._b_conn, self._b_pot = _frozen(*out)
         self._b_input, self._b_cands = basal, b_cands
+
+    @staticmethod
+    def _segment_activity(conn: Connections, active: np.ndarray, threshold: np.float32, min_potential: int,
+                          min_connected: int) -> list:
+        """Segment activity of ``active`` on ``conn``: counted afresh, or, when the store has not changed since
+        the last count (no learning in between, as while a sensation settles), by walking only the cells that
+        turned on or off since that count."""
+        held = conn.held_activity
+        if held is not None and held[1] == threshold:
+            conn.n_touched, *out = TK.segment_activity_delta(
+                conn.counts, conn.touched, conn.seg_i32, conn.pre_i32, conn.chunk_i32, conn.chunk_perm,
+                conn.chunk_link, conn.n_touched, held[0], active, threshold, min_potential, min_connected)
+        else:
+            conn.n_touched, *out = TK.segment_activity(
+                conn.counts, conn.touched, conn.seg_i32, conn.pre_i32, conn.chunk_i32, conn.chunk_perm,
+                conn.chunk_link, conn.n_touched, active, threshold, min_potential, min_connected)
+        conn.hold_activity(active, threshold)
+        return out
 
     def _predict(self) -> None:
         self._b_flag, self._a_flag, self._predictive = _frozen(*TK.predict(
@@ -438,16 +450,19 @@ class TemporalMemory:
             self._anomaly = bursting.shape[0] / n_cols if n_cols else 0.0
             self._sdr_cache = {}
             return
+        # Without learning the stores stay as they are, and so does the segment activity they hold.
+        b_store = b.store if learn else b.store_for_reading()
         if self.apical_input_size:
+            a_store = a.store if learn else a.store_for_reading()
             out = TK.activate_learn(
-                *b.store, b.scratch_mask, self._b_mask, b.candidate_mask,
-                *a.store, a.scratch_mask, self._a_mask, a.candidate_mask, self._rand,
+                *b_store, b.scratch_mask, self._b_mask, b.candidate_mask,
+                *a_store, a.scratch_mask, self._a_mask, a.candidate_mask, self._rand,
                 *activity, self._a_segs, self._a_cells, self._a_pot, self._a_flag, self._a_input, self._a_cands,
                 self._rand_pos, self._iteration, learn,
                 self.cells_per_column, self._b_fparams, self._b_iparams, self._a_fparams, self._a_iparams)
         else:
             out = TK.activate_learn_basal(
-                *b.store, b.scratch_mask, self._b_mask, b.candidate_mask, self._rand, *activity, self._rand_pos,
+                *b_store, b.scratch_mask, self._b_mask, b.candidate_mask, self._rand, *activity, self._rand_pos,
                 self._iteration, learn, self.cells_per_column, self._b_fparams, self._b_iparams)
         self._active, self._winners, self._predicted_active, self._bursting = _frozen(*out[:4])
         self._rand_pos = out[4]

@@ -61,12 +61,22 @@ class SynapseStore:
         self._csr = None
 
     def votes(self, active_input: np.ndarray) -> np.ndarray:
-        """Connected synapses onto ``active_input``, per cell (int32 array of ``num_cells``)."""
+        """Connected synapses onto ``active_input``, per cell (int32 array of ``num_cells``).
+
+        The counts of the last call are kept with the CSR they were read from: while nothing is learned (a
+        sensation settling, columns voting) the next call walks only the input bits that changed.
+        """
         if self._csr is None:
             self._csr = K.connected_csr(self.pre, self.perm, self.count, self.num_presynaptic,
                                         self.connected_permanence)
         indptr, post = self._csr
-        return K.count_votes(indptr, post, active_input, self.num_cells)
+        held = self.__dict__.get("_held")
+        if held is not None and held[0] is self._csr:
+            overlaps = K.count_votes_delta(indptr, post, held[1], active_input, held[2])
+        else:
+            overlaps = K.count_votes(indptr, post, active_input, self.num_cells)
+        self._held = (self._csr, np.array(active_input, dtype=np.int32), overlaps.copy())
+        return overlaps
 
     def num_synapses(self) -> int:
         """Number of synapses."""

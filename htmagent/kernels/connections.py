@@ -264,6 +264,76 @@ def compute_activity(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link
 
 
 @kernel
+def _walk_counts(counts, touched, n, pre, pre_i32, chunk_i32, chunk_perm, chunk_link, connected_threshold, sign):
+    """Add (``sign`` 1) or remove (-1) presynaptic cell ``pre``'s synapses from the per-segment counts; a segment
+    that goes from zero to non-zero is appended to ``touched``. Returns the new length of ``touched``."""
+    remaining = pre_i32[P_LEN, pre]
+    chunk = pre_i32[P_HEAD, pre]
+    while remaining > 0:
+        base = chunk * CHUNK
+        for e in range(base, base + min(remaining, CHUNK)):
+            seg = chunk_i32[E_SEG, e]
+            c = counts[seg]
+            if c == 0 and sign > 0:
+                touched[n] = seg
+                n += 1
+            counts[seg] = c + sign * (65537 if chunk_perm[e] >= connected_threshold else 1)
+        remaining -= CHUNK
+        if remaining > 0:
+            chunk = chunk_link[L_NEXT, chunk]
+    return n
+
+
+@kernel
+def compute_activity_delta(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link, n_touched, previous_input,
+                           active_input, connected_threshold):
+    """:func:`compute_activity` of ``active_input``, given that ``counts`` / ``touched[:n_touched]`` hold the counts
+    of ``previous_input`` on this same, unchanged store: only the presynaptic cells that turned on or off are
+    walked. Returns the new number of touched segments.
+
+    A union input that narrows (the location layer, L2/3 while columns vote) changes in a fraction of its cells
+    from one step to the next; when most of the input changed, this counts afresh instead. The counts are the same
+    as :func:`compute_activity`'s either way (``touched`` may list the segments in another order).
+    """
+    n_prev = previous_input.shape[0]
+    n_act = active_input.shape[0]
+    removed = np.empty(n_prev, dtype=np.int32)
+    added = np.empty(n_act, dtype=np.int32)
+    i = 0
+    j = 0
+    n_removed = 0
+    n_added = 0
+    while i < n_prev or j < n_act:
+        if j == n_act or (i < n_prev and previous_input[i] < active_input[j]):
+            removed[n_removed] = previous_input[i]
+            n_removed += 1
+            i += 1
+        elif i == n_prev or active_input[j] < previous_input[i]:
+            added[n_added] = active_input[j]
+            n_added += 1
+            j += 1
+        else:
+            i += 1
+            j += 1
+    if n_removed + n_added >= n_act:
+        return compute_activity(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link, n_touched,
+                                active_input, connected_threshold)
+    for k in range(n_removed):
+        _walk_counts(counts, touched, 0, removed[k], pre_i32, chunk_i32, chunk_perm, chunk_link, connected_threshold,
+                     -1)
+    n = 0  # drop the segments the removed cells left at zero, so that re-adding one appends it once
+    for k in range(n_touched):
+        seg = touched[k]
+        if counts[seg] != 0:
+            touched[n] = seg
+            n += 1
+    for k in range(n_added):
+        n = _walk_counts(counts, touched, n, added[k], pre_i32, chunk_i32, chunk_perm, chunk_link,
+                         connected_threshold, 1)
+    return n
+
+
+@kernel
 def adapt_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
                   chunk_link, free_segs, free_blocks, free_chunks, meta, seg, active_mask, increment, decrement):
     """Hebbian update of one segment; returns False if the segment lost every synapse and was destroyed.
