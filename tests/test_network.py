@@ -243,3 +243,41 @@ def test_recognizing_before_learning_is_one_error_type_for_every_model():
     with pytest.raises(NotLearnedError, match="learned no object"):
         agent.reset(env.reset(seed=0)[0])
     assert issubclass(NotLearnedError, RuntimeError) and issubclass(NotLearnedError, ValueError)
+
+
+@pytest.mark.parametrize("location", ["random", "grid"])
+def test_columns_on_two_threads_learn_and_infer_exactly_as_on_one(location):
+    objects = ObjectSet.lewis2019(6, num_features=5, seed=2)
+    runs = []
+    for threads in (1, 2):
+        net = Network(num_columns=3, location=location, seed=5)
+        net.threads = threads
+        net.learn(objects, repetitions=2)
+        results = [net.infer(obj, max_sensations=4, seed=i) for i, obj in enumerate(objects)]
+        runs.append(([r.sensation for r in results], [r.label for r in results],
+                     [col.l2.active_cells.sparse.tolist() for col in net.columns],
+                     [col.l4.active_cells.sparse.tolist() for col in net.columns], _arrays(net.state_dict())))
+    assert runs[0] == runs[1]
+
+
+def _arrays(state) -> list:
+    """Every array of a nested state, as bytes, in a fixed order (what was learned, bit for bit)."""
+    if isinstance(state, dict):
+        return [x for key in sorted(state) for x in _arrays(state[key])]
+    if isinstance(state, (list, tuple)):
+        return [x for item in state for x in _arrays(item)]
+    return [state.tobytes()] if isinstance(state, np.ndarray) else []
+
+
+def test_threads_is_a_run_time_setting_that_refuses_bad_values_and_survives_copies():
+    import copy
+    import pickle
+
+    net = Network(num_columns=2, seed=1)
+    for bad in (0, -1, 1.5, "2", None):
+        with pytest.raises(ValueError, match="threads"):
+            net.threads = bad
+    assert net.threads == 1
+    net.threads = 2
+    assert copy.deepcopy(net).threads == 2
+    assert pickle.loads(pickle.dumps(net)).threads == 2
