@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import math
 import numbers
 import os
@@ -93,18 +92,6 @@ class InferenceResult:
         """The recognized label is the target."""
         return self.label is not None and self.label == self.target
 
-
-
-_POOLS: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
-
-
-def _thread_pool(threads: int):
-    """A process-wide pool of ``threads`` threads for :attr:`Network.threads` (made on first use, shared by every
-    network, so that copies and pickles of a network carry no threads)."""
-    pool = _POOLS.get(threads)
-    if pool is None:
-        pool = _POOLS[threads] = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="htmagent-columns")
-    return pool
 
 class Network:
     """N cortical columns, each with its own sensor on the same object, voting through L2/3.
@@ -369,40 +356,21 @@ class Network:
         column's vote on this sensation reaches the others (with 1, a vote always lags one sensation behind)."""
         return 1 if self.num_columns == 1 else 3
 
-    @property
-    def threads(self) -> int:
-        """Threads the columns of one time step are computed on (default 1).
-
-        Within a time step the columns are independent (each reads the others' L2/3 activity of the previous
-        step), and the numba kernels release the GIL, so on a multi-core machine several columns run at once. The
-        results are the same for any number of threads. A run-time setting: it is not saved with the network.
-        """
-        return self.__dict__.get("_threads", 1)
-
-    @threads.setter
-    def threads(self, value: int) -> None:
-        if not is_int(value) or value < 1:
-            raise ValueError(f"threads must be an int >= 1, got {value!r}")
-        self._threads = int(value)
-
     def _compute(self, feats: list[SDR | None], locs: list[SDR | None], learn: bool) -> list[SDR]:
         prev = [col.l2.active_cells for col in self.columns]
-
-        def column_step(c: int) -> SDR:
-            col = self.columns[c]
+        out = []
+        for c, col in enumerate(self.columns):
             lateral = prev[:c] + prev[c + 1:]
             if feats[c] is None:
                 # Nothing sensed: L4 holds its last sensation and L2/3 still listens to the other columns' votes.
                 if lateral and col.l4.active_cells.num_active and not learn:
-                    return col.l2.compute(col.l4.active_cells, lateral, None, learn=False)
-                return prev[c]
-            active = col.sensory_compute(feats[c], locs[c], lateral, learn=learn)
+                    out.append(col.l2.compute(col.l4.active_cells, lateral, None, learn=False))
+                else:
+                    out.append(prev[c])
+                continue
+            out.append(col.sensory_compute(feats[c], locs[c], lateral, learn=learn))
             self.location_sources[c].anchor(col.l4.active_cells, learn, l4_winner_cells=col.l4.winner_cells)
-            return active
-
-        if self.threads > 1 and self.num_columns > 1:
-            return list(_thread_pool(self.threads).map(column_step, range(self.num_columns)))
-        return [column_step(c) for c in range(self.num_columns)]
+        return out
 
     def learn(self, object_set: ObjectSet | Sequence[SensoryObject], repetitions: int = 3) -> None:
         """Learn every object: all columns touch each point together, ``repetitions`` steps in a row, in a random

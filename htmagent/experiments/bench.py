@@ -341,17 +341,14 @@ def bench_hierarchy(steps: int, seed: int) -> str:
     return "\n".join(lines)
 
 
-def bench_columns(columns: Sequence[int], objects: int, seed: int, episodes: int = 50,
-                  threads: Sequence[int] = (1,)) -> str:
+def bench_columns(columns: Sequence[int], objects: int, seed: int, episodes: int = 50) -> str:
     """Sensorimotor speed: a grid-cell ``Network`` of each column count inferring learned objects, and the
     ``HTMAgent`` playing ObjectTouch-v0 with as many sensors.
 
     The network learns ``objects`` objects of Lewis et al. 2019 (10 features from a pool of 10 on a 4 x 4 grid,
     three repetitions), then infers each object once for 5 sensations with the random policy; with several columns
     a sensation settles for 3 time steps. The agent learns ObjectTouch-v0's library and plays ``episodes`` episodes.
-    Each is timed with the columns of a time step on each of ``threads`` threads (:attr:`Network.threads`). Rates are
-    per wall-clock second and per second of this process's CPU time (with several threads, the wall-clock rate is
-    the one that shows what they buy).
+    Rates are per wall-clock second and per second of this process's CPU time.
     """
     import gymnasium as gym
 
@@ -361,36 +358,31 @@ def bench_columns(columns: Sequence[int], objects: int, seed: int, episodes: int
     from htmagent.cortex.objects import ObjectSet
 
     library = ObjectSet.lewis2019(objects, num_features=10, seed=seed)
-    lines = ["| subject | columns | threads | sensations | sensations/s (wall) | sensations/CPU-s | "
-             "time steps/CPU-s |", "|---|---|---|---|---|---|---|"]
+    lines = ["| subject | columns | sensations | sensations/s (wall) | sensations/CPU-s | time steps/CPU-s |",
+             "|---|---|---|---|---|---|"]
     for n in columns:
         net = Network(num_columns=n, location="grid", seed=seed)
         net.learn(library, repetitions=3)
         net.infer(library[0], max_sensations=5, seed=0)  # loads every kernel before the clock starts
-        for t in threads:
-            net.threads = t
-            wall, cpu = time.perf_counter(), time.process_time()
-            for i, obj in enumerate(library):
-                net.infer(obj, max_sensations=5, seed=i)
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            count = 5 * len(library)
-            lines.append(f"| grid network, {objects} objects | {n} | {t} | {count:,} | {count / max(wall, 1e-9):,.0f} "
-                         f"| {count / max(cpu, 1e-9):,.0f} | "
-                         f"{count * net.default_settling_steps / max(cpu, 1e-9):,.0f} |")
-    lines += ["", "| subject | sensors | threads | episodes | episodes/s (wall) | episodes/CPU-s | accuracy |",
-              "|---|---|---|---|---|---|---|"]
+        wall, cpu = time.perf_counter(), time.process_time()
+        for i, obj in enumerate(library):
+            net.infer(obj, max_sensations=5, seed=i)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        count = 5 * len(library)
+        lines.append(f"| grid network, {objects} objects | {n} | {count:,} | {count / max(wall, 1e-9):,.0f} | "
+                     f"{count / max(cpu, 1e-9):,.0f} | {count * net.default_settling_steps / max(cpu, 1e-9):,.0f} |")
+    lines += ["", "| subject | sensors | episodes | episodes/s (wall) | episodes/CPU-s | accuracy |",
+              "|---|---|---|---|---|---|"]
     for n in columns:
         env = gym.make("htmagent/ObjectTouch-v0", num_sensors=n)
         agent = HTMAgent.for_env(env, seed=seed)
         agent.learn(env, seed=seed)
         agent.evaluate(env, 2, seed=seed)
-        for t in threads:
-            agent.network.threads = t
-            wall, cpu = time.perf_counter(), time.process_time()
-            result = agent.evaluate(env, episodes, seed=seed + 1)
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            lines.append(f"| HTMAgent on ObjectTouch-v0 | {n} | {t} | {episodes} | {episodes / max(wall, 1e-9):,.1f} | "
-                         f"{episodes / max(cpu, 1e-9):,.1f} | {result.accuracy:.0%} |")
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = agent.evaluate(env, episodes, seed=seed + 1)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        lines.append(f"| HTMAgent on ObjectTouch-v0 | {n} | {episodes} | {episodes / max(wall, 1e-9):,.1f} | "
+                     f"{episodes / max(cpu, 1e-9):,.1f} | {result.accuracy:.0%} |")
         env.close()
     return "\n".join(lines)
 
@@ -420,8 +412,6 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                              "learned objects, and episodes per second of the agent with N sensors")
     parser.add_argument("--objects", type=int_at_least(1), default=50, help="--columns: objects learned")
     parser.add_argument("--episodes", type=int_at_least(1), default=50, help="--columns: agent episodes timed")
-    parser.add_argument("--threads", type=int_at_least(1), nargs="+", default=[1], metavar="T",
-                        help="--columns: time each with the columns of a time step on T threads")
     parser.add_argument("--quick", action="store_true", help="--sweep: the test's 4 trials")
 
 
@@ -445,7 +435,7 @@ def _run(args: argparse.Namespace) -> int:
         print(bench_hierarchy(args.steps or 3000, args.seed))
         return 0
     if getattr(args, "columns", None):
-        print(bench_columns(args.columns, args.objects, args.seed, args.episodes, args.threads))
+        print(bench_columns(args.columns, args.objects, args.seed, args.episodes))
         return 0
     config = CONFIGS[args.config]
     steps = config.default_steps if args.steps is None else args.steps
