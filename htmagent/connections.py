@@ -28,6 +28,9 @@ API (segment ids are ints, stable while the segment lives; a destroyed segment's
   ``cell_for_segment(segment)``, ``synapses_for_segment(segment)`` (presynaptic cells and permanences, sorted by
   cell), ``segment_last_used(segment)``, ``num_segments(cell=None)``, ``num_synapses(segment=None)``.
 - ``iteration``: an int attribute, the clock of the LRU replacement; advance it once per time step.
+- ``held_activity``: the input whose counts the store's counters hold while the store is unchanged; the next
+  ``compute_activity`` (and the temporal memory's counts) then walk only the input cells that changed. Every
+  mutating method, and asking for ``store`` (the tuple kernels take), forgets it; ``store_for_reading()`` does not.
 - ``state_dict()``, ``load_state_dict(state)``, ``save(path)``, ``Connections.load(path)``: exact save/load (arrays
   and RNG state).
 
