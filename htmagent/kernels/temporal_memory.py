@@ -114,6 +114,9 @@ def _sort_keys(keys, low, high):
         out[fill[c]] = keys[i]
         fill[c] += 1
     for c in range(span):
+        if starts[c + 1] - starts[c] > 32:  # a cell with many segments: keep the bucket's sort n log n
+            out[starts[c]:starts[c + 1]] = np.sort(out[starts[c]:starts[c + 1]])
+            continue
         for i in range(starts[c] + 1, starts[c + 1]):
             key = out[i]
             j = i - 1
