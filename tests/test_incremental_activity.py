@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from htmagent import TemporalMemory
 from htmagent.cortex.object_layer import SynapseStore
+from htmagent.kernels import connections as KC
 from htmagent.kernels import object_layer as KO
 from htmagent.kernels import temporal_memory as TK
 from tests.test_connections import NUM_PRE, random_store
@@ -63,6 +64,16 @@ def test_counting_only_what_changed_gives_the_fresh_count(seed, n_active, min_po
         # no segment is listed twice, and every listed one has a count
         touched = conn.touched[:conn.n_touched]
         assert len(np.unique(touched)) == len(touched)
+
+
+@settings(max_examples=30, deadline=None)
+@given(previous=st.sets(st.integers(0, 200)), active=st.sets(st.integers(0, 200)))
+def test_the_input_changes_are_numpys_set_differences(previous, active):
+    prev = np.array(sorted(previous), dtype=np.int32)
+    act = np.array(sorted(active), dtype=np.int32)
+    removed, added = KC.input_changes(prev, act)
+    np.testing.assert_array_equal(removed, np.setdiff1d(prev, act))
+    np.testing.assert_array_equal(added, np.setdiff1d(act, prev))
 
 
 @settings(max_examples=30, deadline=None)

@@ -264,6 +264,33 @@ def compute_activity(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link
 
 
 @kernel
+def input_changes(previous_input, active_input):
+    """(cells of ``previous_input`` not in ``active_input``, cells of ``active_input`` not in ``previous_input``),
+    both sorted, from two sorted unique int arrays in one merge."""
+    n_prev = previous_input.shape[0]
+    n_act = active_input.shape[0]
+    removed = np.empty(n_prev, dtype=np.int32)
+    added = np.empty(n_act, dtype=np.int32)
+    i = 0
+    j = 0
+    n_removed = 0
+    n_added = 0
+    while i < n_prev or j < n_act:
+        if j == n_act or (i < n_prev and previous_input[i] < active_input[j]):
+            removed[n_removed] = previous_input[i]
+            n_removed += 1
+            i += 1
+        elif i == n_prev or active_input[j] < previous_input[i]:
+            added[n_added] = active_input[j]
+            n_added += 1
+            j += 1
+        else:
+            i += 1
+            j += 1
+    return removed[:n_removed], added[:n_added]
+
+
+@kernel
 def _walk_counts(counts, touched, n, pre, pre_i32, chunk_i32, chunk_perm, chunk_link, connected_threshold, sign):
     """Add (``sign`` 1) or remove (-1) presynaptic cell ``pre``'s synapses from the per-segment counts; a segment
     that goes from zero to non-zero is appended to ``touched``. Returns the new length of ``touched``."""
@@ -295,30 +322,11 @@ def compute_activity_delta(counts, touched, pre_i32, chunk_i32, chunk_perm, chun
     from one step to the next; when most of the input changed, this counts afresh instead. The counts are the same
     as :func:`compute_activity`'s either way (``touched`` may list the segments in another order).
     """
-    n_prev = previous_input.shape[0]
-    n_act = active_input.shape[0]
-    removed = np.empty(n_prev, dtype=np.int32)
-    added = np.empty(n_act, dtype=np.int32)
-    i = 0
-    j = 0
-    n_removed = 0
-    n_added = 0
-    while i < n_prev or j < n_act:
-        if j == n_act or (i < n_prev and previous_input[i] < active_input[j]):
-            removed[n_removed] = previous_input[i]
-            n_removed += 1
-            i += 1
-        elif i == n_prev or active_input[j] < previous_input[i]:
-            added[n_added] = active_input[j]
-            n_added += 1
-            j += 1
-        else:
-            i += 1
-            j += 1
-    if n_removed + n_added >= n_act:
+    removed, added = input_changes(previous_input, active_input)
+    if removed.shape[0] + added.shape[0] >= active_input.shape[0]:
         return compute_activity(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link, n_touched,
                                 active_input, connected_threshold)
-    for k in range(n_removed):
+    for k in range(removed.shape[0]):
         _walk_counts(counts, touched, 0, removed[k], pre_i32, chunk_i32, chunk_perm, chunk_link, connected_threshold,
                      -1)
     n = 0  # drop the segments the removed cells left at zero, so that re-adding one appends it once
@@ -327,7 +335,7 @@ def compute_activity_delta(counts, touched, pre_i32, chunk_i32, chunk_perm, chun
         if counts[seg] != 0:
             touched[n] = seg
             n += 1
-    for k in range(n_added):
+    for k in range(added.shape[0]):
         n = _walk_counts(counts, touched, n, added[k], pre_i32, chunk_i32, chunk_perm, chunk_link,
                          connected_threshold, 1)
     return n

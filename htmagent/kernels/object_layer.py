@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from htmagent._numba import kernel
+from htmagent.kernels.connections import input_changes
 
 
 @kernel
@@ -120,40 +121,16 @@ def count_votes(indptr, post, active_input, num_cells):
 def count_votes_delta(indptr, post, previous_input, active_input, previous_overlaps):
     """:func:`count_votes` of ``active_input``, from ``previous_overlaps`` (the counts of ``previous_input`` on the
     same CSR): only the bits that turned on or off are walked, or all of ``active_input`` when most changed."""
-    n_prev = previous_input.shape[0]
-    n_act = active_input.shape[0]
-    changed = 0
-    i = 0
-    j = 0
-    while i < n_prev or j < n_act:
-        if j == n_act or (i < n_prev and previous_input[i] < active_input[j]):
-            changed += 1
-            i += 1
-        elif i == n_prev or active_input[j] < previous_input[i]:
-            changed += 1
-            j += 1
-        else:
-            i += 1
-            j += 1
-    if changed >= n_act:
+    removed, added = input_changes(previous_input, active_input)
+    if removed.shape[0] + added.shape[0] >= active_input.shape[0]:
         return count_votes(indptr, post, active_input, previous_overlaps.shape[0])
     overlaps = previous_overlaps.copy()
-    i = 0
-    j = 0
-    while i < n_prev or j < n_act:
-        if j == n_act or (i < n_prev and previous_input[i] < active_input[j]):
-            a = previous_input[i]
-            for k in range(indptr[a], indptr[a + 1]):
-                overlaps[post[k]] -= 1
-            i += 1
-        elif i == n_prev or active_input[j] < previous_input[i]:
-            a = active_input[j]
-            for k in range(indptr[a], indptr[a + 1]):
-                overlaps[post[k]] += 1
-            j += 1
-        else:
-            i += 1
-            j += 1
+    for i in range(removed.shape[0]):
+        for k in range(indptr[removed[i]], indptr[removed[i] + 1]):
+            overlaps[post[k]] -= 1
+    for i in range(added.shape[0]):
+        for k in range(indptr[added[i]], indptr[added[i] + 1]):
+            overlaps[post[k]] += 1
     return overlaps
 
 
