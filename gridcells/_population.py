@@ -316,11 +316,29 @@ class GridCellPopulation(abc.ABC):
             return
         supported = supported_cells(self._connections, active, self.anchor)
         if supported.size:
-            K.anchor_bumps(self._anchor_phases, self._num_bumps, self._displacement, supported, self.cells_per_axis)
-            self._refresh()
+            if not self._repeat_anchoring(supported):
+                K.anchor_bumps(self._anchor_phases, self._num_bumps, self._displacement, supported,
+                               self.cells_per_axis)
+                self._refresh()
+                self._anchored = (supported.copy(), self._anchor_phases.copy(), self._num_bumps.copy(),
+                                  self._displacement.copy(), self._bumps.copy(), self._active, self._learning)
             self._supported, self._associated = supported, None
         else:
             self._associated = SDR(self.size)
+
+    def _repeat_anchoring(self, supported: np.ndarray) -> bool:
+        """Whether anchoring to ``supported`` would give the state it gave last time: the same supported cells,
+        met in the very state that anchoring left (nothing moved or re-anchored since), as while a sensation
+        settles over several time steps. Then that state's bumps and cells are restored instead of recomputed
+        (the activation is a function of the bumps alone, so they are exactly what :meth:`_refresh` would give)."""
+        last = self.__dict__.get("_anchored")
+        if last is None or not (np.array_equal(last[0], supported) and np.array_equal(last[1], self._anchor_phases)
+                                and np.array_equal(last[2], self._num_bumps)
+                                and np.array_equal(last[3], self._displacement)):
+            return False
+        self._bumps[:] = last[4]
+        self._active, self._learning = last[5], last[6]
+        return True
 
     # ------------------------------------------------------------------ persistence
     def state_dict(self) -> dict:

@@ -75,13 +75,10 @@ PAPER_ANCHOR = AnchorParams()
 def supported_cells(conn: Connections, l4_active: SDR, params: AnchorParams) -> np.ndarray:
     """Owners of the segments active under ``l4_active``: one entry per active segment.
 
-    A cell with several active segments appears several times; callers that need a set deduplicate.
+    A cell with several active segments appears several times (the array is sorted and read-only); callers that
+    need a set deduplicate.
     """
-    activity = conn.compute_activity(l4_active, params.connected_permanence)
-    active_segments = activity.segments[activity.connected >= params.activation_threshold]
-    if active_segments.size == 0:
-        return np.empty(0, dtype=np.int32)
-    return conn.segment_cells(active_segments)
+    return conn.active_segment_cells(l4_active, params.connected_permanence, params.activation_threshold)
 
 
 def learn_anchors(conn: Connections, learning_cells: np.ndarray, l4_winners: SDR, params: AnchorParams) -> None:

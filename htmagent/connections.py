@@ -28,9 +28,12 @@ API (segment ids are ints, stable while the segment lives; a destroyed segment's
   ``cell_for_segment(segment)``, ``synapses_for_segment(segment)`` (presynaptic cells and permanences, sorted by
   cell), ``segment_last_used(segment)``, ``num_segments(cell=None)``, ``num_synapses(segment=None)``.
 - ``iteration``: an int attribute, the clock of the LRU replacement; advance it once per time step.
+- ``active_segment_cells(active_presynaptic, connected_permanence, activation_threshold)``: owners of the segments
+  active under an input, one entry per segment, sorted (the grid cells' anchoring).
 - ``held_activity``: the input whose counts the store's counters hold while the store is unchanged; the next
-  ``compute_activity`` (and the temporal memory's counts) then walk only the input cells that changed. Every
-  mutating method, and asking for ``store`` (the tuple kernels take), forgets it; ``store_for_reading()`` does not.
+  ``compute_activity`` (and the temporal memory's counts) then walk only the input cells that changed, and the same
+  input again returns the held answer (``held_result``). Every mutating method, and asking for ``store`` (the tuple
+  kernels take), forgets it; ``store_for_reading()`` does not.
 - ``state_dict()``, ``load_state_dict(state)``, ``save(path)``, ``Connections.load(path)``: exact save/load (arrays
   and RNG state).
 
@@ -202,16 +205,33 @@ class Connections:
         return cached
 
     @property
-    def held_activity(self) -> tuple[np.ndarray, np.float32] | None:
-        """(input, connected threshold) whose per-segment counts ``counts`` / ``touched`` hold, on the store as it
-        is now; None when they hold nothing usable. Set after every count (:meth:`compute_activity`, the temporal
+    def held_activity(self) -> tuple[np.ndarray, np.float32, object] | None:
+        """(input, connected threshold, (key, result) held by :meth:`hold_activity` or None) whose per-segment counts ``counts`` /
+        ``touched`` hold, on the store as it is now; None when they hold nothing usable. Set after every count (:meth:`compute_activity`, the temporal
         memory's), and cleared by everything that changes the store (every mutating method, and whoever asks for
         :attr:`store`), so that the next count on an unchanged store walks only the input cells that changed."""
         return self.__dict__.get("_held")
 
-    def hold_activity(self, active: np.ndarray, threshold: np.float32) -> None:
-        """Record that ``counts`` / ``touched`` now hold the counts of ``active`` (sorted indices, copied)."""
-        self.__dict__["_held"] = (np.array(active, dtype=np.int32), np.float32(threshold))
+    def hold_activity(self, active: np.ndarray, threshold: np.float32, result: object = None,
+                      key: object = None) -> None:
+        """Record that ``counts`` / ``touched`` now hold the counts of ``active`` (sorted indices, copied).
+
+        ``result``, when given, is what the caller derived from these counts (read-only arrays), and ``key`` says
+        how (which caller, which thresholds). Both are kept with the counts and forgotten with them, so that a
+        caller that meets the same input on the unchanged store again can take its result back without counting
+        (:meth:`held_result`).
+        """
+        kept = None if result is None else (key, result)
+        self.__dict__["_held"] = (np.array(active, dtype=np.int32), np.float32(threshold), kept)
+
+    def held_result(self, active: np.ndarray, threshold: np.float32, key: object) -> object:
+        """The ``result`` held under ``key`` with the last count, if that count was of ``active`` at ``threshold``
+        on the store as it is now (nothing changed since); else None."""
+        held = self.__dict__.get("_held")
+        if held is None or held[2] is None or held[2][0] != key or held[1] != threshold \
+                or not np.array_equal(held[0], active):
+            return None
+        return held[2][1]
 
     @property
     def segment_capacity(self) -> int:
@@ -390,22 +410,59 @@ class Connections:
                 ``1e-6``, so that float32 rounding of e.g. 0.21 + 3 * 0.1 does not miss 0.5).
 
         Returns:
-            :class:`SegmentActivity` over the segments with at least one synapse onto an active cell.
+            :class:`SegmentActivity` over the segments with at least one synapse onto an active cell. Its arrays
+            are read-only: the same input on the unchanged store returns the same object again.
         """
         active = self._presynaptic(active_presynaptic, "active_presynaptic")
-        threshold = np.float32(np.float32(check_real(connected_permanence, "connected_permanence", 0.0, 1.0)) - K.EPSILON)
+        threshold = self._connected_threshold(connected_permanence)
+        repeated = self.held_result(active, threshold, "activity")
+        if repeated is not None:  # the same input on the unchanged store (a sensation settling): the same activity
+            return repeated
+        self._count(active, threshold)
+        segs = np.sort(self.touched[: self.n_touched])
+        counts = self.counts[segs]
+        activity = SegmentActivity(segs, (counts >> 16).astype(np.int32), (counts & 0xFFFF).astype(np.int32))
+        for arr in (activity.segments, activity.connected, activity.potential):
+            arr.flags.writeable = False  # held and handed out again while the input repeats
+        self.hold_activity(active, threshold, activity, "activity")
+        return activity
+
+    def active_segment_cells(self, active_presynaptic: SDR | np.ndarray | Sequence[int], connected_permanence: float,
+                             activation_threshold: int) -> np.ndarray:
+        """Owners of the segments with at least ``activation_threshold`` connected synapses onto
+        ``active_presynaptic``: one entry per such segment, sorted by cell (read-only int32).
+
+        The same as filtering :meth:`compute_activity` and taking :meth:`segment_cells`, in one kernel; like it,
+        a repeated input on the unchanged store returns the held answer without counting.
+        """
+        active = self._presynaptic(active_presynaptic, "active_presynaptic")
+        threshold = self._connected_threshold(connected_permanence)
+        minimum = check_int(activation_threshold, "activation_threshold", 0)
+        key = ("owners", minimum)
+        repeated = self.held_result(active, threshold, key)
+        if repeated is not None:
+            return repeated
+        self._count(active, threshold)
+        owners = K.active_segment_owners(self.counts, self.touched, self.n_touched, self.seg_i32, minimum)
+        owners.flags.writeable = False
+        self.hold_activity(active, threshold, owners, key)
+        return owners
+
+    @staticmethod
+    def _connected_threshold(connected_permanence: float) -> np.float32:
+        return np.float32(np.float32(check_real(connected_permanence, "connected_permanence", 0.0, 1.0)) - K.EPSILON)
+
+    def _count(self, active: np.ndarray, threshold: np.float32) -> None:
+        """Fill ``counts`` / ``touched`` with the counts of ``active``: afresh, or from the held counts by walking
+        what changed when the store is unchanged since they were taken."""
         held = self.held_activity
-        if held is not None and held[1] == threshold:  # the store is unchanged since: count what changed
+        if held is not None and held[1] == threshold:
             self.n_touched = K.compute_activity_delta(self.counts, self.touched, self.pre_i32, self.chunk_i32,
                                                       self.chunk_perm, self.chunk_link, self.n_touched, held[0],
                                                       active, threshold)
         else:
             self.n_touched = K.compute_activity(self.counts, self.touched, self.pre_i32, self.chunk_i32,
                                                 self.chunk_perm, self.chunk_link, self.n_touched, active, threshold)
-        self.hold_activity(active, threshold)
-        segs = np.sort(self.touched[: self.n_touched])
-        counts = self.counts[segs]
-        return SegmentActivity(segs, (counts >> 16).astype(np.int32), (counts & 0xFFFF).astype(np.int32))
 
     # ------------------------------------------------------------------ learning
     def create_segment(self, cell: int) -> int:

@@ -385,6 +385,10 @@ class TemporalMemory:
         """Segment activity of ``active`` on ``conn``: counted afresh, or, when the store has not changed since
         the last count (no learning in between, as while a sensation settles), by walking only the cells that
         turned on or off since that count."""
+        key = ("segments", min_potential, min_connected)
+        repeated = conn.held_result(active, threshold, key)
+        if repeated is not None:  # the same input on the unchanged store: the same segments (frozen arrays)
+            return repeated
         held = conn.held_activity
         if held is not None and held[1] == threshold:
             conn.n_touched, *out = TK.segment_activity_delta(
@@ -394,7 +398,8 @@ class TemporalMemory:
             conn.n_touched, *out = TK.segment_activity(
                 conn.counts, conn.touched, conn.seg_i32, conn.pre_i32, conn.chunk_i32, conn.chunk_perm,
                 conn.chunk_link, conn.n_touched, active, threshold, min_potential, min_connected)
-        conn.hold_activity(active, threshold)
+        out = _frozen(*out)
+        conn.hold_activity(active, threshold, out, key)
         return out
 
     def _predict(self) -> None:

@@ -151,3 +151,33 @@ def test_a_silent_column_follows_the_votes_of_the_others():
             break
     assert net.recognized_label() == obj.label
     assert net.overlaps(1)[obj.label] >= net.config["recognition_threshold"]
+
+
+def test_a_settling_sensation_reuses_the_anchoring_and_infers_exactly_as_recomputing_it(three_columns, monkeypatch):
+    # While a sensation settles, a column often anchors to the very cells it anchored to a step before; the
+    # location layer then restores that step's bumps instead of recomputing them. It must change nothing.
+    import copy
+
+    from htmagent.gridcells._population import GridCellPopulation
+
+    def activity(net):
+        out = []
+        for obj in OBJECTS[:6]:
+            result = net.infer(obj, max_sensations=4, seed=obj.label)
+            out.append((result.recognized, [tuple(s.sparse.tobytes() for s in step) for step in result.activity]))
+        return out
+
+    reused = [0]
+    original = GridCellPopulation._repeat_anchoring
+
+    def counting(self, supported):
+        hit = original(self, supported)
+        reused[0] += hit
+        return hit
+
+    net = copy.deepcopy(three_columns)
+    monkeypatch.setattr(GridCellPopulation, "_repeat_anchoring", counting)
+    fast = activity(net)
+    assert reused[0] > 0  # the shortcut was taken
+    monkeypatch.setattr(GridCellPopulation, "_repeat_anchoring", lambda self, supported: False)
+    assert activity(copy.deepcopy(three_columns)) == fast

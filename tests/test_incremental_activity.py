@@ -130,8 +130,9 @@ def test_a_settling_memory_predicts_as_if_it_counted_afresh_every_step():
     assert used_delta == len(basal) - 1  # every step after the first started from the held counts
 
 
+@pytest.mark.parametrize("same_input", [False, True])
 @pytest.mark.parametrize("change", ["learn", "grow", "adapt", "punish", "create", "destroy", "load", "capacity"])
-def test_any_change_to_the_store_makes_the_next_count_start_over(change):
+def test_any_change_to_the_store_makes_the_next_count_start_over(change, same_input):
     tm = _pair_tm(7)
     rng = np.random.default_rng(11)
     b0 = np.sort(rng.choice(120, 20, replace=False)).astype(np.int32)
@@ -162,10 +163,12 @@ def test_any_change_to_the_store_makes_the_next_count_start_over(change):
     elif change == "capacity":
         conn.ensure_capacity(10 * conn.segment_capacity, 10)
     assert conn.held_activity is None
+    # the same input again must not be answered from the result held before the change
+    nxt = b0 if same_input else b1
     reference = copy.deepcopy(tm)
     _forget(reference)
-    tm.compute(cols, basal_input=b1, apical_input=a0, learn=False)
-    reference.compute(cols, basal_input=b1, apical_input=a0, learn=False)
+    tm.compute(cols, basal_input=nxt, apical_input=a0, learn=False)
+    reference.compute(cols, basal_input=nxt, apical_input=a0, learn=False)
     assert _outputs(tm) == _outputs(reference)
 
 
@@ -215,3 +218,55 @@ def test_the_public_count_on_an_unchanged_store_equals_a_fresh_one_and_learning_
         want = expected.compute_activity(active, threshold)
         for g, w in zip((got.segments, got.connected, got.potential), (want.segments, want.connected, want.potential)):
             np.testing.assert_array_equal(g, w)
+
+
+def test_a_repeated_input_on_an_unchanged_store_returns_the_held_segments_read_only():
+    tm = _pair_tm(6)
+    rng = np.random.default_rng(3)
+    b0 = np.sort(rng.choice(120, 20, replace=False)).astype(np.int32)
+    a0 = np.sort(rng.choice(80, 15, replace=False))
+    cols = np.sort(rng.choice(40, 6, replace=False))
+    tm.compute(cols, basal_input=b0, apical_input=a0, learn=False)
+    first = tm._b_segs
+    assert not first.flags.writeable  # handed out twice, so nobody may write into it
+    tm.compute(cols, basal_input=b0.copy(), apical_input=a0, learn=False)
+    assert tm._b_segs is first  # the same input on the same store: no count at all
+    reference = copy.deepcopy(tm)
+    _forget(reference)
+    reference.compute(cols, basal_input=b0, apical_input=a0, learn=False)
+    assert _outputs(tm) == _outputs(reference)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), threshold=st.floats(0.0, 1.0), minimum=st.integers(0, 4))
+def test_active_segment_cells_equal_the_filtered_owners_of_a_fresh_count(seed, threshold, minimum):
+    conn = random_store(seed, segments=40)
+    rng = np.random.default_rng(seed)
+    inputs = _walk_inputs(rng, 12, NUM_PRE, 10)
+    for i, active in enumerate(inputs):
+        if i == 5:  # a change between two counts (the input may repeat across it)
+            conn.grow_synapses(conn.create_segment(0), active, 5, 0.9)
+        got = conn.active_segment_cells(active, threshold, minimum)
+        fresh = copy.deepcopy(conn)
+        fresh._held = None
+        act = fresh.compute_activity(active, threshold)
+        want = np.sort(fresh.segment_cells(act.segments[act.connected >= minimum]))
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == np.int32 and not got.flags.writeable
+    # the other query on the same held counts answers its own question, and then this one again
+    also = conn.compute_activity(inputs[-1], threshold)
+    np.testing.assert_array_equal(also.segments, act.segments)
+    np.testing.assert_array_equal(also.connected, act.connected)
+    np.testing.assert_array_equal(conn.active_segment_cells(inputs[-1], threshold, minimum), want)
+
+
+def test_active_segment_cells_refuse_a_bad_threshold_without_forgetting_the_held_counts():
+    conn = random_store(1, segments=30)
+    active = np.arange(0, NUM_PRE, 3, dtype=np.int32)
+    conn.active_segment_cells(active, 0.5, 1)
+    held = conn.held_activity
+    with pytest.raises(ValueError, match="activation_threshold"):
+        conn.active_segment_cells(active, 0.5, -1)
+    with pytest.raises(ValueError, match="connected_permanence"):
+        conn.active_segment_cells(active, 1.5, 1)
+    assert conn.held_activity is held

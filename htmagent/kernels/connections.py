@@ -342,6 +342,20 @@ def compute_activity_delta(counts, touched, pre_i32, chunk_i32, chunk_perm, chun
 
 
 @kernel
+def active_segment_owners(counts, touched, n_touched, seg_i32, activation_threshold):
+    """Owning cells of the touched segments with at least ``activation_threshold`` connected synapses (counted by
+    :func:`compute_activity`), one entry per such segment, sorted by cell."""
+    owners = np.empty(n_touched, dtype=np.int32)
+    m = 0
+    for k in range(n_touched):
+        seg = touched[k]
+        if (counts[seg] >> 16) >= activation_threshold:
+            owners[m] = seg_i32[S_CELL, seg]
+            m += 1
+    return np.sort(owners[:m])
+
+
+@kernel
 def adapt_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
                   chunk_link, free_segs, free_blocks, free_chunks, meta, seg, active_mask, increment, decrement):
     """Hebbian update of one segment; returns False if the segment lost every synapse and was destroyed.
