@@ -186,6 +186,21 @@ def test_doorkey_symbols_and_a_tiny_curiosity_run(tmp_path, capsys):
     assert run["total_timesteps"] == 512 and "| curiosity | 0 | 512 |" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("task, env_id, max_steps", [("multiroom", "MiniGrid-MultiRoom-N4-S5-v0", 120),
+                                                      ("keycorridor", "MiniGrid-KeyCorridorS3R2-v0", 270)])
+def test_the_other_minigrid_tasks_give_the_same_symbols_view(task, env_id, max_steps):
+    pytest.importorskip("minigrid")
+    script = load_script()
+    env = script.make_task(task).make()
+    assert env.unwrapped.spec.id == env_id and env.unwrapped.max_steps == max_steps
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.shape == (7 * 7 * 3 + 1,) and env.observation_space.contains(obs)
+    image = env.unwrapped.gen_obs()["image"]
+    np.testing.assert_array_equal(obs[98:147], image[..., 2].ravel())  # door states: open, closed, locked
+    obs, reward, terminated, truncated, _ = env.step(2)  # forward
+    assert env.observation_space.contains(obs) and reward == 0.0
+
+
 def test_object_saccade_task_feeds_flat_patches_to_policies_and_the_dict_to_the_htm(tmp_path, capsys):
     script = load_script()
     task = script.make_task("object-saccade")

@@ -27,6 +27,8 @@ Arms (same step budget each):
 Tasks: ``masked-cartpole`` (CartPole-v1 with the two velocities removed: a POMDP), ``cartpole``, ``mountaincar``
 (MountainCar-v0, sparse reward), ``doorkey`` (MiniGrid-DoorKey-8x8-v0, sparse reward; needs the ``minigrid`` package:
 ``pip install htmagent[minigrid]``; the egocentric 7x7 view is given as symbols, see :class:`MiniGridSymbols`),
+``multiroom`` (MiniGrid-MultiRoom-N4-S5-v0: four rooms joined by doors) and ``keycorridor``
+(MiniGrid-KeyCorridorS3R2-v0: find a key, open a locked room, pick up the ball there), the same way,
 ``object-saccade`` (ObjectSaccade-v0 with its 20 glyphs: one 7x7 patch and the last saccade per step, the
 glyph must be named; the policy arms see the flattened patch and displacement, the HTM arms the original dict).
 
@@ -48,6 +50,7 @@ Examples (the settings of docs/results_rl.md):
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import glob
 import json
@@ -67,7 +70,7 @@ from htmagent.experiments.report import pyplot, save_figure, write_json
 
 ARMS = ("ppo", "stack", "recurrent", "deephtm", "recurrent-deephtm", "htm", "htm-cells", "htm-trace", "curiosity", "raw-count", "rnd", "icm", "e3b")
 BONUS_ARMS = ("curiosity", "raw-count", "rnd", "icm", "e3b")
-TASKS = ("masked-cartpole", "cartpole", "mountaincar", "doorkey", "object-saccade")
+TASKS = ("masked-cartpole", "cartpole", "mountaincar", "doorkey", "multiroom", "keycorridor", "object-saccade")
 # With --potential-radius, each minicolumn samples this share of its window of the input (rl_diagnostics.py reuses it).
 TOPOLOGY_POTENTIAL_PCT = 0.8
 
@@ -77,7 +80,7 @@ class RLArgs(FigureArgs):
     """Train PPO with and without the HTM plugin on one task; print a results table and draw learning curves."""
 
     task: str = "masked-cartpole"
-    """one of masked-cartpole, cartpole, mountaincar, doorkey, object-saccade"""
+    """one of masked-cartpole, cartpole, mountaincar, doorkey, multiroom, keycorridor, object-saccade"""
     arms: list[str] = field(default_factory=lambda: ["ppo", "stack", "htm"])
     """arms among ppo, stack, recurrent, deephtm, recurrent-deephtm, htm, htm-cells, htm-trace, curiosity, raw-count, rnd, icm, e3b"""
     trials: int = 3
@@ -199,7 +202,8 @@ class MiniGridSymbols(gym.ObservationWrapper):
 
     Each cell of the agent's view contributes its object type, colour and state (MiniGrid's own symbolic encoding;
     the agent's own cell shows what it carries), followed by the agent's direction. The mission string is dropped
-    (fixed in DoorKey). SB3 one-hot encodes the vector for ``MlpPolicy``; the HTM encodes each element as a category.
+    (fixed in DoorKey and MultiRoom; in KeyCorridor it names the ball's colour, which the only ball in the grid
+    shows anyway). SB3 one-hot encodes the vector for ``MlpPolicy``; the HTM encodes each element as a category.
     """
 
     def __init__(self, env: gym.Env):
@@ -217,12 +221,17 @@ class MiniGridSymbols(gym.ObservationWrapper):
                                [int(observation["direction"])]])
 
 
-def _make_doorkey() -> gym.Env:
+#: The MiniGrid tasks: task name -> MiniGrid id (all three use RL Zoo's MiniGrid PPO settings and the symbols view).
+MINIGRID_TASKS = {"doorkey": "MiniGrid-DoorKey-8x8-v0", "multiroom": "MiniGrid-MultiRoom-N4-S5-v0",
+                  "keycorridor": "MiniGrid-KeyCorridorS3R2-v0"}
+
+
+def _make_minigrid(task_name: str) -> gym.Env:
     try:
         import minigrid  # noqa: F401  (registers the MiniGrid ids)
     except ImportError as exc:
-        raise SystemExit("task 'doorkey' needs the minigrid package: pip install htmagent[minigrid]") from exc
-    return MiniGridSymbols(gym.make("MiniGrid-DoorKey-8x8-v0"))
+        raise SystemExit(f"task {task_name!r} needs the minigrid package: pip install htmagent[minigrid]") from exc
+    return MiniGridSymbols(gym.make(MINIGRID_TASKS[task_name]))
 
 
 @dataclass(frozen=True)
@@ -257,10 +266,11 @@ def make_task(name: str) -> Task:
         return Task(lambda: gym.make("MountainCar-v0"),
                     dict(n_steps=256, batch_size=256, gae_lambda=0.98, gamma=0.99, n_epochs=4, ent_coef=0.01),
                     -199.5)
-    if name == "doorkey":
-        # RL Zoo's MiniGrid PPO defaults. Success = reaching the goal (reward 1 - 0.9 * steps / 640 > 0); solved = a
-        # 20-episode mean return of 0.5 (most episodes reach the goal, in well under 640 steps).
-        return Task(_make_doorkey,
+    if name in MINIGRID_TASKS:
+        # RL Zoo's MiniGrid PPO defaults. Success = reaching the goal, or picking up the ball in KeyCorridor (reward
+        # 1 - 0.9 * steps / max_steps > 0; max_steps is 640 in DoorKey-8x8, 120 in MultiRoom-N4-S5, 270 in
+        # KeyCorridorS3R2); solved = a 20-episode mean return of 0.5 (most episodes succeed, well within the limit).
+        return Task(functools.partial(_make_minigrid, name),
                     dict(n_steps=128, batch_size=64, gae_lambda=0.95, gamma=0.99, n_epochs=10, ent_coef=0.0,
                          learning_rate=2.5e-4, clip_range=0.2), 1e-9, solved_mean=0.5)
     if name == "object-saccade":
