@@ -245,6 +245,15 @@ def test_deephtm_arms_put_the_differentiable_htm_in_the_policy():
     model = script.build_model(args, script.make_task("masked-cartpole"), "recurrent-deephtm", 0)
     assert isinstance(model.policy.lstm_actor, RecurrentDeepHTM) and isinstance(model.policy.lstm_critic,
                                                                                  RecurrentDeepHTM)
+    assert model.policy.deep_htm_kwargs["k"] == 4  # the default region: 64 columns, 4 winners, 4 cells
+    wider = script.parse_args(["--task", "masked-cartpole", "--n-envs", "2", "--deep-columns", "128",
+                               "--deep-winners", "16", "--deep-cells", "2"])
+    model = script.build_model(wider, script.make_task("masked-cartpole"), "recurrent-deephtm", 0)
+    settings = model.policy.deep_htm_kwargs
+    assert (settings["columns"], settings["k"], settings["cells_per_column"]) == (128, 16, 2)
+    assert model.policy.lstm_hidden_state_shape[-1] == 256  # the recurrent state is the 128 x 2 cells
+    with pytest.raises(SystemExit):
+        script.parse_args(["--deep-columns", "8", "--deep-winners", "9"])
 
 
 def test_masked_cartpole_hides_the_velocities():

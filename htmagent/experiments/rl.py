@@ -137,6 +137,12 @@ class RLArgs(FigureArgs):
     (median of the last fifth) and the beta that scales it to --calibrate-target"""
     calibrate_target: float = 0.05
     """the per-step bonus (beta x median normalised bonus) that --calibrate-steps aims each arm's beta at"""
+    deep_columns: int = 64
+    """recurrent-deephtm arm: columns of the recurrent DeepHTM"""
+    deep_winners: int = 4
+    """recurrent-deephtm arm: winning columns per step (k)"""
+    deep_cells: int = 4
+    """recurrent-deephtm arm: cells per column"""
     overhead_steps: int = 0
     """if > 0, first time CartPole with/without HTMObservation"""
     torch_threads: int = 1
@@ -153,8 +159,10 @@ class RLArgs(FigureArgs):
         if self.label and len(self.arms) != 1:
             raise ValueError(f"label names one arm's setting: give one arm, got {list(self.arms)}")
         for name in ("trials", "total_timesteps", "n_envs", "eval_episodes", "column_count", "cells_per_column",
-                     "torch_threads", "raw_buckets"):
+                     "torch_threads", "raw_buckets", "deep_columns", "deep_winners", "deep_cells"):
             check_int(getattr(self, name), name, 1)
+        if self.deep_winners > self.deep_columns:
+            raise ValueError(f"deep_winners must be at most deep_columns ({self.deep_columns}), got {self.deep_winners}")
         for name in ("size_per_dim", "active_bits", "potential_radius", "overhead_steps", "calibrate_steps"):
             check_int(getattr(self, name), name, 0)
         if self.quick:  # a tiny run for the tests: one seed, 256 steps, a small HTM
@@ -344,8 +352,10 @@ def build_model(args: RLArgs, task: Task, arm: str, seed: int):
         from htmagent.sb3 import DeepHTMRecurrentPolicy
 
         env = VecNormalize(make_vec_env(task.make, n_envs=args.n_envs, seed=seed), norm_obs=True, norm_reward=False)
+        deep = dict(columns=args.deep_columns, k=args.deep_winners, cells_per_column=args.deep_cells)
         policy_kwargs = dict(ortho_init=False, activation_fn=torch.nn.ReLU, enable_critic_lstm=True,
-                             net_arch=dict(pi=[64], vf=[64]))
+                             net_arch=dict(pi=[64], vf=[64]), lstm_hidden_size=args.deep_columns * args.deep_cells,
+                             deep_htm_kwargs=deep)
         return RecurrentPPO(DeepHTMRecurrentPolicy, env, seed=seed, policy_kwargs=policy_kwargs, **ppo)
     if arm == "curiosity":
         env = make_vec_env(task.make, n_envs=args.n_envs, seed=seed,
@@ -458,6 +468,7 @@ def run_one(args: RLArgs, arm: str, seed: int) -> dict:
         "include_action": args.include_action, "resolution": list(args.resolution), "gamma": args.gamma,
         "size_per_dim": args.size_per_dim, "active_bits": args.active_bits, "potential_radius": args.potential_radius,
         "normalize_obs": args.normalize_obs or arm in ("recurrent", "recurrent-deephtm"), "learn_sp": args.learn_sp,
+        "deep_columns": args.deep_columns, "deep_winners": args.deep_winners, "deep_cells": args.deep_cells,
         "episodes": episodes, "end_reasons": end_reasons, "train_seconds": train_seconds,
         "final_return": float(np.mean(tail)),
         "final_success": float(np.mean(tail >= task.success_return)),
