@@ -178,11 +178,16 @@ class SpatialPooler:
         syn_perm_connected, syn_perm_below_stimulus_inc, min_pct_overlap_duty_cycles, duty_cycle_period,
         boost_strength, update_period, wrap_around: see :class:`SpatialPoolerParams`.
         seed: ``int``, ``np.random.Generator`` or ``None`` (fresh entropy).
+        storage: how the synapses are stored: ``"dense"``, ``"pool"`` or ``"auto"`` (the default: ``"pool"`` when
+            the potential pools cover at most a quarter of the input and the pooler has at least a million
+            (column, input) pairs, else ``"dense"``). Both give the same pooler, synapse for synapse.
 
-    Storage is dense: a float32 permanence matrix (``num_columns x num_inputs``, -1 outside the potential pools) and
-    two uint8 connection matrices, i.e. 6 bytes per (column, input) pair (hotgym: 1638 x 1462 -> 14 MB). That is what
-    makes a learning step a few contiguous, vectorised row updates; for inputs of many thousands of bits with small
-    topological pools it costs memory.
+    Dense storage: a float32 permanence matrix (``num_columns x num_inputs``, -1 outside the potential pools) and two
+    uint8 connection matrices, i.e. 6 bytes per (column, input) pair (hotgym: 1638 x 1462 -> 14 MB). That is what
+    makes a learning step a few contiguous, vectorised row updates. Pool storage keeps only the potential synapses:
+    16 bytes each (input bit and permanence, and the reverse index that makes an overlap cost only the active bits'
+    synapses), so memory follows the pools, which for inputs of many thousands of bits with small topological pools
+    is a small fraction of the pairs.
 
     Attributes (diagnostics, refreshed by each ``compute``):
         overlaps: int32 raw overlap of every column.
@@ -218,7 +223,10 @@ class SpatialPooler:
         update_period: int = 50,
         wrap_around: bool = True,
         seed: int | np.random.Generator | None = None,
+        storage: str = "auto",
     ):
+        if storage not in ("auto", "dense", "pool"):
+            raise ValueError(f"storage must be 'auto', 'dense' or 'pool', got {storage!r}")
         if local_area_density is None and num_active_columns_per_inh_area is None:
             local_area_density = 0.02
         self.params = SpatialPoolerParams(
@@ -241,30 +249,49 @@ class SpatialPooler:
             wrap_around=wrap_around,
         )
         self._rng = make_rng(seed)
+        self._pool_storage = storage == "pool" or (storage == "auto" and self._pools_are_small())
         self._build()
 
     # ------------------------------------------------------------------ construction
+
+    def _pools_are_small(self) -> bool:
+        """The ``"auto"`` storage rule: pools of at most a quarter of the input, on at least a million pairs."""
+        p = self.params
+        if p.num_columns * p.num_inputs < 1_000_000:
+            return False
+        region = 1
+        for d in p.input_dimensions:
+            region *= min(2 * p.potential_radius + 1, d)
+        return p.potential_pct * region <= 0.25 * p.num_inputs
+
+    @property
+    def storage(self) -> str:
+        """``"dense"`` or ``"pool"``: how the synapses are stored (see the class docstring)."""
+        return "pool" if self._pool_storage else "dense"
 
     def _build(self) -> None:
         p = self.params
         n_in, n_col = p.num_inputs, p.num_columns
         rng = self._rng
         c = p.syn_perm_connected
-        potential = self._potential_pools(rng)
-        # A fraction _INIT_CONNECTED_PCT of the potential synapses starts connected, uniformly above the threshold;
-        # the rest uniformly below. One uniform draw u decides both: u < pct -> connected, and u rescaled to [0, 1)
-        # within its side is the position in the chosen interval.
-        u = rng.random((n_col, n_in), dtype=np.float32)
-        pct = np.float32(_INIT_CONNECTED_PCT)
-        above = u < pct
-        perm = np.where(above, c + (1 - c) * (u / pct), c * ((u - pct) / (1 - pct)))
-        perm[~potential] = _NOT_POTENTIAL
-        self._perm = perm.astype(np.float32)
+        if self._pool_storage:
+            self._build_pools(rng)
+        else:
+            potential = self._potential_pools(rng)
+            u = rng.random((n_col, n_in), dtype=np.float32)
+            perm = self._initial_permanences(u)
+            perm[~potential] = _NOT_POTENTIAL
+            self._perm = perm.astype(np.float32)
         self._tie_breaker = _TIE_BREAK_SCALE * rng.random(n_col)
         self._rebuild_connected()
-        for column in range(n_col if p.stimulus_threshold > 0 else 0):
-            K._raise_column(self._perm, self._connected, self._connected_t, self._connected_count, column,
-                            p.stimulus_threshold, p.syn_perm_below_stimulus_inc, c)
+        if p.stimulus_threshold > 0:
+            if self._pool_storage:
+                K.pool_raise_columns(self._pool_ptr, self._pool_perm, self._connected_count, p.stimulus_threshold,
+                                     p.syn_perm_below_stimulus_inc, c)
+            else:
+                for column in range(n_col):
+                    K._raise_column(self._perm, self._connected, self._connected_t, self._connected_count, column,
+                                    p.stimulus_threshold, p.syn_perm_below_stimulus_inc, c)
         self._overlap_duty = np.zeros(n_col)
         self._active_duty = np.zeros(n_col)
         self._min_overlap_duty = np.zeros(n_col)
@@ -289,6 +316,42 @@ class SpatialPooler:
         # Last step's k-th best score: speeds up global inhibition, never changes its result (not saved).
         self._kth_hint = np.full(1, -np.inf)
 
+    def _initial_permanences(self, u: np.ndarray) -> np.ndarray:
+        """Permanences from uniform float32 draws ``u``: a fraction _INIT_CONNECTED_PCT of the potential synapses
+        starts connected, uniformly above the threshold, the rest uniformly below. One draw decides both: u < pct ->
+        connected, and u rescaled to [0, 1) within its side is the position in the chosen interval."""
+        c = self.params.syn_perm_connected
+        pct = np.float32(_INIT_CONNECTED_PCT)
+        return np.where(u < pct, c + (1 - c) * (u / pct), c * ((u - pct) / (1 - pct)))
+
+    def _build_pools(self, rng: np.random.Generator) -> None:
+        """Pool storage, drawn from ``rng`` exactly as the dense matrices are (row by row, the same numbers), without
+        ever holding a dense matrix: each column's pool, then each column's permanences, kept on its pool."""
+        p = self.params
+        n_in, n_col = p.num_inputs, p.num_columns
+        pools = []
+        if all(2 * p.potential_radius + 1 >= d for d in p.input_dimensions):
+            count = int(round(n_in * p.potential_pct))
+            for _ in range(n_col):
+                keys = rng.random(n_in)
+                pools.append(np.flatnonzero(keys <= np.partition(keys, count - 1)[count - 1]) if count else
+                             np.empty(0, dtype=np.int64))
+        else:
+            pools = [self._local_pool(column, rng) for column in range(n_col)]
+        ptr = np.zeros(n_col + 1, dtype=np.int64)
+        np.cumsum([pool.size for pool in pools], out=ptr[1:])
+        idx = np.empty(int(ptr[-1]), dtype=np.int32)
+        perm = np.empty(int(ptr[-1]), dtype=np.float32)
+        for column, pool in enumerate(pools):
+            u = rng.random(n_in, dtype=np.float32)
+            idx[ptr[column]:ptr[column + 1]] = pool
+            perm[ptr[column]:ptr[column + 1]] = self._initial_permanences(u[pool]).astype(np.float32)
+        self._set_pools(ptr, idx, perm)
+
+    def _set_pools(self, ptr: np.ndarray, idx: np.ndarray, perm: np.ndarray) -> None:
+        self._pool_ptr, self._pool_idx, self._pool_perm = ptr, idx, perm
+        self._rev_ptr, self._rev_col, self._rev_slot = K.pool_reverse(ptr, idx, self.params.num_inputs)
+
     def _potential_pools(self, rng: np.random.Generator) -> np.ndarray:
         """Boolean ``(num_columns, num_inputs)`` matrix: ``round(potential_pct * region)`` random bits of each
         column's topological region (the input bits within ``potential_radius`` of the column's centre)."""
@@ -303,16 +366,26 @@ class SpatialPooler:
             cut = np.partition(keys, count - 1, axis=1)[:, count - 1: count]
             return keys <= cut
         potential = np.zeros((n_col, n_in), dtype=bool)
-        ratio = np.array(p.input_dimensions) / np.array(p.column_dimensions)
         for column in range(n_col):
-            coords = np.array(np.unravel_index(column, p.column_dimensions))
-            center = np.floor((coords + 0.5) * ratio).astype(np.int64)
-            region = _box(center, p.potential_radius, p.input_dimensions, p.wrap_around)
-            count = int(round(region.size * p.potential_pct))
-            potential[column, region[np.argsort(rng.random(region.size))[:count]]] = True
+            potential[column, self._local_pool(column, rng)] = True
         return potential
 
+    def _local_pool(self, column: int, rng: np.random.Generator) -> np.ndarray:
+        """Sorted input bits of ``column``'s pool under topology: ``round(potential_pct * region)`` random bits of
+        the region within ``potential_radius`` of the column's centre."""
+        p = self.params
+        ratio = np.array(p.input_dimensions) / np.array(p.column_dimensions)
+        coords = np.array(np.unravel_index(column, p.column_dimensions))
+        center = np.floor((coords + 0.5) * ratio).astype(np.int64)
+        region = _box(center, p.potential_radius, p.input_dimensions, p.wrap_around)
+        count = int(round(region.size * p.potential_pct))
+        return np.sort(region[np.argsort(rng.random(region.size))[:count]])
+
     def _rebuild_connected(self) -> None:
+        if self._pool_storage:
+            owner, _ = self._connected_pairs()
+            self._connected_count = np.bincount(owner, minlength=self.params.num_columns).astype(np.int32)
+            return
         is_connected = self._perm >= np.float32(self.params.syn_perm_connected)
         self._connected = is_connected.astype(np.uint8)
         self._connected_t = np.ascontiguousarray(is_connected.T, dtype=np.uint8)
@@ -326,7 +399,7 @@ class SpatialPooler:
         if p.global_inhibition:
             return
         n_col = p.num_columns
-        owner, inputs = np.nonzero(self._perm >= np.float32(p.syn_perm_connected))
+        owner, inputs = self._connected_pairs()
         if owner.size == 0:
             radius = max(p.column_dimensions)
         else:
@@ -347,6 +420,15 @@ class SpatialPooler:
         if radius != self._inhibition_radius:
             self._inhibition_radius = radius
             self._build_neighbourhoods()
+
+    def _connected_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(column, input bit) of every connected synapse, by column then input."""
+        thr = np.float32(self.params.syn_perm_connected)
+        if self._pool_storage:
+            keep = self._pool_perm >= thr
+            owner = np.repeat(np.arange(self.params.num_columns), np.diff(self._pool_ptr))
+            return owner[keep], self._pool_idx[keep].astype(np.int64)
+        return np.nonzero(self._perm >= thr)
 
     @property
     def _acts_globally(self) -> bool:
@@ -432,6 +514,9 @@ class SpatialPooler:
         """The potential pool of ``column``: (input bit indices, float32 permanences), both copies."""
         if not is_int(column) or not 0 <= column < self.num_columns:
             raise ValueError(f"column must be an int in [0, {self.num_columns}), got {column!r}")
+        if self._pool_storage:
+            lo, hi = self._pool_ptr[column], self._pool_ptr[column + 1]
+            return self._pool_idx[lo:hi].copy(), self._pool_perm[lo:hi].copy()
         row = self._perm[column]
         pool = np.flatnonzero(row >= 0.0).astype(np.int32)
         return pool, row[pool].copy()
@@ -458,8 +543,12 @@ class SpatialPooler:
             raise TypeError(f"learn must be a bool, got {learn!r}")
         p = self.params
         active_inputs = sdr.sparse
-        K.sp_overlaps(self.overlaps, self.boosted_overlaps, active_inputs, self._connected_t,
-                      self._boost if learn else self._ones)
+        if self._pool_storage:
+            K.pool_overlaps(self.overlaps, self.boosted_overlaps, active_inputs, self._rev_ptr, self._rev_col,
+                            self._rev_slot, self._pool_perm, p.syn_perm_connected, self._boost if learn else self._ones)
+        else:
+            K.sp_overlaps(self.overlaps, self.boosted_overlaps, active_inputs, self._connected_t,
+                          self._boost if learn else self._ones)
         if self._acts_globally:
             winners = K.sp_inhibit_global(self.overlaps, self.boosted_overlaps, self._tie_breaker,
                                           p.stimulus_threshold, self._num_active, self._kth_hint)
@@ -480,11 +569,13 @@ class SpatialPooler:
         period = float(min(self._iteration_learn, p.duty_cycle_period))
         acts_globally = self._acts_globally
         # One kernel call does the whole step (adapt, duty cycles, bumping, and the boost under global inhibition).
-        K.sp_learn(self._perm, self._connected, self._connected_t, self._connected_count, self._overlap_duty,
-                   self._active_duty, self._boost, self._input_dense, active_inputs, winners, self.overlaps,
-                   self._min_overlap_duty, period, p.syn_perm_active_inc, p.syn_perm_inactive_dec,
-                   p.syn_perm_connected, p.stimulus_threshold, p.syn_perm_below_stimulus_inc, p.boost_strength,
-                   self.density if acts_globally else -1.0)
+        store = (self._pool_ptr, self._pool_idx, self._pool_perm) if self._pool_storage else \
+            (self._perm, self._connected, self._connected_t)
+        (K.pool_learn if self._pool_storage else K.sp_learn)(
+            *store, self._connected_count, self._overlap_duty, self._active_duty, self._boost, self._input_dense,
+            active_inputs, winners, self.overlaps, self._min_overlap_duty, period, p.syn_perm_active_inc,
+            p.syn_perm_inactive_dec, p.syn_perm_connected, p.stimulus_threshold, p.syn_perm_below_stimulus_inc,
+            p.boost_strength, self.density if acts_globally else -1.0)
         if not acts_globally:
             self._update_boost_factors()
         if self._iteration_learn % p.update_period == 0:
@@ -511,11 +602,14 @@ class SpatialPooler:
     # ------------------------------------------------------------------ persistence
 
     def state_dict(self) -> dict:
-        """Everything needed to resume exactly (parameters, synapses, homeostasis, RNG)."""
+        """Everything needed to resume exactly (parameters, synapses, homeostasis, RNG). The synapses are saved as
+        they are stored: ``perm`` (dense), or ``pool_ptr`` / ``pool_idx`` / ``pool_perm`` (pool storage)."""
+        synapses = {"pool_ptr": self._pool_ptr.copy(), "pool_idx": self._pool_idx.copy(),
+                    "pool_perm": self._pool_perm.copy()} if self._pool_storage else {"perm": self._perm.copy()}
         return {
             "format": _FORMAT,
             "params": dataclasses.asdict(self.params),
-            "perm": self._perm.copy(),
+            **synapses,
             "tie_breaker": self._tie_breaker.copy(),
             "overlap_duty": self._overlap_duty.copy(),
             "active_duty": self._active_duty.copy(),
@@ -550,10 +644,14 @@ class SpatialPooler:
         except (TypeError, ValueError) as error:
             raise StateError(f"params are not valid pooler parameters: {error}", field="params") from error
         n_col = params.num_columns
-        perm = get_array(state, "perm", np.float32, (n_col, params.num_inputs), _NOT_POTENTIAL, 1.0)
-        if not np.all((perm >= 0) | (perm == _NOT_POTENTIAL)):
-            raise StateError(f"perm must hold permanences in [0, 1] or {_NOT_POTENTIAL} (outside the pool)",
-                             field="perm")
+        pool_storage = "perm" not in state and "pool_ptr" in state
+        if pool_storage:
+            pools = self._checked_pools(state, params)
+        else:
+            perm = get_array(state, "perm", np.float32, (n_col, params.num_inputs), _NOT_POTENTIAL, 1.0)
+            if not np.all((perm >= 0) | (perm == _NOT_POTENTIAL)):
+                raise StateError(f"perm must hold permanences in [0, 1] or {_NOT_POTENTIAL} (outside the pool)",
+                                 field="perm")
         tie_breaker = get_array(state, "tie_breaker", np.float64, (n_col,), 0.0, 1.0)
         duties = {key: get_array(state, key, np.float64, (n_col,), 0.0, 1.0)
                   for key in ("overlap_duty", "active_duty", "min_overlap_duty")}
@@ -563,7 +661,14 @@ class SpatialPooler:
         radius = get_int(state, "inhibition_radius", 0, max(max(params.column_dimensions), 1))
         rng = restore_rng(get(state, "rng"))
         self.params = params
-        self._perm = perm
+        self._pool_storage = pool_storage
+        if pool_storage:
+            self._set_pools(*pools)
+            self.__dict__.pop("_perm", None)
+        else:
+            self._perm = perm
+            for name in ("_pool_ptr", "_pool_idx", "_pool_perm", "_rev_ptr", "_rev_col", "_rev_slot"):
+                self.__dict__.pop(name, None)
         self._tie_breaker = tie_breaker
         self._overlap_duty = duties["overlap_duty"]
         self._active_duty = duties["active_duty"]
@@ -576,6 +681,24 @@ class SpatialPooler:
         self._inhibition_radius = radius
         self._build_neighbourhoods()
         self._allocate_scratch()
+
+    @staticmethod
+    def _checked_pools(state: dict, params: SpatialPoolerParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pool storage's arrays of ``state``, checked: offsets from 0, non-decreasing, ending at the number of
+        synapses; input bits in range and strictly increasing within each column; permanences in [0, 1]."""
+        n_col, n_in = params.num_columns, params.num_inputs
+        ptr = get_array(state, "pool_ptr", np.int64, (n_col + 1,), 0, n_col * n_in)
+        if ptr[0] != 0 or np.any(np.diff(ptr) < 0) or np.any(np.diff(ptr) > n_in):
+            raise StateError(f"pool_ptr must start at 0 and grow by 0..{n_in} per column", field="pool_ptr")
+        idx = get_array(state, "pool_idx", np.int32, (int(ptr[-1]),), 0, n_in, high_open=True)
+        perm = get_array(state, "pool_perm", np.float32, (int(ptr[-1]),), 0.0, 1.0)
+        if idx.size > 1:
+            steps = np.diff(idx.astype(np.int64))
+            starts = np.zeros(idx.size, dtype=bool)
+            starts[ptr[1:-1][ptr[1:-1] < idx.size]] = True
+            if np.any((steps <= 0) & ~starts[1:]):
+                raise StateError("pool_idx must list each column's input bits in increasing order", field="pool_idx")
+        return np.ascontiguousarray(ptr), np.ascontiguousarray(idx), np.ascontiguousarray(perm)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the pooler to ``path`` (npz + JSON, see :mod:`htmagent.serialization`)."""

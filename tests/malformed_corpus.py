@@ -45,6 +45,17 @@ def _sp():
     return sp, lambda m: [m.compute(SDR(120, codes[t % 12]), learn=True).sparse.tolist() for t in range(12)]
 
 
+def _sp_pool():
+    from htmagent import SDR, SpatialPooler
+
+    codes = _codes(144, 10, 12, 5)
+    sp = SpatialPooler((12, 12), (8, 8), potential_radius=2, global_inhibition=False, local_area_density=0.1,
+                       boost_strength=1.0, stimulus_threshold=1, storage="pool", seed=1)
+    for t in range(30):
+        sp.compute(SDR(144, codes[t % 12]), learn=True)
+    return sp, lambda m: [m.compute(SDR(144, codes[t % 12]), learn=True).sparse.tolist() for t in range(12)]
+
+
 def _tm():
     from htmagent import SDR, TemporalMemory
 
@@ -281,7 +292,8 @@ def _load(name: str) -> Callable[[str], Any]:
     from htmagent import Hierarchy, LocationLayer, Network
 
     return {"hierarchy": Hierarchy.load, "location_layer": LocationLayer.load, "network": Network.load, "htm_observation": _load_observation,
-            "spatial_pooler": SpatialPooler.load, "temporal_memory": TemporalMemory.load,
+            "spatial_pooler": SpatialPooler.load, "spatial_pooler_pool": SpatialPooler.load,
+            "temporal_memory": TemporalMemory.load,
             "connections": Connections.load, "likelihood": AnomalyLikelihood.load,
             "anomaly_detector": AnomalyDetector.load, "predictor": Predictor.load,
             "scalar_predictor": ScalarPredictor.load, "object_layer": ObjectLayer.load}[name]
@@ -292,6 +304,7 @@ MODELS: dict[str, Callable] = {
     "anomaly_detector": _detector, "predictor": _predictor, "scalar_predictor": _scalar_predictor,
     "object_layer": _object_layer, "location_layer": _location_layer, "network": _network,
     "htm_observation": _htm_observation, "hierarchy": _hierarchy,
+    "spatial_pooler_pool": _sp_pool,
 }
 
 
@@ -490,7 +503,9 @@ def check(name: str, other_name: str) -> dict:
 if __name__ == "__main__":
     names = list(MODELS)
     name = sys.argv[1]
-    other = names[(names.index(name) + 1) % len(names)]
+    # "another class's file": the next model in the list that another class loads (both pooler corpora are poolers)
+    order = names[names.index(name) + 1:] + names[:names.index(name)]
+    other = next(n for n in order if _load(n) != _load(name))
     report = check(name, other)
     Path(sys.argv[2]).write_text(json.dumps(report, indent=1))
     print(f"{name}: {report['cases']} cases, {report['rejected']} rejected, {report['accepted_same']} accepted "

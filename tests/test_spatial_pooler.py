@@ -445,3 +445,105 @@ def test_parameter_validation(kwargs, message):
 def test_dimension_mismatch_is_rejected():
     with pytest.raises(ValueError, match="same number of dimensions"):
         SpatialPooler((4, 4), 16)
+
+
+# ------------------------------------------------------------------------------------------ pool storage
+POOL_CONFIGS = {
+    "local topology, local inhibition": dict(
+        input_dimensions=(24, 24), column_dimensions=(12, 12), potential_radius=3, global_inhibition=False,
+        local_area_density=0.06, stimulus_threshold=2, boost_strength=1.0, min_pct_overlap_duty_cycles=0.2,
+        update_period=5),
+    "local topology, no wrap, global inhibition": dict(
+        input_dimensions=(30, 30), column_dimensions=(15, 15), potential_radius=4, potential_pct=0.6,
+        wrap_around=False, num_active_columns_per_inh_area=9, boost_strength=0.5),
+    "whole input": dict(input_dimensions=300, column_dimensions=128, potential_radius=300, potential_pct=0.3,
+                        num_active_columns_per_inh_area=8, stimulus_threshold=3, boost_strength=2.0),
+}
+
+
+def _run(sp: SpatialPooler, steps: int, seed: int = 1) -> list[bytes]:
+    rng = np.random.default_rng(seed)
+    return [sp.compute(SDR.random(sp.num_inputs, 0.05, seed=int(rng.integers(2**31))), learn=bool(t % 7)).sparse
+            .tobytes() for t in range(steps)]
+
+
+@pytest.mark.parametrize("config", sorted(POOL_CONFIGS))
+def test_pool_storage_is_the_dense_pooler_synapse_for_synapse(config):
+    kw = POOL_CONFIGS[config]
+    dense, pool = SpatialPooler(storage="dense", seed=4, **kw), SpatialPooler(storage="pool", seed=4, **kw)
+    assert (dense.storage, pool.storage) == ("dense", "pool")
+    assert _run(dense, 250) == _run(pool, 250)
+    for column in range(dense.num_columns):
+        for a, b in zip(dense.permanences(column), pool.permanences(column)):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(dense.connected_counts(), pool.connected_counts())
+    for name in ("boost_factors", "active_duty_cycles", "overlap_duty_cycles", "inhibition_radius"):
+        np.testing.assert_array_equal(getattr(dense, name), getattr(pool, name))
+    np.testing.assert_array_equal(dense.overlaps, pool.overlaps)
+
+
+def test_pool_storage_counts_connected_synapses_as_its_permanences_say():
+    sp = SpatialPooler(storage="pool", seed=2, **POOL_CONFIGS["local topology, local inhibition"])
+    _run(sp, 120)
+    counts = [int((sp.permanences(c)[1] >= np.float32(sp.params.syn_perm_connected)).sum())
+              for c in range(sp.num_columns)]
+    np.testing.assert_array_equal(sp.connected_counts(), counts)
+
+
+def test_auto_storage_keeps_only_the_pools_when_they_are_a_small_part_of_a_big_input():
+    big_local = SpatialPooler((128, 128), (32, 32), potential_radius=6, global_inhibition=False,
+                              local_area_density=0.02, seed=0)
+    assert big_local.storage == "pool"
+    assert SpatialPooler(2000, 1024, potential_radius=2000, seed=0).storage == "dense"  # whole-input pools
+    assert SpatialPooler((24, 24), (12, 12), potential_radius=2, seed=0).storage == "dense"  # small: dense is fast
+    pool_bytes = sum(getattr(big_local, n).nbytes for n in ("_pool_ptr", "_pool_idx", "_pool_perm", "_rev_ptr",
+                                                            "_rev_col", "_rev_slot"))
+    synapses = sum(big_local.permanences(c)[0].size for c in range(big_local.num_columns))
+    # memory follows the pools: 16 bytes a potential synapse, and two offset arrays
+    assert pool_bytes == 16 * synapses + 8 * (big_local.num_inputs + 1) + 8 * (big_local.num_columns + 1)
+    assert pool_bytes < 0.05 * 6 * big_local.num_columns * big_local.num_inputs  # the dense matrices' 6 B a pair
+    with pytest.raises(ValueError, match="storage"):
+        SpatialPooler(100, 64, storage="sparse")
+
+
+def test_pool_storage_saves_loads_and_resumes_exactly(tmp_path):
+    sp = SpatialPooler(storage="pool", seed=5, **POOL_CONFIGS["local topology, local inhibition"])
+    _run(sp, 40)
+    sp.save(tmp_path / "sp")
+    copy = SpatialPooler.load(tmp_path / "sp")
+    assert copy.storage == "pool"
+    assert _run(copy, 60, seed=9) == _run(sp, 60, seed=9)
+
+
+@pytest.mark.parametrize("damage", ["ptr decreasing", "ptr start", "idx out of range", "idx unsorted",
+                                    "idx repeated", "perm above 1", "idx dtype"])
+def test_a_malformed_pool_state_is_refused_and_changes_nothing(damage):
+    from htmagent.serialization import StateError
+
+    sp = SpatialPooler(storage="pool", seed=5, **POOL_CONFIGS["local topology, local inhibition"])
+    _run(sp, 20)
+    state = sp.state_dict()
+    ptr, idx, perm = state["pool_ptr"], state["pool_idx"], state["pool_perm"]
+    if damage == "ptr decreasing":
+        ptr[5] = ptr[6] + 1
+    elif damage == "ptr start":
+        ptr[0] = 1
+    elif damage == "idx out of range":
+        idx[3] = sp.num_inputs
+    elif damage == "idx unsorted":
+        idx[ptr[2]], idx[ptr[2] + 1] = idx[ptr[2] + 1], idx[ptr[2]]
+    elif damage == "idx repeated":
+        idx[ptr[2] + 1] = idx[ptr[2]]
+    elif damage == "perm above 1":
+        perm[7] = 1.5
+    elif damage == "idx dtype":
+        state["pool_idx"] = idx.astype(np.int64)
+    other = SpatialPooler(storage="pool", seed=5, **POOL_CONFIGS["local topology, local inhibition"])
+    _run(other, 20)
+    before = other.state_dict()
+    with pytest.raises(StateError):
+        other.load_state_dict(state)
+    after = other.state_dict()
+    for key in ("pool_ptr", "pool_idx", "pool_perm", "boost"):
+        np.testing.assert_array_equal(after[key], before[key])
+    assert _run(other, 5) == _run(sp, 5)  # and it still works as the original does

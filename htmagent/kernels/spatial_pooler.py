@@ -33,6 +33,10 @@ __all__ = [
     "sp_update_duty_cycles",
     "sp_neighbourhood_mean",
     "sp_neighbourhood_max",
+    "pool_overlaps",
+    "pool_learn",
+    "pool_raise_columns",
+    "pool_reverse",
 ]
 
 
@@ -419,3 +423,116 @@ def sp_neighbourhood_max(out, values, neigh_ptr, neigh_idx):
             if v > best:
                 best = v
         out[c] = best
+
+
+# ---------------------------------------------------------------------- pool storage (sparse potential pools)
+#
+# For inputs much larger than a column's potential pool (local topology over a big input), the dense matrices cost
+# memory for every (column, input) pair. The pool storage keeps only the pool: per column a sorted list of input
+# bits (``pool_idx``) with their permanences (``pool_perm``), delimited by ``pool_ptr``, plus the reverse index
+# (for each input bit, the columns whose pool holds it, ``rev_col``, and the slot of that synapse, ``rev_slot``),
+# so that an overlap still costs only the active inputs' synapses. The kernels below do exactly what the dense ones
+# do, synapse for synapse and in the same float32 arithmetic, so both storages give the same pooler.
+
+
+@kernel
+def pool_overlaps(overlaps, boosted, active_inputs, rev_ptr, rev_col, rev_slot, pool_perm, threshold, boost):
+    """:func:`sp_overlaps` on the pool storage: connected synapses (permanence >= ``threshold``) on active input
+    bits per column, and ``overlaps * boost``."""
+    thr = np.float32(threshold)
+    overlaps[:] = 0
+    for k in range(active_inputs.shape[0]):
+        i = active_inputs[k]
+        for j in range(rev_ptr[i], rev_ptr[i + 1]):
+            if pool_perm[rev_slot[j]] >= thr:
+                overlaps[rev_col[j]] += 1
+    for c in range(overlaps.shape[0]):
+        boosted[c] = overlaps[c] * boost[c]
+
+
+@kernel
+def _pool_raise_row(pool_ptr, pool_perm, connected_count, column, increment, threshold):
+    thr = np.float32(threshold)
+    step = np.float32(increment)
+    one = np.float32(1.0)
+    for s in range(pool_ptr[column], pool_ptr[column + 1]):
+        old = pool_perm[s]
+        new = min(old + step, one)
+        pool_perm[s] = new
+        if new >= thr and old < thr:
+            connected_count[column] += 1
+
+
+@kernel
+def _pool_raise_column(pool_ptr, pool_perm, connected_count, column, stimulus_threshold, increment, threshold):
+    if connected_count[column] >= stimulus_threshold:
+        return
+    if increment <= 0.0 or pool_ptr[column + 1] - pool_ptr[column] < stimulus_threshold:
+        return
+    while connected_count[column] < stimulus_threshold:
+        _pool_raise_row(pool_ptr, pool_perm, connected_count, column, increment, threshold)
+
+
+@kernel
+def pool_raise_columns(pool_ptr, pool_perm, connected_count, stimulus_threshold, increment, threshold):
+    """Raise every column under ``stimulus_threshold`` connected synapses until it has enough (construction)."""
+    for c in range(connected_count.shape[0]):
+        _pool_raise_column(pool_ptr, pool_perm, connected_count, c, stimulus_threshold, increment, threshold)
+
+
+@kernel
+def pool_learn(pool_ptr, pool_idx, pool_perm, connected_count, overlap_duty, active_duty, boost, input_dense,
+               active_inputs, winners, overlaps, min_overlap_duty, period, active_inc, inactive_dec, threshold,
+               stimulus_threshold, below_stimulus_inc, boost_strength, target_density):
+    """:func:`sp_learn` on the pool storage (the same arguments, with the pool arrays for the dense matrices)."""
+    thr = np.float32(threshold)
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    inc = np.float32(active_inc)
+    dec = np.float32(inactive_dec)
+    for k in range(active_inputs.shape[0]):
+        input_dense[active_inputs[k]] = 1
+    for w in range(winners.shape[0]):
+        c = winners[w]
+        for s in range(pool_ptr[c], pool_ptr[c + 1]):
+            old = pool_perm[s]
+            new = min(max(old + (inc if input_dense[pool_idx[s]] else -dec), zero), one)
+            pool_perm[s] = new
+            if (old >= thr) != (new >= thr):
+                connected_count[c] += 1 if new >= thr else -1
+        _pool_raise_column(pool_ptr, pool_perm, connected_count, c, stimulus_threshold, below_stimulus_inc,
+                           threshold)
+    for k in range(active_inputs.shape[0]):
+        input_dense[active_inputs[k]] = 0
+    sp_update_duty_cycles(overlap_duty, active_duty, overlaps, winners, period)
+    bumped = 0
+    for c in range(overlap_duty.shape[0]):
+        if overlap_duty[c] < min_overlap_duty[c]:
+            _pool_raise_row(pool_ptr, pool_perm, connected_count, c, below_stimulus_inc, threshold)
+            bumped += 1
+    if boost_strength != 0.0 and target_density >= 0.0:
+        for c in range(boost.shape[0]):
+            boost[c] = np.exp((target_density - active_duty[c]) * boost_strength)
+    return bumped
+
+
+@kernel
+def pool_reverse(pool_ptr, pool_idx, num_inputs):
+    """The reverse index of a pool storage: ``(rev_ptr, rev_col, rev_slot)``, for each input bit the columns whose
+    pool holds it (ascending) and the slot of that synapse in ``pool_idx`` / ``pool_perm``."""
+    num_columns = pool_ptr.shape[0] - 1
+    rev_ptr = np.zeros(num_inputs + 1, dtype=np.int64)
+    for s in range(pool_idx.shape[0]):
+        rev_ptr[pool_idx[s] + 1] += 1
+    for i in range(num_inputs):
+        rev_ptr[i + 1] += rev_ptr[i]
+    fill = rev_ptr[:num_inputs].copy()
+    rev_col = np.empty(pool_idx.shape[0], dtype=np.int32)
+    rev_slot = np.empty(pool_idx.shape[0], dtype=np.int32)
+    for c in range(num_columns):
+        for s in range(pool_ptr[c], pool_ptr[c + 1]):
+            i = pool_idx[s]
+            rev_col[fill[i]] = c
+            rev_slot[fill[i]] = s
+            fill[i] += 1
+    return rev_ptr, rev_col, rev_slot
