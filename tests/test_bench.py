@@ -74,3 +74,12 @@ def test_columns_prints_the_network_and_the_agent_for_each_count(capsys):
     assert rates[0][1] == pytest.approx(rates[0][0], rel=0.01) and rates[1][1] == pytest.approx(3 * rates[1][0],
                                                                                                 rel=0.01)
     assert [r[1].strip() for r in agent] == ["1", "2"] and all(r[5].strip().endswith("%") for r in agent)
+
+
+def test_sp_storage_prints_both_storages_of_each_pooler(capsys):
+    assert bench.main(["--sp-storage", "--quick", "--steps", "5", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "quick" in line]
+    assert len(rows) == 6 and [r.split(" | ")[1] for r in rows] == ["dense", "pool"] * 3
+    # the pool storage costs 16 bytes a potential synapse (plus its offsets); dense costs 6 a pair
+    assert all(16.0 <= float(r.split(" | ")[3]) < 17.0 for r in rows if r.split(" | ")[1] == "pool")

@@ -387,6 +387,57 @@ def bench_columns(columns: Sequence[int], objects: int, seed: int, episodes: int
     return "\n".join(lines)
 
 
+#: ``bench --sp-storage`` configurations: (name, SpatialPooler arguments); ``quick`` shrinks the inputs for tests.
+SP_STORAGE_CONFIGS = (
+    ("image 128x128 -> 64x64, radius 8, local inhibition",
+     dict(input_dimensions=(128, 128), column_dimensions=(64, 64), potential_radius=8, global_inhibition=False,
+          local_area_density=0.02)),
+    ("image 128x128 -> 64x64, radius 8, global inhibition",
+     dict(input_dimensions=(128, 128), column_dimensions=(64, 64), potential_radius=8,
+          num_active_columns_per_inh_area=80)),
+    ("hotgym-sized 1462 -> 1638, pools of 85% of the input",
+     dict(input_dimensions=1462, column_dimensions=1638, potential_radius=1462, potential_pct=0.85,
+          num_active_columns_per_inh_area=32)),
+)
+
+
+def bench_sp_storage(seed: int, steps: int = 250, quick: bool = False) -> str:
+    """The spatial pooler's two storages side by side: synapse memory, bytes per potential synapse, build time and
+    learning steps per CPU-second (random inputs of 3% density), and which one ``storage="auto"`` picks."""
+    from htmagent.sdr import SDR
+    from htmagent.spatial_pooler import SpatialPooler
+
+    names = ("_perm", "_connected", "_connected_t", "_pool_ptr", "_pool_idx", "_pool_perm", "_rev_ptr", "_rev_col",
+             "_rev_slot")
+    lines = ["| pooler | storage | synapse memory MiB | bytes per potential synapse | build s (CPU) | "
+             "learning steps/CPU-s | auto picks |", "|---|---|---|---|---|---|---|"]
+    for name, kwargs in SP_STORAGE_CONFIGS:
+        if quick:
+            kwargs = {**kwargs, "input_dimensions": tuple(max(d // 8, 4) for d in np.atleast_1d(
+                kwargs["input_dimensions"])), "column_dimensions": tuple(max(d // 8, 4) for d in np.atleast_1d(
+                    kwargs["column_dimensions"])), "potential_radius": min(kwargs["potential_radius"], 200)}
+            name = f"{name} (quick: 1/8 of each side)"
+        auto = SpatialPooler(seed=seed, **kwargs).storage if not quick else None
+        for storage in ("dense", "pool"):
+            cpu = time.process_time()
+            sp = SpatialPooler(storage=storage, seed=seed, **kwargs)
+            build = time.process_time() - cpu
+            rng = np.random.default_rng(seed)
+            inputs = [SDR.random(sp.num_inputs, 0.03, seed=int(rng.integers(2**31))) for _ in range(steps + 20)]
+            for x in inputs[:20]:
+                sp.compute(x)
+            cpu = time.process_time()
+            for x in inputs[20:]:
+                sp.compute(x)
+            rate = steps / max(time.process_time() - cpu, 1e-9)
+            memory = sum(getattr(sp, n).nbytes for n in names if hasattr(sp, n))
+            synapses = sum(sp.permanences(c)[0].size for c in range(sp.num_columns))
+            picked = "" if auto is None else ("yes" if auto == storage else "")
+            lines.append(f"| {name} | {storage} | {memory / 2**20:,.1f} | {memory / max(synapses, 1):.1f} | "
+                         f"{build:.2f} | {rate:,.0f} | {picked} |")
+    return "\n".join(lines)
+
+
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", choices=sorted(CONFIGS), default="hotgym", help="named configuration")
     parser.add_argument("--steps", type=int_at_least(1), default=None, help="steps per stage (default: 5000)")
@@ -412,7 +463,10 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                              "learned objects, and episodes per second of the agent with N sensors")
     parser.add_argument("--objects", type=int_at_least(1), default=50, help="--columns: objects learned")
     parser.add_argument("--episodes", type=int_at_least(1), default=50, help="--columns: agent episodes timed")
-    parser.add_argument("--quick", action="store_true", help="--sweep: the test's 4 trials")
+    parser.add_argument("--sp-storage", action="store_true", help="instead: the spatial pooler's dense and pool "
+                        "storages side by side (memory, bytes per synapse, build time, steps per second)")
+    parser.add_argument("--quick", action="store_true", help="--sweep: the test's 4 trials; --sp-storage: small "
+                        "inputs")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -433,6 +487,9 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if getattr(args, "hierarchy", False):
         print(bench_hierarchy(args.steps or 3000, args.seed))
+        return 0
+    if getattr(args, "sp_storage", False):
+        print(bench_sp_storage(args.seed, args.steps or 250, args.quick))
         return 0
     if getattr(args, "columns", None):
         print(bench_columns(args.columns, args.objects, args.seed, args.episodes))
