@@ -206,10 +206,11 @@ class Connections:
 
     @property
     def held_activity(self) -> tuple[np.ndarray, np.float32, object] | None:
-        """(input, connected threshold, (key, result) held by :meth:`hold_activity` or None) whose per-segment counts ``counts`` /
-        ``touched`` hold, on the store as it is now; None when they hold nothing usable. Set after every count (:meth:`compute_activity`, the temporal
-        memory's), and cleared by everything that changes the store (every mutating method, and whoever asks for
-        :attr:`store`), so that the next count on an unchanged store walks only the input cells that changed."""
+        """(input, connected threshold, (key, result) held by :meth:`hold_activity` or None): the input whose
+        per-segment counts ``counts`` / ``touched`` hold, on the store as it is now; None when they hold nothing
+        usable. Set after every count (:meth:`compute_activity`, the temporal memory's), and cleared by everything
+        that changes the store (every mutating method, and whoever asks for :attr:`store`), so that the next count on
+        an unchanged store walks only the input cells that changed."""
         return self.__dict__.get("_held")
 
     def hold_activity(self, active: np.ndarray, threshold: np.float32, result: object = None,

@@ -162,7 +162,8 @@ class RLArgs(FigureArgs):
                      "torch_threads", "raw_buckets", "deep_columns", "deep_winners", "deep_cells"):
             check_int(getattr(self, name), name, 1)
         if self.deep_winners > self.deep_columns:
-            raise ValueError(f"deep_winners must be at most deep_columns ({self.deep_columns}), got {self.deep_winners}")
+            raise ValueError(f"deep_winners must be at most deep_columns ({self.deep_columns}), "
+                             f"got {self.deep_winners}")
         for name in ("size_per_dim", "active_bits", "potential_radius", "overhead_steps", "calibrate_steps"):
             check_int(getattr(self, name), name, 0)
         if self.quick:  # a tiny run for the tests: one seed, 256 steps, a small HTM
