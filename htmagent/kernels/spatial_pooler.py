@@ -13,6 +13,9 @@ Storage they share (see :class:`htmagent.spatial_pooler.SpatialPooler`):
   learning kernels keep both in step with ``perm`` by writing only the synapses whose connected state flips;
 - ``connected_count``: number of connected synapses per column.
 
+The ``pool_*`` kernels do the same on the pool storage (``storage="pool"``: only the potential synapses, see the
+section at the end), for large inputs with small pools, where the dense matrices would be mostly empty.
+
 Permanence arithmetic is done in float32 (as stored), so the NumPy twins in ``tests/reference/sp_twins.py``
 reproduce the kernels bit for bit.
 """
