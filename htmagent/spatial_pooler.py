@@ -664,7 +664,8 @@ class SpatialPooler:
         self._pool_storage = pool_storage
         if pool_storage:
             self._set_pools(*pools)
-            self.__dict__.pop("_perm", None)
+            for name in ("_perm", "_connected", "_connected_t"):  # a dense pooler's matrices, if it was one
+                self.__dict__.pop(name, None)
         else:
             self._perm = perm
             for name in ("_pool_ptr", "_pool_idx", "_pool_perm", "_rev_ptr", "_rev_col", "_rev_slot"):

@@ -547,3 +547,17 @@ def test_a_malformed_pool_state_is_refused_and_changes_nothing(damage):
     for key in ("pool_ptr", "pool_idx", "pool_perm", "boost"):
         np.testing.assert_array_equal(after[key], before[key])
     assert _run(other, 5) == _run(sp, 5)  # and it still works as the original does
+
+
+def test_a_pooler_takes_the_storage_of_the_state_it_loads():
+    kw = POOL_CONFIGS["local topology, local inhibition"]
+    dense, pool = SpatialPooler(storage="dense", seed=6, **kw), SpatialPooler(storage="pool", seed=6, **kw)
+    _run(dense, 30)
+    _run(pool, 30)
+    into_dense, into_pool = SpatialPooler(storage="dense", seed=7, **kw), SpatialPooler(storage="pool", seed=7, **kw)
+    into_dense.load_state_dict(pool.state_dict())
+    into_pool.load_state_dict(dense.state_dict())
+    assert (into_dense.storage, into_pool.storage) == ("pool", "dense")
+    assert not hasattr(into_dense, "_perm") and not hasattr(into_pool, "_pool_ptr")  # nothing stale is kept
+    runs = [_run(sp, 40, seed=11) for sp in (dense, pool, into_dense, into_pool)]
+    assert all(r == runs[0] for r in runs)
