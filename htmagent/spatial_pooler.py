@@ -169,6 +169,13 @@ def _box(center: np.ndarray, radius: int, dims: tuple[int, ...], wrap: bool) -> 
     return np.ravel_multi_index(tuple(g.ravel() for g in grids), dims)
 
 
+def _lowest(keys: np.ndarray, count: int) -> np.ndarray:
+    """Boolean mask of the ``count`` lowest ``keys`` along the last axis (one random pool per row of random keys)."""
+    if count == 0:
+        return np.zeros(keys.shape, dtype=bool)
+    return keys <= np.partition(keys, count - 1, axis=-1)[..., count - 1:count]
+
+
 class SpatialPooler:
     """A spatial pooler layer of minicolumns (see the module docstring for the neural rule).
 
@@ -329,13 +336,9 @@ class SpatialPooler:
         ever holding a dense matrix: each column's pool, then each column's permanences, kept on its pool."""
         p = self.params
         n_in, n_col = p.num_inputs, p.num_columns
-        pools = []
         if all(2 * p.potential_radius + 1 >= d for d in p.input_dimensions):
             count = int(round(n_in * p.potential_pct))
-            for _ in range(n_col):
-                keys = rng.random(n_in)
-                pools.append(np.flatnonzero(keys <= np.partition(keys, count - 1)[count - 1]) if count else
-                             np.empty(0, dtype=np.int64))
+            pools = [np.flatnonzero(_lowest(rng.random(n_in), count)) for _ in range(n_col)]
         else:
             pools = [self._local_pool(column, rng) for column in range(n_col)]
         ptr = np.zeros(n_col + 1, dtype=np.int64)
@@ -360,11 +363,7 @@ class SpatialPooler:
         if all(2 * p.potential_radius + 1 >= d for d in p.input_dimensions):
             # Every region is the whole input: draw all pools at once.
             count = int(round(n_in * p.potential_pct))
-            keys = rng.random((n_col, n_in))
-            if count == 0:
-                return np.zeros((n_col, n_in), dtype=bool)
-            cut = np.partition(keys, count - 1, axis=1)[:, count - 1: count]
-            return keys <= cut
+            return _lowest(rng.random((n_col, n_in)), count)
         potential = np.zeros((n_col, n_in), dtype=bool)
         for column in range(n_col):
             potential[column, self._local_pool(column, rng)] = True

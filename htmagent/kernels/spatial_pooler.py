@@ -386,10 +386,17 @@ def sp_learn(perm, connected, connected_t, connected_count, overlap_duty, active
     sp_update_duty_cycles(overlap_duty, active_duty, overlaps, winners, period)
     bumped = sp_bump_weak(perm, connected, connected_t, connected_count, overlap_duty, min_overlap_duty,
                           below_stimulus_inc, threshold)
+    _global_boost(boost, active_duty, boost_strength, target_density)
+    return bumped
+
+
+@kernel
+def _global_boost(boost, active_duty, boost_strength, target_density):
+    # Boost factors toward one target density for every column (global inhibition); a negative target leaves them to
+    # the caller (local inhibition), and a strength of 0 leaves them at 1.
     if boost_strength != 0.0 and target_density >= 0.0:
         for c in range(boost.shape[0]):
             boost[c] = np.exp((target_density - active_duty[c]) * boost_strength)
-    return bumped
 
 
 @kernel
@@ -513,9 +520,7 @@ def pool_learn(pool_ptr, pool_idx, pool_perm, connected_count, overlap_duty, act
         if overlap_duty[c] < min_overlap_duty[c]:
             _pool_raise_row(pool_ptr, pool_perm, connected_count, c, below_stimulus_inc, threshold)
             bumped += 1
-    if boost_strength != 0.0 and target_density >= 0.0:
-        for c in range(boost.shape[0]):
-            boost[c] = np.exp((target_density - active_duty[c]) * boost_strength)
+    _global_boost(boost, active_duty, boost_strength, target_density)
     return bumped
 
 
