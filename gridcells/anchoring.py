@@ -96,7 +96,8 @@ def learn_anchors(conn: Connections, learning_cells: np.ndarray, l4_winners: SDR
     # Room for everything this step may add, made now: under a memory budget that may retire old segments, and
     # none of the segments found active or matching below may go while their ids are held.
     new_synapses = int(learning_cells.size) * params.sample_size
-    conn.ensure_capacity(int(learning_cells.size), new_synapses, protected=activity.segments)
+    conn.ensure_capacity(int(learning_cells.size), new_synapses, protected=activity.segments,
+                         presynaptic_cells=l4_winners.num_active)
     owners = conn.segment_cells(activity.segments) if activity.segments.size else np.empty(0, dtype=np.int32)
     for cell in learning_cells.tolist():
         mine = owners == cell

@@ -6,7 +6,7 @@ for apical dendrites or for grid-cell anchoring). Each cell owns up to ``max_seg
 each segment owns up to ``max_synapses_per_segment`` synapses, each a (presynaptic cell, float32 permanence) pair.
 A synapse is *connected* when its permanence reaches the caller's connected threshold.
 
-Storage is preallocated NumPy arrays that grow by capacity doubling. A presynaptic index (the synapses leaving each
+Storage is preallocated NumPy arrays that grow by half their capacity at a time. A presynaptic index (the synapses leaving each
 presynaptic cell) makes :meth:`Connections.compute_activity` cost O(synapses on the active presynaptic cells), not
 O(all synapses). Memory is bounded: a cell at its segment cap replaces its least recently used segment (the one whose
 last learning is oldest), and a full segment drops its weakest synapses before growing new ones.
@@ -246,14 +246,14 @@ class Connections:
         return grown
 
     def _grow_pool(self, counter: int, free_name: str, link_name: str | None, needed: int) -> tuple[int, int] | None:
-        """Double a pool (segments, blocks or chunks) until ``needed`` slots are free; return (old, new) sizes."""
+        """Grow a pool (segments, blocks or chunks) by halves until ``needed`` slots are free; return (old, new) sizes."""
         n_free = int(self.meta[counter])
         if n_free >= needed:
             return None
         old = getattr(self, free_name).shape[0]
         new = old
         while new - old + n_free < needed:
-            new *= 2
+            new += max(1, new // 2)
         free = np.zeros(new, dtype=np.int32)
         free[: new - old] = np.arange(new - 1, old - 1, -1, dtype=np.int32)
         free[new - old : new - old + n_free] = getattr(self, free_name)[:n_free]
@@ -275,11 +275,11 @@ class Connections:
         return int(sum(a.nbytes for a in arrays))
 
     def _grown(self, counter: int, capacity: int, needed: int) -> int:
-        """The capacity a pool would double to so that ``needed`` slots are free."""
+        """The capacity a pool would grow to so that ``needed`` slots are free."""
         n_free = int(self.meta[counter])
         new = capacity
         while new - capacity + n_free < needed:
-            new *= 2
+            new += max(1, new // 2)
         return new
 
     def _retire(self, needs: tuple[int, int, int], protected: np.ndarray | None) -> bool:
@@ -296,8 +296,8 @@ class Connections:
         return all(int(self.meta[k]) >= n for k, n in zip((K.M_FREE_SEG, K.M_FREE_BLOCK, K.M_FREE_CHUNK), needs))
 
     def ensure_capacity(self, new_segments: int, new_synapses: int, growing_segments: int | None = None,
-                        protected: np.ndarray | None = None) -> None:
-        """Make sure ``new_segments`` segments and ``new_synapses`` synapses can be created (capacity doubling).
+                        protected: np.ndarray | None = None, presynaptic_cells: int | None = None) -> None:
+        """Make sure ``new_segments`` segments and ``new_synapses`` synapses can be created (growing the pools by halves).
 
         Args:
             new_segments: segments that may be created before the next call.
@@ -306,18 +306,24 @@ class Connections:
                 bounds the synapse blocks needed.
             protected: segments that must survive (with a :attr:`memory_budget`: the ones the caller is about to
                 learn on).
+            presynaptic_cells: how many distinct presynaptic cells those synapses start from (None = as many as
+                synapses); it bounds the presynaptic-index chunks needed.
         """
         spread = new_synapses if growing_segments is None else min(growing_segments, new_synapses)
         blocks = spread + (new_synapses + K.CHUNK - 1) // K.CHUNK
+        # g new entries on one list open at most ceil(g / CHUNK) chunks, so p lists taking n entries in all open at
+        # most p + n / CHUNK; without p, each new synapse may open one.
+        sources = new_synapses if presynaptic_cells is None else min(presynaptic_cells, new_synapses)
+        chunks = min(new_synapses, sources + (new_synapses + K.CHUNK - 1) // K.CHUNK)
         free_segs, free_blocks, free_chunks = self.meta[:3].tolist()
-        if free_segs >= new_segments and free_blocks >= blocks and free_chunks >= new_synapses:
+        if free_segs >= new_segments and free_blocks >= blocks and free_chunks >= chunks:
             return  # the usual case, checked once per time step
         if self.memory_budget is not None:
             sizes = (self.segment_capacity, self.syn_link.shape[1], self.chunk_link.shape[1])
             grown = [self._grown(k, c, n) for k, c, n in zip((K.M_FREE_SEG, K.M_FREE_BLOCK, K.M_FREE_CHUNK), sizes,
-                                                              (new_segments, blocks, new_synapses))]
+                                                              (new_segments, blocks, chunks))]
             extra = sum((g - c) * b for g, c, b in zip(grown, sizes, self._SLOT_BYTES))
-            if self.nbytes + extra > self.memory_budget and self._retire((new_segments, blocks, new_synapses),
+            if self.nbytes + extra > self.memory_budget and self._retire((new_segments, blocks, chunks),
                                                                          protected):
                 return  # retiring freed enough: no growth
         grown = self._grow_pool(K.M_FREE_SEG, "free_segs", None, new_segments)
@@ -332,8 +338,7 @@ class Connections:
         if grown is not None:
             self.syn_i32 = self._widen(self.syn_i32, grown[1] * K.CHUNK, -1)
             self.syn_perm = self._widen(self.syn_perm, grown[1] * K.CHUNK, 0.0)
-        # Each new synapse opens at most one chunk of the presynaptic index.
-        grown = self._grow_pool(K.M_FREE_CHUNK, "free_chunks", "chunk_link", new_synapses)
+        grown = self._grow_pool(K.M_FREE_CHUNK, "free_chunks", "chunk_link", chunks)
         if grown is not None:
             self.chunk_i32 = self._widen(self.chunk_i32, grown[1] * K.CHUNK, -1)
             self.chunk_perm = self._widen(self.chunk_perm, grown[1] * K.CHUNK, 0.0)

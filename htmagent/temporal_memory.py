@@ -424,15 +424,22 @@ class TemporalMemory:
         b, a = self.basal_connections, self.apical_connections
         n_cols = cols.shape[0]
         n_pred = self._predictive.shape[0]
-        b_new = (self._b_segs.shape[0] + n_cols) * self.basal.max_new_synapse_count
         n_learning = n_pred + n_cols
         a_new = (self._a_segs.shape[0] + n_learning) * self.apical.max_new_synapse_count if self.apical_input_size \
             else 0
         if learn:
-            b.ensure_capacity(n_cols, b_new, self._b_segs.shape[0] + n_cols, protected=self._b_segs)
+            # Room for this step's growth, bounded tightly (a loose bound holds several times the store): basal
+            # synapses grow only on the matching segments of the active minicolumns and on one new segment per
+            # column, and new synapses start only from the candidate cells (the previous winners), which bounds the
+            # presynaptic-index chunks they can open.
+            b_growing = TK.count_in_columns(self._b_cells, self.cells_per_column, cols) + n_cols
+            b.ensure_capacity(n_cols, b_growing * self.basal.max_new_synapse_count, b_growing,
+                              protected=self._b_segs, presynaptic_cells=self._b_cands.shape[0])
             if a_new:
-                a.ensure_capacity(n_learning, a_new, self._a_segs.shape[0] + n_learning, protected=self._a_segs)
-        need = n_cols + b_new + a_new
+                a.ensure_capacity(n_learning, a_new, self._a_segs.shape[0] + n_learning, protected=self._a_segs,
+                                  presynaptic_cells=self._a_cands.shape[0])
+        # random numbers drawn ahead for growth: sized by the loose bound, as ever, so a seed's stream is unchanged
+        need = n_cols + (self._b_segs.shape[0] + n_cols) * self.basal.max_new_synapse_count + a_new
         if self._rand.shape[0] - self._rand_pos < need:
             self._rand = self._rng.random(max(_POOL, 2 * need))
             self._rand_pos = 0

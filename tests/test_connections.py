@@ -182,7 +182,7 @@ def test_lru_replacement_keeps_recently_used_segments():
     assert conn.synapses_for_segment(a)[0].tolist() == [1, 2]
 
 
-def test_capacity_doubles_and_caps_hold_in_long_random_runs():
+def test_capacity_grows_and_caps_hold_in_long_random_runs():
     rng = np.random.default_rng(0)
     conn = Connections(30, 60, max_segments_per_cell=3, max_synapses_per_segment=8, seed=0)
     for step in range(1500):

@@ -98,3 +98,36 @@ def test_the_budget_is_checked():
         TemporalMemory(16, 2, memory_budget=0)
     with pytest.raises(TypeError, match="memory_budget"):
         Connections(4, 4, memory_budget=1.5)
+
+
+def test_room_for_synapses_from_few_cells_opens_few_presynaptic_chunks():
+    """n new synapses from p presynaptic cells open at most p + n / CHUNK chunks of the presynaptic index, so that is
+    all the store reserves; without p it must assume one chunk per synapse."""
+    tight = Connections(10, 1000, seed=0)
+    tight.ensure_capacity(0, 2000, 100, presynaptic_cells=40)
+    needed = 40 + 2000 // K.CHUNK
+    assert int(tight.meta[K.M_FREE_CHUNK]) >= needed
+    assert tight.chunk_link.shape[1] < 2 * needed
+    loose = Connections(10, 1000, seed=0)
+    loose.ensure_capacity(0, 2000, 100)
+    assert int(loose.meta[K.M_FREE_CHUNK]) >= 2000
+    assert tight.nbytes < loose.nbytes / 4
+
+
+def test_a_temporal_memory_keeps_its_free_room_near_what_it_uses():
+    """On a stream of repeated sequences and noise the store's pools stay consistent at every step, and the free
+    room never grows to more than the used part (it held more than twice the used chunks before the bound)."""
+    tm = TemporalMemory(256, 8, seed=0)
+    rng = np.random.default_rng(0)
+    sequences = [np.sort(rng.choice(256, 10, replace=False)) for _ in range(40)]
+    conn = tm.basal_connections
+    for step in range(1500):
+        x = sequences[step % 40] if rng.random() < 0.6 else np.sort(rng.choice(256, 10, replace=False))
+        tm.compute(SDR(256, x), learn=True)
+        if step % 100 == 99:
+            assert _store_ok(conn)
+    used_blocks = conn.syn_link.shape[1] - int(conn.meta[K.M_FREE_BLOCK])
+    used_chunks = conn.chunk_link.shape[1] - int(conn.meta[K.M_FREE_CHUNK])
+    assert conn.num_synapses() > 50_000  # the store grew many times over
+    assert conn.syn_link.shape[1] <= 1.5 * used_blocks
+    assert conn.chunk_link.shape[1] <= 1.5 * used_chunks

@@ -207,6 +207,16 @@ def _in_sorted(values, x):
 
 
 @kernel
+def count_in_columns(cells, cells_per_column, columns):
+    """How many of ``cells`` lie in the minicolumns ``columns`` (sorted): the matching segments that may learn."""
+    n = 0
+    for i in range(cells.shape[0]):
+        if _in_sorted(columns, cells[i] // cells_per_column):
+            n += 1
+    return n
+
+
+@kernel
 def _punish(
     seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link, free_segs,
     free_blocks, free_chunks, meta, active_mask, segs, cells, pot, active_columns, cells_per_column, min_threshold,
