@@ -134,7 +134,8 @@ class GridCellPopulation(abc.ABC):
         self._connections = Connections(m * n * n, anchor_input_size, anchor.max_segments_per_cell,
                                         anchor.max_synapses_per_segment,
                                         seed=int(self._rng.integers(0, 2**63 - 1)),
-                                        memory_budget=anchor.memory_budget)
+                                        memory_budget=anchor.memory_budget,
+                                        connected_permanence=anchor.connected_permanence)
         self._refresh()
 
     @abc.abstractmethod
@@ -379,6 +380,7 @@ class GridCellPopulation(abc.ABC):
                                sorted_unique=True)
         connections = Connections(1, 1, seed=0)
         connections.load_state_dict(state["connections"])
+        connections.set_connected_permanence(self.anchor.connected_permanence)  # files before the connected bits
         if (connections.num_cells, connections.num_presynaptic) != (self.size, self.anchor_input_size):
             raise ValueError(f"state['connections'] must connect {self.anchor_input_size} L4 cells to {self.size} "
                              f"cells, got {connections.num_presynaptic} to {connections.num_cells}")

@@ -70,7 +70,9 @@ from htmagent.serialization import load_state, save_state
 
 __all__ = ["Connections", "SegmentActivity"]
 
-_FORMAT = "htmagent.Connections/1"
+_FORMAT = "htmagent.Connections/2"
+#: Files before the connected bits: the presynaptic index held (segment, synapse id) rows and a permanence copy.
+_FORMAT_1 = "htmagent.Connections/1"
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,10 @@ class Connections:
             longest ago (ties: the weaker synapse), and a segment left without synapses is destroyed. A step costs
             time in proportion to the synapses leaving its active cells, so the cap bounds the cost of a step however
             long the store learns.
+        connected_permanence: the connected permanence the store keeps a connected bit for, in each synapse's
+            presynaptic-index entry, so that counting connected synapses reads no permanence. Counting at another
+            value works too: the store then re-flags every synapse once (one pass over the store) and keeps the bits
+            for that value from then on.
     """
 
     def __init__(
@@ -132,6 +138,7 @@ class Connections:
         seed: int | np.random.Generator | None = None,
         memory_budget: int | None = None,
         max_synapses_per_presynaptic: int | None = None,
+        connected_permanence: float = 0.5,
     ):
         self.num_cells = check_int(num_cells, "num_cells", 1)
         self.num_presynaptic = check_int(num_presynaptic, "num_presynaptic", 1)
@@ -144,12 +151,14 @@ class Connections:
         self.max_synapses_per_presynaptic = None if max_synapses_per_presynaptic is None else check_int(
             max_synapses_per_presynaptic, "max_synapses_per_presynaptic", 1, 2**31 - 1)
         self.segments_retired = 0
+        threshold = self._connected_threshold(connected_permanence)
         self._allocate(segment_capacity=64, block_capacity=64, chunk_capacity=64)
+        self.connected_at[0] = threshold
 
     # ------------------------------------------------------------------ storage
     #: Names of the arrays that make up the store, in the order the kernels take them.
     STORE = ("seg_i32", "seg_used", "syn_i32", "syn_perm", "syn_link", "cell_i32", "pre_i32", "chunk_i32",
-             "chunk_perm", "chunk_link", "free_segs", "free_blocks", "free_chunks", "meta")
+             "connected_at", "chunk_link", "free_segs", "free_blocks", "free_chunks", "meta")
 
     def _allocate(self, segment_capacity: int, block_capacity: int, chunk_capacity: int) -> None:
         self.seg_i32 = np.full((6, segment_capacity), -1, dtype=np.int32)
@@ -162,8 +171,8 @@ class Connections:
         self.cell_i32[K.C_HEAD] = -1
         self.pre_i32 = np.full((3, self.num_presynaptic), -1, dtype=np.int32)
         self.pre_i32[K.P_LEN] = 0
-        self.chunk_i32 = np.full((2, chunk_capacity * K.CHUNK), -1, dtype=np.int32)
-        self.chunk_perm = np.zeros(chunk_capacity * K.CHUNK, dtype=np.float32)
+        self.chunk_i32 = np.full((1, chunk_capacity * K.CHUNK), -1, dtype=np.int32)
+        self.connected_at = np.array([self._connected_threshold(0.5)], dtype=np.float32)
         self.chunk_link = np.full((2, chunk_capacity), -1, dtype=np.int32)
         # Free stacks are popped from the end, so lower ids are handed out first.
         self.free_segs = np.arange(segment_capacity - 1, -1, -1, dtype=np.int32)
@@ -264,8 +273,9 @@ class Connections:
         return old, new
 
     #: Bytes one slot of each pool costs: a segment (its row, LRU stamp, free-stack entry and two scratch counters),
-    #: a synapse block and a presynaptic-index chunk (``CHUNK`` entries of ids and a permanence, links, free entry).
-    _SLOT_BYTES = (6 * 4 + 8 + 4 + 4 + 4, K.CHUNK * 12 + 8 + 4, K.CHUNK * 12 + 8 + 4)
+    #: a synapse block (``CHUNK`` synapses of presynaptic cell, index entry and permanence; links; free entry) and a
+    #: presynaptic-index chunk (``CHUNK`` entries of one int32; links; free entry).
+    _SLOT_BYTES = (6 * 4 + 8 + 4 + 4 + 4, K.CHUNK * 12 + 8 + 4, K.CHUNK * 4 + 8 + 4)
 
     @property
     def nbytes(self) -> int:
@@ -341,7 +351,6 @@ class Connections:
         grown = self._grow_pool(K.M_FREE_CHUNK, "free_chunks", "chunk_link", chunks)
         if grown is not None:
             self.chunk_i32 = self._widen(self.chunk_i32, grown[1] * K.CHUNK, -1)
-            self.chunk_perm = self._widen(self.chunk_perm, grown[1] * K.CHUNK, 0.0)
 
     # ------------------------------------------------------------------ validation helpers
     def _check_cell(self, cell: object) -> int:
@@ -458,17 +467,35 @@ class Connections:
     def _connected_threshold(connected_permanence: float) -> np.float32:
         return np.float32(np.float32(check_real(connected_permanence, "connected_permanence", 0.0, 1.0)) - K.EPSILON)
 
+    @property
+    def connected_threshold(self) -> float:
+        """The permanence at or above which the store's connected bits count a synapse as connected (the connected
+        permanence less ``1e-6``)."""
+        return float(self.connected_at[0])
+
+    def set_connected_permanence(self, connected_permanence: float) -> None:
+        """Keep the connected bits for ``connected_permanence`` from now on (one pass over the store when it
+        changes; counting at that value then reads no permanence)."""
+        self._use_threshold(self._connected_threshold(connected_permanence))
+
+    def _use_threshold(self, threshold: np.float32) -> None:
+        if threshold != self.connected_at[0]:
+            K.set_connected_threshold(self.seg_i32, self.syn_i32, self.syn_perm, self.syn_link, self.chunk_i32,
+                                      self.connected_at, threshold)
+            self.__dict__["_held"] = None
+
     def _count(self, active: np.ndarray, threshold: np.float32) -> None:
         """Fill ``counts`` / ``touched`` with the counts of ``active``: afresh, or from the held counts by walking
         what changed when the store is unchanged since they were taken."""
+        self._use_threshold(threshold)
         held = self.held_activity
         if held is not None and held[1] == threshold:
             self.n_touched = K.compute_activity_delta(self.counts, self.touched, self.pre_i32, self.chunk_i32,
-                                                      self.chunk_perm, self.chunk_link, self.n_touched, held[0],
+                                                      self.connected_at, self.chunk_link, self.n_touched, held[0],
                                                       active, threshold)
         else:
             self.n_touched = K.compute_activity(self.counts, self.touched, self.pre_i32, self.chunk_i32,
-                                                self.chunk_perm, self.chunk_link, self.n_touched, active, threshold)
+                                                self.connected_at, self.chunk_link, self.n_touched, active, threshold)
 
     # ------------------------------------------------------------------ learning
     def create_segment(self, cell: int) -> int:
@@ -567,7 +594,7 @@ class Connections:
     #: empty value (one per row for ``seg_i32``, whose synapse count starts at 0) and the number of entries per slot.
     _POOLS = ((("seg_i32", (-1, -1, -1, 0, -1, -1), 1), ("seg_used", 0, 1)),
               (("syn_i32", -1, K.CHUNK), ("syn_perm", 0, K.CHUNK), ("syn_link", -1, 1)),
-              (("chunk_i32", -1, K.CHUNK), ("chunk_perm", 0, K.CHUNK), ("chunk_link", -1, 1)))
+              (("chunk_i32", -1, K.CHUNK), ("chunk_link", -1, 1)))
 
     def _stored_slots(self) -> list[int]:
         """Per pool, one past the last slot that differs from an empty slot in any bit: what a file must hold
@@ -622,7 +649,9 @@ class Connections:
         (:func:`htmagent.kernels.connections.check_store`), before any field of this object changes; a malformed
         state raises :class:`~htmagent.serialization.StateError` and leaves the object as it was.
         """
-        check_format(state, _FORMAT)
+        version_1 = isinstance(state, dict) and state.get("format") == _FORMAT_1
+        if not version_1:
+            check_format(state, _FORMAT)
         num_cells = get_int(state, "num_cells", 1, 2**31 - 1)
         num_pre = get_int(state, "num_presynaptic", 1, 2**31 - 1)
         max_segs = get_int(state, "max_segments_per_cell", 1, 2**31 - 1)
@@ -646,12 +675,23 @@ class Connections:
             "seg_i32": ((6, seg_n), np.int32), "seg_used": ((seg_n,), np.int64),
             "syn_i32": ((2, block_n * K.CHUNK), np.int32), "syn_perm": ((block_n * K.CHUNK,), np.float32),
             "syn_link": ((2, block_n), np.int32), "cell_i32": ((2, num_cells), np.int32),
-            "pre_i32": ((3, num_pre), np.int32), "chunk_i32": ((2, chunk_n * K.CHUNK), np.int32),
-            "chunk_perm": ((chunk_n * K.CHUNK,), np.float32), "chunk_link": ((2, chunk_n), np.int32),
+            "pre_i32": ((3, num_pre), np.int32), "chunk_i32": ((2 if version_1 else 1, chunk_n * K.CHUNK), np.int32),
+            "chunk_link": ((2, chunk_n), np.int32),
             "free_segs": ((seg_cap,), np.int32), "free_blocks": ((blocks,), np.int32),
             "free_chunks": ((chunks,), np.int32), "meta": ((5,), np.int64),
         }
+        if version_1:  # the presynaptic index held (segment, synapse) rows and a copy of each permanence
+            expected["chunk_perm"] = ((chunk_n * K.CHUNK,), np.float32)
+        else:
+            expected["connected_at"] = ((1,), np.float32)
         arrays = {key: get_array(state, key, dtype, shape) for key, (shape, dtype) in expected.items()}
+        if version_1:  # keep the segment row; its connected bits come from the copies, at the default threshold
+            copies = arrays.pop("chunk_perm")
+            threshold = self._connected_threshold(0.5)
+            entries = arrays["chunk_i32"][:1].copy()
+            entries[0, (copies >= threshold) & (entries[0] >= 0)] |= K.CONNECTED
+            arrays["chunk_i32"] = entries
+            arrays["connected_at"] = np.array([threshold], dtype=np.float32)
         # a segment's last learning is an iteration (>= 0; it orders retiring: least recently used first)
         arrays["seg_used"] = get_array(state, "seg_used", np.int64, (seg_n,), low=0)
         for pool, cap in zip(self._POOLS, capacity):

@@ -261,10 +261,12 @@ class TemporalMemory:
         self._rng = make_rng(seed)
         self.basal_connections = Connections(num_cells, self.basal_input_size, max_segments_per_cell,
                                              max_synapses_per_segment, seed=self._rng, memory_budget=memory_budget,
-                                             max_synapses_per_presynaptic=max_synapses_per_presynaptic)
+                                             max_synapses_per_presynaptic=max_synapses_per_presynaptic,
+                                             connected_permanence=self.basal.connected_permanence)
         self.apical_connections = Connections(num_cells, max(self.apical_input_size, 1), max_segments_per_cell,
                                               max_synapses_per_segment, seed=self._rng, memory_budget=memory_budget,
-                                              max_synapses_per_presynaptic=max_synapses_per_presynaptic)
+                                              max_synapses_per_presynaptic=max_synapses_per_presynaptic,
+                                              connected_permanence=self.apical.connected_permanence)
         self._setup_constants()
         self._rand = self._rng.random(_POOL)
         self._rand_pos = 0
@@ -385,6 +387,8 @@ class TemporalMemory:
         """Segment activity of ``active`` on ``conn``: counted afresh, or, when the store has not changed since
         the last count (no learning in between, as while a sensation settles), by walking only the cells that
         turned on or off since that count."""
+        conn._use_threshold(threshold)  # the store's connected bits, for this threshold (a no-op unless someone
+        # counted the store at another one through its own API)
         key = ("segments", min_potential, min_connected)
         repeated = conn.held_result(active, threshold, key)
         if repeated is not None:  # the same input on the unchanged store: the same segments (frozen arrays)
@@ -392,11 +396,11 @@ class TemporalMemory:
         held = conn.held_activity
         if held is not None and held[1] == threshold:
             conn.n_touched, *out = TK.segment_activity_delta(
-                conn.counts, conn.touched, conn.seg_i32, conn.pre_i32, conn.chunk_i32, conn.chunk_perm,
+                conn.counts, conn.touched, conn.seg_i32, conn.pre_i32, conn.chunk_i32, conn.connected_at,
                 conn.chunk_link, conn.n_touched, held[0], active, threshold, min_potential, min_connected)
         else:
             conn.n_touched, *out = TK.segment_activity(
-                conn.counts, conn.touched, conn.seg_i32, conn.pre_i32, conn.chunk_i32, conn.chunk_perm,
+                conn.counts, conn.touched, conn.seg_i32, conn.pre_i32, conn.chunk_i32, conn.connected_at,
                 conn.chunk_link, conn.n_touched, active, threshold, min_potential, min_connected)
         out = _frozen(*out)
         conn.hold_activity(active, threshold, out, key)
@@ -447,6 +451,7 @@ class TemporalMemory:
                     self._b_cands)
         if self.mode == "sequence" and not self.apical_input_size:
             # The common case in one kernel call: activate and learn, then depolarize from the new activity.
+            b._use_threshold(self._b_threshold)
             (active, winners, predicted_active, bursting, self._rand_pos, b.n_touched, *depolarization) = \
                 TK.activate_learn_depolarize_basal(
                     *b.store, b.scratch_mask, self._b_mask, b.candidate_mask, b.counts, b.touched, self._rand,
@@ -694,6 +699,8 @@ class TemporalMemory:
         basal.memory_budget = apical.memory_budget = self.memory_budget  # the memory's configuration rules
         fan_out = self.basal.max_synapses_per_presynaptic
         basal.max_synapses_per_presynaptic = apical.max_synapses_per_presynaptic = fan_out
+        basal.set_connected_permanence(self.basal.connected_permanence)  # files before the connected bits
+        apical.set_connected_permanence(self.apical.connected_permanence)
         self.basal_connections, self.apical_connections = basal, apical
         for name, arr in arrays.items():
             setattr(self, name, arr)

@@ -209,6 +209,73 @@ def test_capacity_grows_and_caps_hold_in_long_random_runs():
     assert {int(s): (int(c), int(p)) for s, c, p in zip(act.segments, act.connected, act.potential)} == expected
 
 
+def test_counting_at_another_threshold_flags_the_store_again():
+    """The store keeps a connected bit per synapse for one threshold; counting at others re-flags it (and back), and
+    every count matches the twin's, which reads the permanences."""
+    conn = random_store(3)
+    model = twin.export(conn)
+    active = np.arange(0, NUM_PRE, 2, dtype=np.int32)
+    for threshold in (0.5, 0.3, 0.9, 0.5, 0.0, 1.0):
+        act = conn.compute_activity(active, threshold)
+        assert conn.connected_threshold == np.float32(np.float32(threshold) - twin.EPSILON)
+        expected = twin.compute_activity(model, active, np.float32(np.float32(threshold) - twin.EPSILON))
+        assert {int(s): (int(c), int(p)) for s, c, p in zip(act.segments, act.connected, act.potential)} == expected
+        assert K.check_store(*conn.store, conn.max_segments_per_cell, conn.max_synapses_per_segment)[0] == 0
+    assert twin.export(conn) == model  # re-flagging changed no synapse
+
+
+def test_the_counting_kernel_refuses_a_threshold_the_store_has_no_bits_for():
+    conn = random_store(4)
+    with pytest.raises(ValueError, match="connected_threshold"):
+        K.compute_activity(conn.counts, conn.touched, conn.pre_i32, conn.chunk_i32, conn.connected_at,
+                           conn.chunk_link, 0, np.arange(5, dtype=np.int32), np.float32(0.25))
+
+
+def _as_format_1(state: dict) -> dict:
+    """A state as files before the connected bits held it: the index's (segment, synapse id) rows and a copy of each
+    permanence, no threshold."""
+    old = dict(state, format="htmagent.Connections/1")
+    connected_at = old.pop("connected_at")
+    entries = old["chunk_i32"][0]
+    syn_ids = np.full(entries.size, -1, dtype=np.int32)
+    # stale entries (past a list's end) keep their bit through a copy of 0 or 1, so the store comes back bit for bit
+    copies = ((entries < 0) & (entries != -1)).astype(np.float32)
+    seg_i32, syn_link = state["seg_i32"], state["syn_link"]
+    for seg in np.flatnonzero(seg_i32[K.S_CELL] >= 0):  # the live synapses (freed slots keep stale values)
+        block = seg_i32[K.S_HEAD, seg]
+        for k in range(seg_i32[K.S_NSYN, seg]):
+            syn = block * K.CHUNK + k % K.CHUNK
+            pos = old["syn_i32"][K.Y_POS, syn]
+            syn_ids[pos], copies[pos] = syn, old["syn_perm"][syn]
+            if k % K.CHUNK == K.CHUNK - 1:
+                block = syn_link[K.L_NEXT, block]
+    segments = np.where(entries == -1, -1, entries & np.int32(2**31 - 1))
+    old["chunk_i32"] = np.stack([segments, syn_ids]).astype(np.int32)
+    old["chunk_perm"] = copies
+    assert connected_at[0] == np.float32(np.float32(0.5) - twin.EPSILON)
+    return old
+
+
+def test_a_file_from_before_the_connected_bits_loads_to_the_same_store():
+    conn = random_store(6, segments=40)
+    conn.grow_synapses(live_segments(conn)[0], np.arange(0, NUM_PRE, 4), 3, 0.7)
+    state = conn.state_dict()
+    loaded = Connections(1, 1, seed=0)
+    loaded.load_state_dict(_as_format_1(state))
+    again = loaded.state_dict()
+    assert sorted(again) == sorted(state)
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(again[key], value, err_msg=key)
+        else:
+            assert again[key] == value, key
+    # a damaged old file is refused like a new one
+    bad = _as_format_1(state)
+    bad["chunk_perm"] = bad["chunk_perm"][:-1]
+    with pytest.raises(StateError, match="chunk_perm"):
+        Connections(1, 1, seed=0).load_state_dict(bad)
+
+
 def test_state_dict_round_trip_and_save_load(tmp_path):
     conn = random_store(5)
     path = tmp_path / "conn.npz"
@@ -259,6 +326,8 @@ def test_the_store_checker_agrees_with_its_twin_on_valid_and_damaged_stores():
         at = int(rng.integers(flat.size))
         if flat.dtype.kind == "f":
             flat[at] = rng.choice([0.0, 0.5, 1.5, -0.1, float(flat[(at + 1) % flat.size])])
+        elif rng.random() < 0.25:  # a connected bit flipped (or a sign turned)
+            flat[at] = flat[at] ^ np.int32(-2**31) if flat.dtype == np.int32 else -flat[at] - 1
         else:
             flat[at] = int(rng.integers(-2, 40))
         ok = K.check_store(*arrays, *caps)[0] == 0
@@ -312,3 +381,18 @@ def test_destroy_segment_removes_it_from_every_index():
         conn.segment_cells([seg])
     del model[seg]
     assert twin.export(conn) == model
+
+
+def test_a_temporal_memory_keeps_counting_after_its_store_was_read_at_another_threshold():
+    from htmagent import TemporalMemory
+
+    rng = np.random.default_rng(0)
+    inputs = [np.sort(rng.choice(64, 6, replace=False)) for _ in range(10)]
+    tm, twin_tm = TemporalMemory(64, 4, seed=0), TemporalMemory(64, 4, seed=0)
+    for step in range(60):
+        if step == 30:  # someone inspects the basal store at another connected permanence
+            tm.basal_connections.compute_activity(np.arange(256), 0.2)
+        for model in (tm, twin_tm):
+            model.compute(SDR(64, inputs[step % 10]), learn=True)
+        assert np.array_equal(tm.active_cells.sparse, twin_tm.active_cells.sparse)
+        assert np.array_equal(tm.predictive_cells.sparse, twin_tm.predictive_cells.sparse)

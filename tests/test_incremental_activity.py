@@ -40,7 +40,7 @@ def _walk_inputs(rng: np.random.Generator, n: int, size: int, steps: int) -> lis
 def _fresh(conn, active, threshold, min_pot, min_conn):
     """Segment activity counted from nothing, on a copy (the store's own counters are left alone)."""
     c = copy.deepcopy(conn)
-    return TK.segment_activity(c.counts, c.touched, c.seg_i32, c.pre_i32, c.chunk_i32, c.chunk_perm, c.chunk_link,
+    return TK.segment_activity(c.counts, c.touched, c.seg_i32, c.pre_i32, c.chunk_i32, c.connected_at, c.chunk_link,
                                c.n_touched, active, threshold, min_pot, min_conn)[1:]
 
 
@@ -51,13 +51,14 @@ def test_counting_only_what_changed_gives_the_fresh_count(seed, n_active, min_po
     conn = random_store(seed, segments=40)
     rng = np.random.default_rng(seed)
     thr = np.float32(threshold)
+    conn._use_threshold(thr)  # the kernels count at the threshold the store keeps its connected bits for
     inputs = _walk_inputs(rng, n_active, NUM_PRE, 12)
     conn.n_touched, *_ = TK.segment_activity(conn.counts, conn.touched, conn.seg_i32, conn.pre_i32, conn.chunk_i32,
-                                             conn.chunk_perm, conn.chunk_link, conn.n_touched, inputs[0], thr,
+                                             conn.connected_at, conn.chunk_link, conn.n_touched, inputs[0], thr,
                                              min_pot, 2)
     for prev, active in zip(inputs, inputs[1:]):
         conn.n_touched, *got = TK.segment_activity_delta(
-            conn.counts, conn.touched, conn.seg_i32, conn.pre_i32, conn.chunk_i32, conn.chunk_perm,
+            conn.counts, conn.touched, conn.seg_i32, conn.pre_i32, conn.chunk_i32, conn.connected_at,
             conn.chunk_link, conn.n_touched, prev, active, thr, min_pot, 2)
         for g, e in zip(got, _fresh(conn, active, thr, min_pot, 2)):
             np.testing.assert_array_equal(g, e)

@@ -168,7 +168,7 @@ def test_segment_activity_matches_twin(seed):
                    np.sort(rng.choice(60, 30, replace=False)).astype(np.int32)):
         threshold = np.float32(np.float32(0.5) - ct.EPSILON)
         n, *got = TK.segment_activity(conn.counts, conn.touched, conn.seg_i32, conn.pre_i32, conn.chunk_i32,
-                                      conn.chunk_perm, conn.chunk_link, conn.n_touched, active, threshold, 3, 2)
+                                      conn.connected_at, conn.chunk_link, conn.n_touched, active, threshold, 3, 2)
         conn.n_touched = n
         expected = twin.segment_activity(model, active, threshold, 3, 2)
         for g, e in zip(got, expected):

@@ -12,9 +12,12 @@ at the front (removing an entry moves the list's last entry into the hole), so w
   (its entry in the presynaptic index); ``syn_perm`` float32; ``syn_link[2, blocks]`` rows ``L_NEXT`` / ``L_PREV``.
 - Cells: ``cell_i32[2, num_cells]`` rows ``C_HEAD`` (first segment) and ``C_NSEG`` (segment count).
 - Presynaptic index (one chunked list per presynaptic cell): ``pre_i32[3, num_presynaptic]`` rows ``P_HEAD`` /
-  ``P_TAIL`` / ``P_LEN``; ``chunk_i32[2, chunks * CHUNK]`` rows ``E_SEG`` (segment) and ``E_SYN`` (synapse id);
-  ``chunk_perm`` float32 (a copy of the permanence, kept in step, so that segment activity reads one stream);
-  ``chunk_link[2, chunks]``. Computing segment activity therefore costs O(synapses on active presynaptic cells).
+  ``P_TAIL`` / ``P_LEN``; ``chunk_i32[1, chunks * CHUNK]`` row ``E_SEG``: the synapse's segment, with the sign bit
+  (``CONNECTED``) set while the synapse is connected (permanence >= ``connected_at[0]``, the store's connected
+  threshold, a float32 array of one value); ``chunk_link[2, chunks]``. Segment activity therefore reads one int32 per
+  synapse on the active presynaptic cells, and learning writes an index entry only when a synapse crosses the
+  threshold. An entry names no synapse id: a segment holds at most one synapse from a presynaptic cell, so the
+  synapse is the segment's one whose ``Y_POS`` is the entry.
 - ``free_segs`` / ``free_blocks`` / ``free_chunks``: stacks of free slots; ``meta`` int64 counters (``M_*``).
 
 Arithmetic on permanences is float32 throughout so that the NumPy twins in ``tests/reference/connections_twins.py``
@@ -31,7 +34,11 @@ S_CELL, S_NEXT, S_PREV, S_NSYN, S_HEAD, S_TAIL = 0, 1, 2, 3, 4, 5
 Y_PRE, Y_POS = 0, 1
 C_HEAD, C_NSEG = 0, 1
 P_HEAD, P_TAIL, P_LEN = 0, 1, 2
-E_SEG, E_SYN = 0, 1
+E_SEG = 0
+#: The sign bit of an index entry: its synapse is connected.
+CONNECTED = np.int32(-2**31)
+#: The segment id of an index entry (``entry & SEGMENT``).
+SEGMENT = np.int32(2**31 - 1)
 L_NEXT, L_PREV = 0, 1
 M_FREE_SEG, M_FREE_BLOCK, M_FREE_CHUNK, M_NUM_SEG, M_NUM_SYN = 0, 1, 2, 3, 4
 #: Entries per chunk (synapse blocks and presynaptic-index chunks).
@@ -83,39 +90,53 @@ def _pop_slot(owner_i32, owner, row_head, row_tail, row_len, link, free, meta, f
 
 
 @kernel
-def set_permanence(syn_i32, syn_perm, chunk_perm, syn, permanence):
-    """Write a synapse's permanence and its copy in the presynaptic index."""
+def set_permanence(syn_i32, syn_perm, chunk_i32, connected_at, syn, permanence):
+    """Write a synapse's permanence, and flip its index entry's connected bit if it crossed the threshold."""
+    was = syn_perm[syn] >= connected_at[0]
     syn_perm[syn] = permanence
-    chunk_perm[syn_i32[Y_POS, syn]] = permanence
+    if (permanence >= connected_at[0]) != was:
+        pos = syn_i32[Y_POS, syn]
+        chunk_i32[E_SEG, pos] = chunk_i32[E_SEG, pos] ^ CONNECTED
 
 
 @kernel
-def destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+def _entry_synapse(seg_i32, syn_i32, syn_link, seg, pre, pos):
+    """The synapse of ``seg`` from ``pre`` whose index entry is ``pos`` (-1 if none: a damaged store)."""
+    block = seg_i32[S_HEAD, seg]
+    for k in range(seg_i32[S_NSYN, seg]):
+        syn = block * CHUNK + k % CHUNK
+        if syn_i32[Y_POS, syn] == pos and syn_i32[Y_PRE, syn] == pre:
+            return syn
+        if k % CHUNK == CHUNK - 1:
+            block = syn_link[L_NEXT, block]
+    return -1
+
+
+@kernel
+def destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                     chunk_link, free_segs, free_blocks, free_chunks, meta, seg, syn):
     """Remove synapse ``syn`` of segment ``seg``; the segment's last synapse takes its id."""
     pre = syn_i32[Y_PRE, syn]
     pos = syn_i32[Y_POS, syn]
     last = _last_slot(pre_i32, pre, P_TAIL, P_LEN)
     if pos != last:
-        moved = chunk_i32[E_SYN, last]
-        chunk_i32[E_SEG, pos] = chunk_i32[E_SEG, last]
-        chunk_i32[E_SYN, pos] = moved
-        chunk_perm[pos] = chunk_perm[last]
-        syn_i32[Y_POS, moved] = pos
+        entry = chunk_i32[E_SEG, last]
+        moved = _entry_synapse(seg_i32, syn_i32, syn_link, entry & SEGMENT, pre, last)
+        chunk_i32[E_SEG, pos] = entry
+        if moved >= 0:
+            syn_i32[Y_POS, moved] = pos
     _pop_slot(pre_i32, pre, P_HEAD, P_TAIL, P_LEN, chunk_link, free_chunks, meta, M_FREE_CHUNK)
     last = _last_slot(seg_i32, seg, S_TAIL, S_NSYN)
     if syn != last:
         syn_i32[Y_PRE, syn] = syn_i32[Y_PRE, last]
-        pos = syn_i32[Y_POS, last]
-        syn_i32[Y_POS, syn] = pos
+        syn_i32[Y_POS, syn] = syn_i32[Y_POS, last]
         syn_perm[syn] = syn_perm[last]
-        chunk_i32[E_SYN, pos] = syn
     _pop_slot(seg_i32, seg, S_HEAD, S_TAIL, S_NSYN, syn_link, free_blocks, meta, M_FREE_BLOCK)
     meta[M_NUM_SYN] -= 1
 
 
 @kernel
-def create_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+def create_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                    chunk_link, free_segs, free_blocks, free_chunks, meta, seg, pre, permanence):
     """Connect ``pre`` to segment ``seg`` with ``permanence``; return the synapse id.
 
@@ -126,9 +147,7 @@ def create_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre
     syn_i32[Y_PRE, syn] = pre
     syn_i32[Y_POS, syn] = pos
     syn_perm[syn] = permanence
-    chunk_i32[E_SEG, pos] = seg
-    chunk_i32[E_SYN, pos] = syn
-    chunk_perm[pos] = permanence
+    chunk_i32[E_SEG, pos] = (seg | CONNECTED) if permanence >= connected_at[0] else seg
     meta[M_NUM_SYN] += 1
     return syn
 
@@ -150,11 +169,11 @@ def segment_synapses(seg_i32, syn_i32, syn_perm, syn_link, seg):
 
 
 @kernel
-def destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+def destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                     chunk_link, free_segs, free_blocks, free_chunks, meta, seg):
     """Remove segment ``seg`` and all its synapses, and free its slot."""
     while seg_i32[S_NSYN, seg] > 0:
-        destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+        destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                         chunk_link, free_segs, free_blocks, free_chunks, meta, seg,
                         _last_slot(seg_i32, seg, S_TAIL, S_NSYN))
     cell = seg_i32[S_CELL, seg]
@@ -186,7 +205,7 @@ def least_recently_used_segment(seg_i32, seg_used, cell_i32, cell):
 
 
 @kernel
-def create_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+def create_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                    chunk_link, free_segs, free_blocks, free_chunks, meta, cell, iteration, max_segments_per_cell):
     """Give ``cell`` a new empty segment (replacing its least recently used one when at the cap); return its id.
 
@@ -194,7 +213,7 @@ def create_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre
     """
     while cell_i32[C_NSEG, cell] >= max_segments_per_cell:
         victim = least_recently_used_segment(seg_i32, seg_used, cell_i32, cell)
-        destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+        destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                         chunk_link, free_segs, free_blocks, free_chunks, meta, victim)
     meta[M_FREE_SEG] -= 1
     seg = free_segs[meta[M_FREE_SEG]]
@@ -215,7 +234,7 @@ def create_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre
 
 
 @kernel
-def compute_activity(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link, n_previously_touched,
+def compute_activity(counts, touched, pre_i32, chunk_i32, connected_at, chunk_link, n_previously_touched,
                      active_presynaptic, connected_threshold):
     """Count, per segment, its synapses onto active presynaptic cells (potential) and the connected ones.
 
@@ -227,8 +246,12 @@ def compute_activity(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link
 
     Args:
         counts, touched: int32 per segment slot, mutated.
-        connected_threshold: float32; a synapse is connected when its permanence is >= this value.
+        connected_threshold: float32; a synapse is connected when its permanence is >= this value. It must be the
+            store's ``connected_at[0]`` (the connected bits are kept for it; ``Connections`` re-flags the store
+            before counting at another threshold).
     """
+    if connected_threshold != connected_at[0]:
+        raise ValueError("connected_threshold is not the threshold the store keeps its connected bits for")
     for i in range(n_previously_touched):
         counts[touched[i]] = 0
     # Two passes: first list the chunks to read (a tight walk of the links), then count. The chunk reads no longer
@@ -254,12 +277,13 @@ def compute_activity(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link
     for j in range(total):
         base = chunks[j] * CHUNK
         for e in range(base, base + sizes[j]):
-            seg = chunk_i32[E_SEG, e]
+            entry = chunk_i32[E_SEG, e]
+            seg = entry & SEGMENT
             c = counts[seg]
             if c == 0:
                 touched[n] = seg
                 n += 1
-            counts[seg] = c + (65537 if chunk_perm[e] >= connected_threshold else 1)
+            counts[seg] = c + (65537 if entry < 0 else 1)
     return n
 
 
@@ -291,7 +315,7 @@ def input_changes(previous_input, active_input):
 
 
 @kernel
-def _walk_counts(counts, touched, n, pre, pre_i32, chunk_i32, chunk_perm, chunk_link, connected_threshold, sign):
+def _walk_counts(counts, touched, n, pre, pre_i32, chunk_i32, connected_at, chunk_link, connected_threshold, sign):
     """Add (``sign`` 1) or remove (-1) presynaptic cell ``pre``'s synapses from the per-segment counts; a segment
     that goes from zero to non-zero is appended to ``touched``. Returns the new length of ``touched``."""
     remaining = pre_i32[P_LEN, pre]
@@ -299,12 +323,13 @@ def _walk_counts(counts, touched, n, pre, pre_i32, chunk_i32, chunk_perm, chunk_
     while remaining > 0:
         base = chunk * CHUNK
         for e in range(base, base + min(remaining, CHUNK)):
-            seg = chunk_i32[E_SEG, e]
+            entry = chunk_i32[E_SEG, e]
+            seg = entry & SEGMENT
             c = counts[seg]
             if c == 0 and sign > 0:
                 touched[n] = seg
                 n += 1
-            counts[seg] = c + sign * (65537 if chunk_perm[e] >= connected_threshold else 1)
+            counts[seg] = c + sign * (65537 if entry < 0 else 1)
         remaining -= CHUNK
         if remaining > 0:
             chunk = chunk_link[L_NEXT, chunk]
@@ -312,7 +337,7 @@ def _walk_counts(counts, touched, n, pre, pre_i32, chunk_i32, chunk_perm, chunk_
 
 
 @kernel
-def compute_activity_delta(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link, n_touched, previous_input,
+def compute_activity_delta(counts, touched, pre_i32, chunk_i32, connected_at, chunk_link, n_touched, previous_input,
                            active_input, connected_threshold):
     """:func:`compute_activity` of ``active_input``, given that ``counts`` / ``touched[:n_touched]`` hold the counts
     of ``previous_input`` on this same, unchanged store: only the presynaptic cells that turned on or off are
@@ -322,12 +347,14 @@ def compute_activity_delta(counts, touched, pre_i32, chunk_i32, chunk_perm, chun
     from one step to the next; when most of the input changed, this counts afresh instead. The counts are the same
     as :func:`compute_activity`'s either way (``touched`` may list the segments in another order).
     """
+    if connected_threshold != connected_at[0]:
+        raise ValueError("connected_threshold is not the threshold the store keeps its connected bits for")
     removed, added = input_changes(previous_input, active_input)
     if removed.shape[0] + added.shape[0] >= active_input.shape[0]:
-        return compute_activity(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link, n_touched,
+        return compute_activity(counts, touched, pre_i32, chunk_i32, connected_at, chunk_link, n_touched,
                                 active_input, connected_threshold)
     for k in range(removed.shape[0]):
-        _walk_counts(counts, touched, 0, removed[k], pre_i32, chunk_i32, chunk_perm, chunk_link, connected_threshold,
+        _walk_counts(counts, touched, 0, removed[k], pre_i32, chunk_i32, connected_at, chunk_link, connected_threshold,
                      -1)
     n = 0  # drop the segments the removed cells left at zero, so that re-adding one appends it once
     for k in range(n_touched):
@@ -336,7 +363,7 @@ def compute_activity_delta(counts, touched, pre_i32, chunk_i32, chunk_perm, chun
             touched[n] = seg
             n += 1
     for k in range(added.shape[0]):
-        n = _walk_counts(counts, touched, n, added[k], pre_i32, chunk_i32, chunk_perm, chunk_link,
+        n = _walk_counts(counts, touched, n, added[k], pre_i32, chunk_i32, connected_at, chunk_link,
                          connected_threshold, 1)
     return n
 
@@ -356,7 +383,7 @@ def active_segment_owners(counts, touched, n_touched, seg_i32, activation_thresh
 
 
 @kernel
-def adapt_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+def adapt_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                   chunk_link, free_segs, free_blocks, free_chunks, meta, seg, active_mask, increment, decrement):
     """Hebbian update of one segment; returns False if the segment lost every synapse and was destroyed.
 
@@ -377,22 +404,22 @@ def adapt_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_
         if p <= EPSILON:
             # the segment's last synapse moves into this slot: look at the slot again
             destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32,
-                            chunk_perm, chunk_link, free_segs, free_blocks, free_chunks, meta, seg, syn)
+                            connected_at, chunk_link, free_segs, free_blocks, free_chunks, meta, seg, syn)
             continue
         if p != syn_perm[syn]:  # saturated synapses (most of a trained segment) need no write
-            set_permanence(syn_i32, syn_perm, chunk_perm, syn, p)
+            set_permanence(syn_i32, syn_perm, chunk_i32, connected_at, syn, p)
         k += 1
         if k % CHUNK == 0:
             block = syn_link[L_NEXT, block]
     if seg_i32[S_NSYN, seg] == 0:
-        destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+        destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                         chunk_link, free_segs, free_blocks, free_chunks, meta, seg)
         return False
     return True
 
 
 @kernel
-def enforce_fan_out(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+def enforce_fan_out(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                     chunk_link, free_segs, free_blocks, free_chunks, meta, presynaptic, max_synapses_per_presynaptic,
                     keep_segment):
     """The fan-out cap: each cell of ``presynaptic`` that feeds more than ``max_synapses_per_presynaptic`` segments
@@ -424,12 +451,13 @@ def enforce_fan_out(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pr
         m = 0
         for k in range(n):
             e = chunk * CHUNK + k % CHUNK
-            seg = chunk_i32[E_SEG, e]
+            seg = chunk_i32[E_SEG, e] & SEGMENT
             if seg != keep_segment:
+                syn = _entry_synapse(seg_i32, syn_i32, syn_link, seg, pre, e)
                 used[m] = seg_used[seg]
-                perm[m] = chunk_perm[e]
+                perm[m] = syn_perm[syn]
                 segs[m] = seg
-                syns[m] = chunk_i32[E_SYN, e]
+                syns[m] = syn
                 m += 1
             if k % CHUNK == CHUNK - 1:
                 chunk = chunk_link[L_NEXT, chunk]
@@ -446,12 +474,12 @@ def enforce_fan_out(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pr
             syns[k], syns[best] = syns[best], syns[k]
         for k in range(excess):
             seg = segs[k]
-            destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+            destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                             chunk_link, free_segs, free_blocks, free_chunks, meta, seg, syns[k])
             removed += 1
             if seg_i32[S_NSYN, seg] == 0:
                 destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32,
-                                chunk_perm, chunk_link, free_segs, free_blocks, free_chunks, meta, seg)
+                                connected_at, chunk_link, free_segs, free_blocks, free_chunks, meta, seg)
                 destroyed += 1
     return removed, destroyed
 
@@ -466,7 +494,7 @@ def _mark_presynaptic(seg_i32, syn_i32, syn_link, seg, mask, value):
 
 
 @kernel
-def grow_synapses(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+def grow_synapses(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                   chunk_link, free_segs, free_blocks, free_chunks, meta, scratch_mask, rand, rand_pos, seg,
                   candidates, candidate_mask, n_desired, initial_permanence, max_synapses_per_segment):
     """Connect segment ``seg`` to up to ``n_desired`` randomly chosen ``candidates`` it is not yet connected to.
@@ -525,7 +553,7 @@ def grow_synapses(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_
             syn = block * CHUNK + k % CHUNK
             if scratch_mask[syn_i32[Y_PRE, syn]] != 0:
                 destroy_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32,
-                                chunk_perm, chunk_link, free_segs, free_blocks, free_chunks, meta, seg, syn)
+                                connected_at, chunk_link, free_segs, free_blocks, free_chunks, meta, seg, syn)
                 continue
             k += 1
             if k % CHUNK == 0:
@@ -541,7 +569,7 @@ def grow_synapses(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_
         chosen = pool[j]
         pool[j] = pool[i]
         pool[i] = chosen
-        create_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+        create_synapse(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                        chunk_link, free_segs, free_blocks, free_chunks, meta, seg, chosen, initial_permanence)
     return max(n, 0), rand_pos
 
@@ -562,9 +590,10 @@ STORE_ERRORS = (
     "the synapse count does not match meta",
     "free block stack holds an out-of-range, repeated or used block",
     "a presynaptic cell's index list is broken (bad chunk, shared, wrong back link, tail or length)",
-    "a presynaptic index entry names a dead segment or an out-of-range synapse",
+    "a presynaptic index entry names a dead or out-of-range segment",
     "free chunk stack holds an out-of-range, repeated or used chunk",
     "blocks or chunks are neither used nor free",
+    "the connected threshold is not in [-1, 1]",
 )
 
 
@@ -588,7 +617,7 @@ def _walk(owner_i32, owner, row_head, row_tail, row_len, link, used, mark):
 
 
 @kernel
-def check_store(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+def check_store(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                 chunk_link, free_segs, free_blocks, free_chunks, meta, max_segments_per_cell,
                 max_synapses_per_segment):
     """Check every index and link of a segment store before any other kernel trusts it (a loaded file).
@@ -635,8 +664,11 @@ def check_store(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i3
     if total_segs != meta[M_NUM_SEG] or n_seg_cap - meta[M_FREE_SEG] != total_segs:
         return 6, -1
     # The presynaptic index first: mark every live entry, so that each synapse can be matched to one.
+    if not (-1.0 <= connected_at[0] <= 1.0):  # a connected permanence in [0, 1], less 1e-6; no NaN
+        return 17, 0
     chunk_used = np.zeros(n_chunks, dtype=np.uint8)
-    entry_live = np.zeros(n_chunks * CHUNK, dtype=np.uint8)
+    entry_owner = np.full(n_chunks * CHUNK, -1, dtype=np.int32)  # the presynaptic cell whose list holds the entry
+    entry_claimed = np.zeros(n_chunks * CHUNK, dtype=np.uint8)
     total_entries = 0
     for p in range(n_pre):
         length = pre_i32[P_LEN, p]
@@ -647,11 +679,10 @@ def check_store(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i3
         chunk = pre_i32[P_HEAD, p]
         for k in range(length):
             e = chunk * CHUNK + k % CHUNK
-            seg = chunk_i32[E_SEG, e]
-            syn = chunk_i32[E_SYN, e]
-            if seg < 0 or seg >= n_seg_cap or seg_i32[S_CELL, seg] < 0 or syn < 0 or syn >= n_blocks * CHUNK:
+            seg = chunk_i32[E_SEG, e] & SEGMENT
+            if seg >= n_seg_cap or seg_i32[S_CELL, seg] < 0:
                 return 14, e
-            entry_live[e] = 1
+            entry_owner[e] = p
             if k % CHUNK == CHUNK - 1:
                 chunk = chunk_link[L_NEXT, chunk]
         total_entries += length
@@ -673,23 +704,16 @@ def check_store(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i3
             perm = syn_perm[syn]
             if pre < 0 or pre >= n_pre or pos < 0 or pos >= n_chunks * CHUNK or not (0.0 <= perm <= 1.0):
                 return 9, syn
-            if (entry_live[pos] != 1 or chunk_i32[E_SEG, pos] != s or chunk_i32[E_SYN, pos] != syn
-                    or chunk_perm[pos] != perm):
+            entry = chunk_i32[E_SEG, pos]
+            if (entry_owner[pos] != pre or entry_claimed[pos] != 0 or entry & SEGMENT != s
+                    or (entry < 0) != (perm >= connected_at[0])):
                 return 10, syn
-            entry_live[pos] = 2  # each entry matches one synapse
+            entry_claimed[pos] = 1  # each entry matches one synapse
             if k % CHUNK == CHUNK - 1:
                 block = syn_link[L_NEXT, block]
         total_syn += n
-    if total_syn != meta[M_NUM_SYN] or total_entries != total_syn:
+    if total_syn != meta[M_NUM_SYN] or total_entries != total_syn:  # so every entry is some synapse's
         return 11, -1
-    for p in range(n_pre):  # the entry of a presynaptic cell must name a synapse from that cell
-        chunk = pre_i32[P_HEAD, p]
-        for k in range(pre_i32[P_LEN, p]):
-            e = chunk * CHUNK + k % CHUNK
-            if syn_i32[Y_PRE, chunk_i32[E_SYN, e]] != p:
-                return 14, e
-            if k % CHUNK == CHUNK - 1:
-                chunk = chunk_link[L_NEXT, chunk]
     for i in range(meta[M_FREE_BLOCK]):
         b = free_blocks[i]
         if b < 0 or b >= n_blocks or block_used[b] != 0:
@@ -710,7 +734,24 @@ def check_store(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i3
 
 
 @kernel
-def retire_segments(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+def set_connected_threshold(seg_i32, syn_i32, syn_perm, syn_link, chunk_i32, connected_at, threshold):
+    """Keep the connected bits for ``threshold`` from now on: store it and re-flag every index entry."""
+    connected_at[0] = threshold
+    for s in range(seg_i32.shape[1]):
+        if seg_i32[S_CELL, s] < 0:
+            continue
+        block = seg_i32[S_HEAD, s]
+        for k in range(seg_i32[S_NSYN, s]):
+            syn = block * CHUNK + k % CHUNK
+            pos = syn_i32[Y_POS, syn]
+            entry = chunk_i32[E_SEG, pos] & SEGMENT
+            chunk_i32[E_SEG, pos] = (entry | CONNECTED) if syn_perm[syn] >= threshold else entry
+            if k % CHUNK == CHUNK - 1:
+                block = syn_link[L_NEXT, block]
+
+
+@kernel
+def retire_segments(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                     chunk_link, free_segs, free_blocks, free_chunks, meta, order, protected, need_segs, need_blocks,
                     need_chunks):
     """Destroy segments in ``order`` (least recently used first), skipping ``protected`` ones (a 0/1 mask over
@@ -722,7 +763,7 @@ def retire_segments(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pr
         seg = order[i]
         if protected[seg] != 0 or seg_i32[S_CELL, seg] < 0:
             continue
-        destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+        destroy_segment(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                         chunk_link, free_segs, free_blocks, free_chunks, meta, seg)
         destroyed += 1
     return destroyed

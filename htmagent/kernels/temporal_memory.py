@@ -33,7 +33,7 @@ I_MIN, I_MAX_NEW, I_MAX_SEG, I_MAX_SYN, I_MAX_FAN = 0, 1, 2, 3, 4
 
 
 @kernel
-def segment_activity(counts, touched, seg_i32, pre_i32, chunk_i32, chunk_perm, chunk_link, n_previously_touched,
+def segment_activity(counts, touched, seg_i32, pre_i32, chunk_i32, connected_at, chunk_link, n_previously_touched,
                      active_input, connected_threshold, min_potential, min_connected):
     """Segments excited by ``active_input``: those with >= ``min_potential`` potential or >= ``min_connected``
     connected synapses onto it.
@@ -42,18 +42,18 @@ def segment_activity(counts, touched, seg_i32, pre_i32, chunk_i32, chunk_perm, c
         (number of segments touched, for the next call's reset; kept segment ids, their cells, connected counts,
         potential counts), the four arrays sorted by (cell, segment id).
     """
-    n = compute_activity(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link, n_previously_touched,
+    n = compute_activity(counts, touched, pre_i32, chunk_i32, connected_at, chunk_link, n_previously_touched,
                          active_input, connected_threshold)
     segs, cells, conn, pot = _collect(counts, touched, n, seg_i32, min_potential, min_connected)
     return n, segs, cells, conn, pot
 
 
 @kernel
-def segment_activity_delta(counts, touched, seg_i32, pre_i32, chunk_i32, chunk_perm, chunk_link, n_touched,
+def segment_activity_delta(counts, touched, seg_i32, pre_i32, chunk_i32, connected_at, chunk_link, n_touched,
                            previous_input, active_input, connected_threshold, min_potential, min_connected):
     """:func:`segment_activity`, given that ``counts`` / ``touched`` hold the counts of ``previous_input`` on this
     same, unchanged store (see :func:`~htmagent.kernels.connections.compute_activity_delta`). Same result."""
-    n = compute_activity_delta(counts, touched, pre_i32, chunk_i32, chunk_perm, chunk_link, n_touched,
+    n = compute_activity_delta(counts, touched, pre_i32, chunk_i32, connected_at, chunk_link, n_touched,
                                previous_input, active_input, connected_threshold)
     segs, cells, conn, pot = _collect(counts, touched, n, seg_i32, min_potential, min_connected)
     return n, segs, cells, conn, pot
@@ -182,19 +182,19 @@ def predict(b_cells, b_conn, a_cells, a_conn, activation_threshold, reduced_basa
 
 @kernel
 def _learn_segment(
-    seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link, free_segs,
+    seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at, chunk_link, free_segs,
     free_blocks, free_chunks, meta, scratch_mask, active_mask, candidate_mask, rand, rand_pos, seg, candidates, n_grow,
     fparams, iparams, iteration,
 ):
     """Reinforce ``seg`` on the active input, stamp it, then grow ``n_grow`` synapses; returns the new rand_pos."""
     alive = adapt_segment(
-        seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link,
+        seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at, chunk_link,
         free_segs, free_blocks, free_chunks, meta, seg, active_mask, fparams[P_INC], fparams[P_DEC])
     if alive:
         seg_used[seg] = iteration
         if n_grow > 0:
             _, rand_pos = grow_synapses(
-                seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link,
+                seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at, chunk_link,
                 free_segs, free_blocks, free_chunks, meta, scratch_mask, rand, rand_pos, seg, candidates,
                 candidate_mask, n_grow, fparams[P_INIT], iparams[I_MAX_SYN])
     return rand_pos
@@ -218,7 +218,7 @@ def count_in_columns(cells, cells_per_column, columns):
 
 @kernel
 def _punish(
-    seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link, free_segs,
+    seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at, chunk_link, free_segs,
     free_blocks, free_chunks, meta, active_mask, segs, cells, pot, active_columns, cells_per_column, min_threshold,
     decrement,
 ):
@@ -228,7 +228,7 @@ def _punish(
     for i in range(segs.shape[0]):
         if pot[i] >= min_threshold and not _in_sorted(active_columns, cells[i] // cells_per_column):
             adapt_segment(
-                seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link,
+                seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at, chunk_link,
                 free_segs, free_blocks, free_chunks, meta, segs[i], active_mask, -decrement, np.float32(0.0))
 
 
@@ -240,7 +240,7 @@ def _set_mask(mask, indices, value):
 
 @kernel
 def _new_segment(
-    seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link, free_segs,
+    seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at, chunk_link, free_segs,
     free_blocks, free_chunks, meta, scratch_mask, candidate_mask, rand, rand_pos, cell, candidates, fparams,
     iparams, iteration,
 ):
@@ -248,10 +248,10 @@ def _new_segment(
     n_grow = min(iparams[I_MAX_NEW], candidates.shape[0])
     if n_grow > 0:
         seg = create_segment(
-            seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link,
+            seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at, chunk_link,
             free_segs, free_blocks, free_chunks, meta, cell, iteration, iparams[I_MAX_SEG])
         _, rand_pos = grow_synapses(
-            seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link,
+            seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at, chunk_link,
             free_segs, free_blocks, free_chunks, meta, scratch_mask, rand, rand_pos, seg, candidates, candidate_mask,
             n_grow, fparams[P_INIT], iparams[I_MAX_SYN])
     return rand_pos
@@ -259,9 +259,9 @@ def _new_segment(
 
 @kernel
 def _activate_learn(  # the body of activate_learn / activate_learn_basal (see _ACTIVATE_DOC)
-    b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_chunk_perm,
+    b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_connected_at,
     b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask, b_cmask,
-    a_seg_i32, a_seg_used, a_syn_i32, a_syn_perm, a_syn_link, a_cell_i32, a_pre_i32, a_chunk_i32, a_chunk_perm,
+    a_seg_i32, a_seg_used, a_syn_i32, a_syn_perm, a_syn_link, a_cell_i32, a_pre_i32, a_chunk_i32, a_connected_at,
     a_chunk_link, a_free_segs, a_free_blocks, a_free_chunks, a_meta, a_scratch, a_mask, a_cmask,
     rand, active_columns, predicted_cells, b_segs, b_cells, b_pot, b_flag, basal_input, basal_candidates, a_segs,
     a_cells, a_pot, a_flag, apical_input, apical_candidates, rand_pos, iteration, learn, cells_per_column, b_fparams,
@@ -318,7 +318,7 @@ def _activate_learn(  # the body of activate_learn / activate_learn_basal (see _
                     if p < pred_stop and predicted_cells[p] == b_cells[s]:
                         rand_pos = _learn_segment(
                             b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32,
-                            b_chunk_i32, b_chunk_perm, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks,
+                            b_chunk_i32, b_connected_at, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks,
                             b_meta, b_scratch, b_mask, b_cmask, rand, rand_pos, b_segs[s], basal_candidates,
                             b_max_new - b_pot[s], b_fparams, b_iparams, iteration)
             continue
@@ -336,7 +336,7 @@ def _activate_learn(  # the body of activate_learn / activate_learn_basal (see _
             if learn:
                 rand_pos = _learn_segment(
                     b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32,
-                    b_chunk_perm, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask,
+                    b_connected_at, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask,
                     b_cmask, rand, rand_pos, b_segs[best], basal_candidates, b_max_new - b_pot[best], b_fparams,
                     b_iparams, iteration)
         else:
@@ -361,14 +361,14 @@ def _activate_learn(  # the body of activate_learn / activate_learn_basal (see _
             if learn:
                 rand_pos = _new_segment(
                     b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32,
-                    b_chunk_perm, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_cmask,
+                    b_connected_at, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_cmask,
                     rand, rand_pos, winner, basal_candidates, b_fparams, b_iparams, iteration)
         winners[n_win] = winner
         n_win += 1
     if learn:
         _punish(
             b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32,
-            b_chunk_perm, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_mask, b_segs, b_cells,
+            b_connected_at, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_mask, b_segs, b_cells,
             b_pot, active_columns, cells_per_column, b_min, b_fparams[P_PUNISH])
         _set_mask(b_mask, basal_input, 0)
         _set_mask(b_cmask, basal_candidates, 0)
@@ -377,12 +377,12 @@ def _activate_learn(  # the body of activate_learn / activate_learn_basal (see _
             _set_mask(a_cmask, apical_candidates, 1)
             rand_pos = _apical_learn(
                 a_seg_i32, a_seg_used, a_syn_i32, a_syn_perm, a_syn_link, a_cell_i32, a_pre_i32, a_chunk_i32,
-                a_chunk_perm, a_chunk_link, a_free_segs, a_free_blocks, a_free_chunks, a_meta, a_scratch, a_mask,
+                a_connected_at, a_chunk_link, a_free_segs, a_free_blocks, a_free_chunks, a_meta, a_scratch, a_mask,
                 a_cmask, rand, rand_pos, winners[:n_win], a_segs, a_cells, a_pot, a_flag, apical_candidates,
                 a_fparams, a_iparams, iteration)
             _punish(
                 a_seg_i32, a_seg_used, a_syn_i32, a_syn_perm, a_syn_link, a_cell_i32, a_pre_i32, a_chunk_i32,
-                a_chunk_perm, a_chunk_link, a_free_segs, a_free_blocks, a_free_chunks, a_meta, a_mask, a_segs,
+                a_connected_at, a_chunk_link, a_free_segs, a_free_blocks, a_free_chunks, a_meta, a_mask, a_segs,
                 a_cells, a_pot, active_columns, cells_per_column, a_iparams[I_MIN], a_fparams[P_PUNISH])
             _set_mask(a_mask, apical_input, 0)
             _set_mask(a_cmask, apical_candidates, 0)
@@ -392,12 +392,12 @@ def _activate_learn(  # the body of activate_learn / activate_learn_basal (see _
         if b_iparams[I_MAX_FAN] > 0:
             enforce_fan_out(
                 b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32,
-                b_chunk_perm, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, basal_candidates,
+                b_connected_at, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, basal_candidates,
                 b_iparams[I_MAX_FAN], -1)
         if use_apical and a_iparams[I_MAX_FAN] > 0:
             enforce_fan_out(
                 a_seg_i32, a_seg_used, a_syn_i32, a_syn_perm, a_syn_link, a_cell_i32, a_pre_i32, a_chunk_i32,
-                a_chunk_perm, a_chunk_link, a_free_segs, a_free_blocks, a_free_chunks, a_meta, apical_candidates,
+                a_connected_at, a_chunk_link, a_free_segs, a_free_blocks, a_free_chunks, a_meta, apical_candidates,
                 a_iparams[I_MAX_FAN], -1)
     return active[:n_act], winners[:n_win], predicted_active[:n_pa], bursting[:n_burst], rand_pos
 
@@ -422,18 +422,18 @@ _ACTIVATE_DOC = """Activate cells in the active minicolumns and learn on basal (
 
 @kernel
 def activate_learn(
-    b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_chunk_perm,
+    b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_connected_at,
     b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask, b_cmask,
-    a_seg_i32, a_seg_used, a_syn_i32, a_syn_perm, a_syn_link, a_cell_i32, a_pre_i32, a_chunk_i32, a_chunk_perm,
+    a_seg_i32, a_seg_used, a_syn_i32, a_syn_perm, a_syn_link, a_cell_i32, a_pre_i32, a_chunk_i32, a_connected_at,
     a_chunk_link, a_free_segs, a_free_blocks, a_free_chunks, a_meta, a_scratch, a_mask, a_cmask,
     rand, active_columns, predicted_cells, b_segs, b_cells, b_pot, b_flag, basal_input, basal_candidates, a_segs,
     a_cells, a_pot, a_flag, apical_input, apical_candidates, rand_pos, iteration, learn, cells_per_column, b_fparams,
     b_iparams, a_fparams, a_iparams,
 ):
     return _activate_learn(
-        b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_chunk_perm,
+        b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_connected_at,
         b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask, b_cmask, a_seg_i32,
-        a_seg_used, a_syn_i32, a_syn_perm, a_syn_link, a_cell_i32, a_pre_i32, a_chunk_i32, a_chunk_perm, a_chunk_link,
+        a_seg_used, a_syn_i32, a_syn_perm, a_syn_link, a_cell_i32, a_pre_i32, a_chunk_i32, a_connected_at, a_chunk_link,
         a_free_segs, a_free_blocks, a_free_chunks, a_meta, a_scratch, a_mask, a_cmask, rand, active_columns,
         predicted_cells, b_segs, b_cells, b_pot, b_flag, basal_input, basal_candidates, a_segs, a_cells, a_pot,
         a_flag, apical_input, apical_candidates, rand_pos, iteration, learn, cells_per_column, b_fparams, b_iparams,
@@ -442,7 +442,7 @@ def activate_learn(
 
 @kernel
 def activate_learn_basal(
-    b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_chunk_perm,
+    b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_connected_at,
     b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask, b_cmask,
     rand, active_columns, predicted_cells, b_segs, b_cells, b_pot, b_flag, basal_input, basal_candidates, rand_pos,
     iteration, learn, cells_per_column, b_fparams, b_iparams,
@@ -450,9 +450,9 @@ def activate_learn_basal(
     # The apical slots are filled with the basal arrays; use_apical=False means they are never touched. One kernel
     # with fewer arguments keeps numba's per-call dispatch cost down for the common case without apical dendrites.
     return _activate_learn(
-        b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_chunk_perm,
+        b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_connected_at,
         b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask, b_cmask, b_seg_i32,
-        b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_chunk_perm, b_chunk_link,
+        b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_connected_at, b_chunk_link,
         b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask, b_cmask, rand, active_columns,
         predicted_cells, b_segs, b_cells, b_pot, b_flag, basal_input, basal_candidates, b_segs, b_cells, b_pot,
         b_flag, basal_input, basal_candidates, rand_pos, iteration, learn, cells_per_column, b_fparams, b_iparams,
@@ -466,7 +466,7 @@ activate_learn_basal.__doc__ = "Same as :func:`activate_learn` for a memory with
 
 @kernel
 def activate_learn_depolarize_basal(
-    b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_chunk_perm,
+    b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_connected_at,
     b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask, b_cmask, counts, touched,
     rand, active_columns, predicted_cells, b_segs, b_cells, b_pot, b_flag, basal_input, basal_candidates, rand_pos,
     n_previously_touched, iteration, learn, cells_per_column, b_fparams, b_iparams, connected_threshold,
@@ -485,15 +485,15 @@ def activate_learn_depolarize_basal(
         counts, active flags, predicted cells).
     """
     active, winners, predicted_active, bursting, rand_pos = _activate_learn(
-        b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_chunk_perm,
+        b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_connected_at,
         b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask, b_cmask, b_seg_i32,
-        b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_chunk_perm, b_chunk_link,
+        b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32, b_chunk_i32, b_connected_at, b_chunk_link,
         b_free_segs, b_free_blocks, b_free_chunks, b_meta, b_scratch, b_mask, b_cmask, rand, active_columns,
         predicted_cells, b_segs, b_cells, b_pot, b_flag, basal_input, basal_candidates, b_segs, b_cells, b_pot,
         b_flag, basal_input, basal_candidates, rand_pos, iteration, learn, cells_per_column, b_fparams, b_iparams,
         b_fparams, b_iparams, False)
     n_touched, segs, cells, conn, pot = segment_activity(
-        counts, touched, b_seg_i32, b_pre_i32, b_chunk_i32, b_chunk_perm, b_chunk_link, n_previously_touched, active,
+        counts, touched, b_seg_i32, b_pre_i32, b_chunk_i32, b_connected_at, b_chunk_link, n_previously_touched, active,
         connected_threshold, b_iparams[I_MIN], min_connected)
     no_apical = np.empty(0, dtype=np.int32)
     flag, _, predictive = predict(cells, conn, no_apical, no_apical, activation_threshold, activation_threshold,
@@ -504,7 +504,7 @@ def activate_learn_depolarize_basal(
 
 @kernel
 def _apical_learn(
-    seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link, free_segs,
+    seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at, chunk_link, free_segs,
     free_blocks, free_chunks, meta, scratch_mask, active_mask, candidate_mask, rand, rand_pos, learning_cells, segs,
     cells, pot, flag, candidates, fparams, iparams, iteration,
 ):
@@ -524,7 +524,7 @@ def _apical_learn(
             if flag[s] == 1:
                 any_active = True
                 rand_pos = _learn_segment(
-                    seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+                    seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                     chunk_link, free_segs, free_blocks, free_chunks, meta, scratch_mask, active_mask, candidate_mask,
                     rand, rand_pos, segs[s], candidates, max_new - pot[s], fparams, iparams, iteration)
         if any_active:
@@ -535,12 +535,12 @@ def _apical_learn(
                 best = s
         if best != -1:
             rand_pos = _learn_segment(
-                seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link,
+                seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at, chunk_link,
                 free_segs, free_blocks, free_chunks, meta, scratch_mask, active_mask, candidate_mask, rand, rand_pos,
                 segs[best], candidates, max_new - pot[best], fparams, iparams, iteration)
         else:
             rand_pos = _new_segment(
-                seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm, chunk_link,
+                seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at, chunk_link,
                 free_segs, free_blocks, free_chunks, meta, scratch_mask, candidate_mask, rand, rand_pos, cell,
                 candidates, fparams, iparams, iteration)
     return rand_pos

@@ -155,7 +155,7 @@ def _chain(head: int, tail: int, length: int, links: np.ndarray, used: set) -> l
     return chunks
 
 
-def store_is_consistent(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, chunk_perm,
+def store_is_consistent(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32, pre_i32, chunk_i32, connected_at,
                         chunk_link, free_segs, free_blocks, free_chunks, meta, max_segments, max_synapses) -> bool:
     """NumPy/Python twin of ``kernels.connections.check_store``: True when every index and link of the store holds
     (the store's rules restated with sets and lists, not its kernel's loops)."""
@@ -186,8 +186,11 @@ def store_is_consistent(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32
         return False
     if len(live) != n_seg or seg_cap - m_seg != len(live):
         return False
+    threshold = float(connected_at[0])
+    if not -1.0 <= threshold <= 1.0:
+        return False
     used_chunks: set[int] = set()
-    entries: dict[int, tuple[int, int, int]] = {}  # index entry -> (presynaptic cell, segment, synapse)
+    entries: dict[int, tuple[int, int, bool]] = {}  # index entry -> (presynaptic cell, segment, connected bit)
     for p in range(n_pre):
         length = int(pre_i32[2, p])
         if not 0 <= length <= n_chunks * CHUNK:
@@ -198,10 +201,11 @@ def store_is_consistent(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32
         used_chunks.update(chunks)
         for k in range(length):
             e = chunks[k // CHUNK] * CHUNK + k % CHUNK
-            seg, syn = int(chunk_i32[0, e]), int(chunk_i32[1, e])
-            if not (0 <= seg < seg_cap and seg_i32[0, seg] >= 0 and 0 <= syn < n_blocks * CHUNK):
+            value = int(chunk_i32[0, e])
+            seg, connected = value % 2**31, value < 0  # the low 31 bits, and the sign bit
+            if not (0 <= seg < seg_cap and seg_i32[0, seg] >= 0):
                 return False
-            entries[e] = (p, seg, syn)
+            entries[e] = (p, seg, connected)
     used_blocks: set[int] = set()
     claimed: set[int] = set()
     for s in sorted(live):
@@ -217,12 +221,10 @@ def store_is_consistent(seg_i32, seg_used, syn_i32, syn_perm, syn_link, cell_i32
             pre, pos, perm = int(syn_i32[0, syn]), int(syn_i32[1, syn]), syn_perm[syn]
             if not (0 <= pre < n_pre and 0 <= pos < n_chunks * CHUNK and 0.0 <= perm <= 1.0):
                 return False
-            if pos not in entries or pos in claimed or entries[pos][1:] != (s, syn) or chunk_perm[pos] != perm:
+            if pos not in entries or pos in claimed or entries[pos] != (pre, s, bool(perm >= threshold)):
                 return False
             claimed.add(pos)
     if len(claimed) != n_syn or len(entries) != n_syn:
-        return False
-    if any(syn_i32[0, syn] != p for p, _, syn in entries.values()):
         return False
     free_b, free_c = [int(b) for b in free_blocks[:m_block]], [int(h) for h in free_chunks[:m_chunk]]
     for pool, n, used in ((free_b, n_blocks, used_blocks), (free_c, n_chunks, used_chunks)):
