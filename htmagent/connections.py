@@ -13,7 +13,10 @@ last learning is oldest), and a full segment drops its weakest synapses before g
 
 API (segment ids are ints, stable while the segment lives; a destroyed segment's id may be reused):
 
-- ``Connections(num_cells, num_presynaptic, max_segments_per_cell=255, max_synapses_per_segment=255, seed=None)``
+- ``Connections(num_cells, num_presynaptic, max_segments_per_cell=255, max_synapses_per_segment=255, seed=None,
+  memory_budget=None, max_synapses_per_presynaptic=None, connected_permanence=0.5)``; ``connected_permanence`` is
+  the value the store keeps a connected bit per synapse for (``set_connected_permanence`` changes it; counting at
+  another value re-flags the store once, automatically).
 - ``compute_activity(active_presynaptic, connected_permanence) -> SegmentActivity``: the segments reached by the
   active presynaptic cells, with their connected and potential synapse counts onto them.
 - ``create_segment(cell) -> int``: a new empty segment, stamped with ``iteration`` (at the cap, the cell's least
