@@ -574,9 +574,9 @@ def plot_curves(runs: list[dict], path: str, title: str) -> None:
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(curves, axis=0)
             low, high = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
-        ax.plot(grid, mean, label=f"{arm} (n={len(rows)})")
-        if len(rows) > 1:
-            ax.fill_between(grid, low, high, alpha=0.15)
+        (line,) = ax.plot(grid, mean, label=f"{arm} (n={len(rows)})")
+        if len(rows) > 1:  # the band in its line's colour (fill_between keeps a colour cycle of its own)
+            ax.fill_between(grid, low, high, alpha=0.15, color=line.get_color())
     ax.set_xlabel("environment steps")
     ax.set_ylabel("episode return (20-episode moving average)")
     ax.set_title(title)
