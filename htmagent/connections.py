@@ -154,16 +154,16 @@ class Connections:
         self.max_synapses_per_presynaptic = None if max_synapses_per_presynaptic is None else check_int(
             max_synapses_per_presynaptic, "max_synapses_per_presynaptic", 1, 2**31 - 1)
         self.segments_retired = 0
-        threshold = self._connected_threshold(connected_permanence)
-        self._allocate(segment_capacity=64, block_capacity=64, chunk_capacity=64)
-        self.connected_at[0] = threshold
+        self._allocate(segment_capacity=64, block_capacity=64, chunk_capacity=64,
+                       threshold=self._connected_threshold(connected_permanence))
 
     # ------------------------------------------------------------------ storage
     #: Names of the arrays that make up the store, in the order the kernels take them.
     STORE = ("seg_i32", "seg_used", "syn_i32", "syn_perm", "syn_link", "cell_i32", "pre_i32", "chunk_i32",
              "connected_at", "chunk_link", "free_segs", "free_blocks", "free_chunks", "meta")
 
-    def _allocate(self, segment_capacity: int, block_capacity: int, chunk_capacity: int) -> None:
+    def _allocate(self, segment_capacity: int, block_capacity: int, chunk_capacity: int,
+                  threshold: np.float32) -> None:
         self.seg_i32 = np.full((6, segment_capacity), -1, dtype=np.int32)
         self.seg_i32[K.S_NSYN] = 0
         self.seg_used = np.zeros(segment_capacity, dtype=np.int64)
@@ -175,7 +175,7 @@ class Connections:
         self.pre_i32 = np.full((3, self.num_presynaptic), -1, dtype=np.int32)
         self.pre_i32[K.P_LEN] = 0
         self.chunk_i32 = np.full((1, chunk_capacity * K.CHUNK), -1, dtype=np.int32)
-        self.connected_at = np.array([self._connected_threshold(0.5)], dtype=np.float32)
+        self.connected_at = np.array([threshold], dtype=np.float32)
         self.chunk_link = np.full((2, chunk_capacity), -1, dtype=np.int32)
         # Free stacks are popped from the end, so lower ids are handed out first.
         self.free_segs = np.arange(segment_capacity - 1, -1, -1, dtype=np.int32)

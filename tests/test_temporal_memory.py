@@ -176,6 +176,15 @@ def test_segment_activity_matches_twin(seed):
 
 
 @pytest.mark.parametrize("seed", range(6))
+def test_count_in_columns_matches_numpy(seed):
+    """The kernel that sizes a step's reserved room: segments whose cell lies in an active minicolumn."""
+    rng = np.random.default_rng(seed)
+    cells = np.sort(rng.integers(0, 64 * 4, int(rng.integers(0, 80)))).astype(np.int32)
+    columns = np.sort(rng.choice(64, int(rng.integers(0, 20)), replace=False)).astype(np.int32)
+    assert TK.count_in_columns(cells, 4, columns) == int(np.isin(cells // 4, columns).sum())
+
+
+@pytest.mark.parametrize("seed", range(6))
 def test_predict_matches_twin(seed):
     rng = np.random.default_rng(seed)
     cpc = 4
