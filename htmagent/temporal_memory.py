@@ -432,13 +432,16 @@ class TemporalMemory:
         a_new = (self._a_segs.shape[0] + n_learning) * self.apical.max_new_synapse_count if self.apical_input_size \
             else 0
         if learn:
-            # Room for this step's growth, bounded tightly (a loose bound holds several times the store): basal
-            # synapses grow only on the matching segments of the active minicolumns and on one new segment per
-            # column, and new synapses start only from the candidate cells (the previous winners), which bounds the
-            # presynaptic-index chunks they can open.
-            b_growing = TK.count_in_columns(self._b_cells, self.cells_per_column, cols) + n_cols
-            b.ensure_capacity(n_cols, b_growing * self.basal.max_new_synapse_count, b_growing,
-                              protected=self._b_segs, presynaptic_cells=self._b_cands.shape[0])
+            # Room for this step's growth, bounded tightly (a loose bound holds several times the store, and under a
+            # memory budget it would make the store grow past the budget when every segment is protected): the
+            # segments that will learn and what each can grow follow from the step's inputs, and new synapses start
+            # only from the candidate cells (the previous winners), which bounds the presynaptic-index chunks they
+            # can open.
+            b_new, b_growing, b_created = TK.basal_growth_bound(
+                cols, self._predictive, self._b_cells, self._b_pot, self._b_flag, self.cells_per_column,
+                self.basal.max_new_synapse_count, self.basal.min_threshold, self._b_cands.shape[0])
+            b.ensure_capacity(b_created, b_new, b_growing, protected=self._b_segs,
+                              presynaptic_cells=self._b_cands.shape[0])
             if a_new:
                 a.ensure_capacity(n_learning, a_new, self._a_segs.shape[0] + n_learning, protected=self._a_segs,
                                   presynaptic_cells=self._a_cands.shape[0])

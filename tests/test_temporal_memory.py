@@ -175,13 +175,58 @@ def test_segment_activity_matches_twin(seed):
             np.testing.assert_array_equal(g, e)
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_count_in_columns_matches_numpy(seed):
-    """The kernel that sizes a step's reserved room: segments whose cell lies in an active minicolumn."""
+def _growth_bound_twin(columns, predicted, cells, pot, flag, cpc, max_new, min_threshold, n_candidates):
+    """NumPy twin of TK.basal_growth_bound: the learning rule's choices per active minicolumn, without learning."""
+    synapses = growing = created = 0
+    for col in columns:
+        in_col = cells // cpc == col
+        predicted_here = predicted[predicted // cpc == col]
+        if predicted_here.size:
+            learners = in_col & (flag != 0) & np.isin(cells, predicted_here)
+            grow = np.minimum(max_new - pot[learners], n_candidates)
+        else:
+            matching = np.flatnonzero(in_col & (pot >= min_threshold))
+            if matching.size:
+                grow = np.array([min(max_new - pot[matching[np.argmax(pot[matching])]], n_candidates)])
+            else:
+                grow = np.array([min(max_new, n_candidates)])
+                created += int(grow[0] > 0)
+        synapses += int(grow[grow > 0].sum())
+        growing += int((grow > 0).sum())
+    return synapses, growing, created
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_basal_growth_bound_matches_twin(seed):
+    """The kernel that sizes a step's reserved room, against a plain reading of the rule."""
     rng = np.random.default_rng(seed)
-    cells = np.sort(rng.integers(0, 64 * 4, int(rng.integers(0, 80)))).astype(np.int32)
-    columns = np.sort(rng.choice(64, int(rng.integers(0, 20)), replace=False)).astype(np.int32)
-    assert TK.count_in_columns(cells, 4, columns) == int(np.isin(cells // 4, columns).sum())
+    cpc, n_cols = 4, 32
+    cells = np.sort(rng.integers(0, n_cols * cpc, int(rng.integers(0, 60)))).astype(np.int32)
+    pot = rng.integers(0, 20, cells.shape[0]).astype(np.int32)
+    flag = rng.integers(0, 2, cells.shape[0]).astype(np.int8)
+    predicted = np.sort(rng.choice(n_cols * cpc, int(rng.integers(0, 30)), replace=False)).astype(np.int32)
+    columns = np.sort(rng.choice(n_cols, int(rng.integers(0, 12)), replace=False)).astype(np.int32)
+    args = (columns, predicted, cells, pot, flag, cpc, 12, 5, int(rng.integers(0, 15)))
+    assert TK.basal_growth_bound(*args) == _growth_bound_twin(*args)
+
+
+def test_a_step_grows_no_more_than_its_reserved_room():
+    """What the memory reserves before learning bounds what it then grows, step after step (a budget relies on it)."""
+    tm = TemporalMemory(64, 4, seed=3, activation_threshold=4, min_threshold=2, max_new_synapse_count=6)
+    rng = np.random.default_rng(3)
+    symbols = [np.sort(rng.choice(64, 6, replace=False)) for _ in range(5)]
+    grew = False
+    for _ in range(400):
+        cols = symbols[int(rng.integers(5))].astype(np.int32)
+        bound = TK.basal_growth_bound(cols, tm._predictive, tm._b_cells, tm._b_pot, tm._b_flag, 4, 6, 2,
+                                      tm._b_cands.shape[0])
+        conn = tm.basal_connections
+        segments, synapses = conn.num_segments(), conn.num_synapses()
+        tm.compute(SDR(64, cols), learn=True)
+        assert conn.num_segments() - segments <= bound[2]
+        assert conn.num_synapses() - synapses <= bound[0]
+        grew = grew or conn.num_synapses() > synapses
+    assert grew
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -207,13 +207,67 @@ def _in_sorted(values, x):
 
 
 @kernel
-def count_in_columns(cells, cells_per_column, columns):
-    """How many of ``cells`` lie in the minicolumns ``columns`` (sorted): the matching segments that may learn."""
-    n = 0
-    for i in range(cells.shape[0]):
-        if _in_sorted(columns, cells[i] // cells_per_column):
-            n += 1
-    return n
+def basal_growth_bound(columns, predicted_cells, b_cells, b_pot, b_flag, cells_per_column, max_new, min_threshold,
+                       n_candidates):
+    """An upper bound on what :func:`activate_learn`'s basal learning can grow this step, from the same inputs.
+
+    It follows the kernel's choices without learning: in a predicted minicolumn the active segments of predicted
+    cells grow ``max_new - potential``, in a bursting one the best matching segment does, or else the winner grows a
+    new segment of ``max_new``; each growth is at most ``n_candidates`` (the previous winners). The real growth is
+    at most this (candidates already on a segment are skipped).
+
+    Returns:
+        (synapses, segments that grow (new ones included), new segments).
+    """
+    synapses = 0
+    growing = 0
+    created = 0
+    n_pred = predicted_cells.shape[0]
+    n_seg = b_cells.shape[0]
+    ip = 0
+    ib = 0
+    for i in range(columns.shape[0]):
+        first = columns[i] * cells_per_column
+        last = first + cells_per_column
+        while ip < n_pred and predicted_cells[ip] < first:
+            ip += 1
+        while ib < n_seg and b_cells[ib] < first:
+            ib += 1
+        seg_stop = ib
+        while seg_stop < n_seg and b_cells[seg_stop] < last:
+            seg_stop += 1
+        pred_stop = ip
+        while pred_stop < n_pred and predicted_cells[pred_stop] < last:
+            pred_stop += 1
+        if pred_stop > ip:
+            p = ip
+            for s in range(ib, seg_stop):
+                if b_flag[s] == 0:
+                    continue
+                while p < pred_stop and predicted_cells[p] < b_cells[s]:
+                    p += 1
+                if p < pred_stop and predicted_cells[p] == b_cells[s]:
+                    g = min(max_new - b_pot[s], n_candidates)
+                    if g > 0:
+                        synapses += g
+                        growing += 1
+            continue
+        best = -1
+        for s in range(ib, seg_stop):
+            if b_pot[s] >= min_threshold and (best == -1 or b_pot[s] > b_pot[best]):
+                best = s
+        if best != -1:
+            g = min(max_new - b_pot[best], n_candidates)
+            if g > 0:
+                synapses += g
+                growing += 1
+        else:
+            g = min(max_new, n_candidates)
+            if g > 0:
+                synapses += g
+                growing += 1
+                created += 1
+    return synapses, growing, created
 
 
 @kernel
