@@ -207,6 +207,23 @@ def _in_sorted(values, x):
 
 
 @kernel
+def _column_span(first, last, predicted_cells, b_cells, ip, ib):
+    """Move the cursors ``ip`` (into the sorted predicted cells) and ``ib`` (into the segments, sorted by cell) to
+    the minicolumn of cells [first, last); return (ip, end of its predicted cells, ib, end of its segments)."""
+    while ip < predicted_cells.shape[0] and predicted_cells[ip] < first:
+        ip += 1
+    while ib < b_cells.shape[0] and b_cells[ib] < first:
+        ib += 1
+    seg_stop = ib
+    while seg_stop < b_cells.shape[0] and b_cells[seg_stop] < last:
+        seg_stop += 1
+    pred_stop = ip
+    while pred_stop < predicted_cells.shape[0] and predicted_cells[pred_stop] < last:
+        pred_stop += 1
+    return ip, pred_stop, ib, seg_stop
+
+
+@kernel
 def basal_growth_bound(columns, predicted_cells, b_cells, b_pot, b_flag, cells_per_column, max_new, min_threshold,
                        n_candidates):
     """An upper bound on what :func:`activate_learn`'s basal learning can grow this step, from the same inputs.
@@ -222,23 +239,12 @@ def basal_growth_bound(columns, predicted_cells, b_cells, b_pot, b_flag, cells_p
     synapses = 0
     growing = 0
     created = 0
-    n_pred = predicted_cells.shape[0]
-    n_seg = b_cells.shape[0]
     ip = 0
     ib = 0
     for i in range(columns.shape[0]):
         first = columns[i] * cells_per_column
         last = first + cells_per_column
-        while ip < n_pred and predicted_cells[ip] < first:
-            ip += 1
-        while ib < n_seg and b_cells[ib] < first:
-            ib += 1
-        seg_stop = ib
-        while seg_stop < n_seg and b_cells[seg_stop] < last:
-            seg_stop += 1
-        pred_stop = ip
-        while pred_stop < n_pred and predicted_cells[pred_stop] < last:
-            pred_stop += 1
+        ip, pred_stop, ib, seg_stop = _column_span(first, last, predicted_cells, b_cells, ip, ib)
         if pred_stop > ip:
             p = ip
             for s in range(ib, seg_stop):
@@ -337,22 +343,11 @@ def _activate_learn(  # the body of activate_learn / activate_learn_basal (see _
     b_max_new = b_iparams[I_MAX_NEW]
     ip = 0
     ib = 0
-    n_pred = predicted_cells.shape[0]
-    n_bseg = b_segs.shape[0]
     for ci in range(n_cols):
         column = active_columns[ci]
         first = column * cells_per_column
         last = first + cells_per_column
-        while ip < n_pred and predicted_cells[ip] < first:
-            ip += 1
-        while ib < n_bseg and b_cells[ib] < first:
-            ib += 1
-        seg_stop = ib
-        while seg_stop < n_bseg and b_cells[seg_stop] < last:
-            seg_stop += 1
-        pred_stop = ip
-        while pred_stop < n_pred and predicted_cells[pred_stop] < last:
-            pred_stop += 1
+        ip, pred_stop, ib, seg_stop = _column_span(first, last, predicted_cells, b_cells, ip, ib)
         if pred_stop > ip:
             for k in range(ip, pred_stop):
                 cell = predicted_cells[k]
