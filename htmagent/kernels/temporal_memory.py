@@ -224,6 +224,34 @@ def _column_span(first, last, predicted_cells, b_cells, ip, ib):
 
 
 @kernel
+def _predicted_learners(predicted_cells, ip, pred_stop, b_cells, b_flag, ib, seg_stop, out):
+    """The segments that learn in a predicted minicolumn: the active ones (``b_flag``) of its predicted cells. Writes
+    their indices into ``b_cells`` to ``out`` and returns how many."""
+    n = 0
+    p = ip
+    for s in range(ib, seg_stop):
+        if b_flag[s] == 0:
+            continue
+        while p < pred_stop and predicted_cells[p] < b_cells[s]:
+            p += 1
+        if p < pred_stop and predicted_cells[p] == b_cells[s]:
+            out[n] = s
+            n += 1
+    return n
+
+
+@kernel
+def _best_matching(b_pot, ib, seg_stop, min_threshold):
+    """The segment that learns in a bursting minicolumn: the most potential synapses among those with at least
+    ``min_threshold`` (ties: the first in (cell, id) order); -1 if none."""
+    best = -1
+    for s in range(ib, seg_stop):
+        if b_pot[s] >= min_threshold and (best == -1 or b_pot[s] > b_pot[best]):
+            best = s
+    return best
+
+
+@kernel
 def basal_growth_bound(columns, predicted_cells, b_cells, b_pot, b_flag, cells_per_column, max_new, min_threshold,
                        n_candidates):
     """An upper bound on what :func:`activate_learn`'s basal learning can grow this step, from the same inputs.
@@ -239,6 +267,7 @@ def basal_growth_bound(columns, predicted_cells, b_cells, b_pot, b_flag, cells_p
     synapses = 0
     growing = 0
     created = 0
+    learners = np.empty(b_cells.shape[0], dtype=np.int64)
     ip = 0
     ib = 0
     for i in range(columns.shape[0]):
@@ -246,22 +275,14 @@ def basal_growth_bound(columns, predicted_cells, b_cells, b_pot, b_flag, cells_p
         last = first + cells_per_column
         ip, pred_stop, ib, seg_stop = _column_span(first, last, predicted_cells, b_cells, ip, ib)
         if pred_stop > ip:
-            p = ip
-            for s in range(ib, seg_stop):
-                if b_flag[s] == 0:
-                    continue
-                while p < pred_stop and predicted_cells[p] < b_cells[s]:
-                    p += 1
-                if p < pred_stop and predicted_cells[p] == b_cells[s]:
-                    g = min(max_new - b_pot[s], n_candidates)
-                    if g > 0:
-                        synapses += g
-                        growing += 1
+            for k in range(_predicted_learners(predicted_cells, ip, pred_stop, b_cells, b_flag, ib, seg_stop,
+                                               learners)):
+                g = min(max_new - b_pot[learners[k]], n_candidates)
+                if g > 0:
+                    synapses += g
+                    growing += 1
             continue
-        best = -1
-        for s in range(ib, seg_stop):
-            if b_pot[s] >= min_threshold and (best == -1 or b_pot[s] > b_pot[best]):
-                best = s
+        best = _best_matching(b_pot, ib, seg_stop, min_threshold)
         if best != -1:
             g = min(max_new - b_pot[best], n_candidates)
             if g > 0:
@@ -341,6 +362,7 @@ def _activate_learn(  # the body of activate_learn / activate_learn_basal (see _
         _set_mask(b_cmask, basal_candidates, 1)
     b_min = b_iparams[I_MIN]
     b_max_new = b_iparams[I_MAX_NEW]
+    learners = np.empty(b_cells.shape[0], dtype=np.int64)
     ip = 0
     ib = 0
     for ci in range(n_cols):
@@ -358,28 +380,21 @@ def _activate_learn(  # the body of activate_learn / activate_learn_basal (see _
                 predicted_active[n_pa] = cell
                 n_pa += 1
             if learn:
-                p = ip
-                for s in range(ib, seg_stop):
-                    if b_flag[s] == 0:
-                        continue
-                    while p < pred_stop and predicted_cells[p] < b_cells[s]:
-                        p += 1
-                    if p < pred_stop and predicted_cells[p] == b_cells[s]:
-                        rand_pos = _learn_segment(
-                            b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32,
-                            b_chunk_i32, b_connected_at, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks,
-                            b_meta, b_scratch, b_mask, b_cmask, rand, rand_pos, b_segs[s], basal_candidates,
-                            b_max_new - b_pot[s], b_fparams, b_iparams, iteration)
+                for k in range(_predicted_learners(predicted_cells, ip, pred_stop, b_cells, b_flag, ib, seg_stop,
+                                                   learners)):
+                    s = learners[k]
+                    rand_pos = _learn_segment(
+                        b_seg_i32, b_seg_used, b_syn_i32, b_syn_perm, b_syn_link, b_cell_i32, b_pre_i32,
+                        b_chunk_i32, b_connected_at, b_chunk_link, b_free_segs, b_free_blocks, b_free_chunks,
+                        b_meta, b_scratch, b_mask, b_cmask, rand, rand_pos, b_segs[s], basal_candidates,
+                        b_max_new - b_pot[s], b_fparams, b_iparams, iteration)
             continue
         for cell in range(first, last):
             active[n_act] = cell
             n_act += 1
         bursting[n_burst] = column
         n_burst += 1
-        best = -1
-        for s in range(ib, seg_stop):
-            if b_pot[s] >= b_min and (best == -1 or b_pot[s] > b_pot[best]):
-                best = s
+        best = _best_matching(b_pot, ib, seg_stop, b_min)
         if best != -1:
             winner = b_cells[best]
             if learn:
