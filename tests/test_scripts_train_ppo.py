@@ -86,6 +86,18 @@ def test_trace_arm_and_count_curiosity_with_options(tmp_path, capsys):
         assert f"| {arm} | 1 | 512 |" in printed
 
 
+def test_calibration_rule_takes_the_median_of_the_paying_steps():
+    # A bonus paid on every step: the plain median of the last fifth (the earlier steps do not count).
+    dense = [100.0] * 80 + [1.0, 2.0, 3.0, 4.0, 5.0] * 4
+    assert rl_module.calibrated_beta(dense, 0.5) == (1.0, 3.0, 0.5 / 3.0)
+    # A sparse bonus (an episodic gate pays on few steps): its plain median would be 0 and its beta unbounded;
+    # the rule reads the steps that pay.
+    sparse = [0.0] * 80 + [0.0, 0.0, 0.0, 0.0, 8.0] * 3 + [0.0, 0.0, 0.0, 0.0, 2.0]
+    fraction, median, beta = rl_module.calibrated_beta(sparse, 0.5)
+    assert fraction == pytest.approx(0.2) and median == 8.0 and beta == pytest.approx(0.0625)
+    assert rl_module.calibrated_beta([0.0] * 50, 0.5) == (0.0, 0.0, None)
+
+
 def test_curiosity_baselines_run_as_arms_with_a_calibrated_beta(tmp_path, capsys):
     pytest.importorskip("torch")
     script = load_script()
@@ -97,7 +109,7 @@ def test_curiosity_baselines_run_as_arms_with_a_calibrated_beta(tmp_path, capsys
         "--calibrate-steps", "200",
     ]) == 0
     printed = capsys.readouterr().out
-    assert "beta for a per-step bonus of 0.05" in printed
+    assert "beta for a per-step bonus of 0.05" in printed and "| paying steps |" in printed
     for arm in arms:
         run = json.loads((out / f"mountaincar__{arm}__seed0.json").read_text())
         assert run["normalize_bonus"] and run["beta"] == 2.0 and run["raw_buckets"] == 20

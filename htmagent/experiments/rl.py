@@ -59,7 +59,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -134,7 +134,7 @@ class RLArgs(FigureArgs):
     """only rebuild the table and figure from out_dir"""
     calibrate_steps: int = 0
     """if > 0, first print each bonus arm's typical normalised bonus under a random policy over this many steps
-    (median of the last fifth) and the beta that scales it to --calibrate-target"""
+    (median of the last fifth, over the steps that pay a bonus) and the beta that scales it to --calibrate-target"""
     calibrate_target: float = 0.05
     """the per-step bonus (beta x median normalised bonus) that --calibrate-steps aims each arm's beta at"""
     deep_columns: int = 64
@@ -625,12 +625,30 @@ def measure_overhead(steps: int, column_count: int, cells_per_column: int) -> st
     return "\n".join(lines)
 
 
+def calibrated_beta(values: Sequence[float], target: float) -> tuple[float, float, float | None]:
+    """The calibration rule on one arm's normalised bonuses, in step order: over their last fifth, the fraction of
+    steps that pay a bonus (> 0), the median over those steps, and ``beta = target / median`` (``None`` when no
+    step paid). For a bonus paid on every step this is the plain median of the last fifth."""
+    tail = np.asarray(values, dtype=np.float64)
+    tail = tail[-max(1, tail.size // 5):]
+    paying = tail[tail > 0]
+    if not paying.size:
+        return 0.0, 0.0, None
+    median = float(np.median(paying))
+    return paying.size / tail.size, median, target / median
+
+
 def calibrate(args: RLArgs) -> str:
-    """Per bonus arm: the median normalised bonus of a random policy (last fifth of ``calibrate_steps`` steps of one
-    env, seed ``args.seed``) and the beta that makes ``beta * median = calibrate_target``: one rule that sets every
-    method's beta from its own scale, without looking at the task's reward."""
-    lines = ["| arm | median normalised bonus (random policy) | beta for a per-step bonus of "
-             f"{args.calibrate_target:g} |", "|---|---|---|"]
+    """Per bonus arm: the median normalised bonus of a random policy over the steps that pay one (last fifth of
+    ``calibrate_steps`` steps of one env, seed ``args.seed``) and the beta that makes ``beta * median =
+    calibrate_target``: one rule that sets every method's beta from its own scale, without looking at the task's
+    reward.
+
+    A bonus that pays on every step (the counts, RND, ICM, E3B) gets the median of all its steps, as before. A
+    sparse one (the episodic anomaly pays only on surprising steps of new codes) would have a median of 0 and no
+    beta; the median of its paying steps gives it one by the same rule, and the table prints the paying fraction."""
+    lines = ["| arm | paying steps | median normalised bonus, paying steps (random policy) | beta for a per-step "
+             f"bonus of {args.calibrate_target:g} |", "|---|---|---|---|"]
     task = make_task(args.task)
     for arm in args.arms:
         if arm not in BONUS_ARMS:
@@ -652,8 +670,9 @@ def calibrate(args: RLArgs) -> str:
             values.append(info["intrinsic_reward_normalized"])
             if terminated or truncated:
                 env.reset()
-        median = float(np.median(values[-max(1, len(values) // 5):]))
-        lines.append(f"| {arm} | {median:.3g} | {args.calibrate_target / max(median, 1e-12):.3g} |")
+        paying, median, beta = calibrated_beta(values, args.calibrate_target)
+        shown = "none (no step paid a bonus)" if beta is None else f"{beta:.3g}"
+        lines.append(f"| {arm} | {paying:.1%} | {median:.3g} | {shown} |")
     return "\n".join(lines)
 
 
