@@ -2,8 +2,9 @@
 
 Both see the same stream and the same symbol SDRs as the temporal memory (as dense 0/1 vectors), predict the next
 element as 11 classes (the ten sequence symbols and "a noise symbol"), and take one Adam step per element on the
-squared error of that prediction, with truncated backpropagation through time over the last ``bptt`` elements. The
-prediction of a sequence's last element is the most likely of the ten sequence symbols. Sizes: DeepHTM with the
+squared error of that prediction, with truncated backpropagation through time over the last ``bptt`` elements
+(DeepHTM by backprop on its numba engine, ``engine="numba"``). The prediction of a sequence's last element is the
+most likely of the ten sequence symbols. Sizes: DeepHTM with the
 seed's structure (256-unit encoder, 256 columns with 5 winners, 5 cells each, 256-unit decoder), about 1.1M weights;
 an LSTM with 128 units and a linear read-out, about 1.1M weights.
 """
@@ -53,7 +54,11 @@ def run_seed_learned(seed: int, args: Any, kind: str) -> dict:
 
         pc = dict(trainer="pc", pc_iterations=args.deep_pc_iterations, pc_value_lr=args.deep_pc_value_lr) \
             if kind == "deephtm-pc" else {}
-        model = DeepHTM(args.column_count, output_size=_CLASSES, bptt=args.deep_bptt, seed=seed, device="cpu", **pc)
+        # Backprop runs on the numba engine (the torch engine's twin, several times faster per online step);
+        # predictive coding has only the torch one.
+        engine = {} if kind == "deephtm-pc" else {"engine": "numba"}
+        model = DeepHTM(args.column_count, output_size=_CLASSES, bptt=args.deep_bptt, seed=seed, device="cpu", **pc,
+                        **engine)
         for t in progress(range(args.num_elements - 1), desc=f"DeepHTM seed {seed}", enabled=args.progress):
             model.step(dense[symbols[t]], targets[t + 1])
             if before_end[t]:
