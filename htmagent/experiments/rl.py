@@ -648,7 +648,8 @@ def calibrate(args: RLArgs) -> str:
     sparse one (the episodic anomaly pays only on surprising steps of new codes) would have a median of 0 and no
     beta; the median of its paying steps gives it one by the same rule, and the table prints the paying fraction."""
     lines = ["| arm | paying steps | median normalised bonus, paying steps (random policy) | beta for a per-step "
-             f"bonus of {args.calibrate_target:g} |", "|---|---|---|---|"]
+             f"bonus of {args.calibrate_target:g} | mean normalised bonus, every step | beta by the mean |",
+             "|---|---|---|---|---|---|"]
     task = make_task(args.task)
     for arm in args.arms:
         if arm not in BONUS_ARMS:
@@ -672,7 +673,11 @@ def calibrate(args: RLArgs) -> str:
                 env.reset()
         paying, median, beta = calibrated_beta(values, args.calibrate_target)
         shown = "none (no step paid a bonus)" if beta is None else f"{beta:.3g}"
-        lines.append(f"| {arm} | {paying:.1%} | {median:.3g} | {shown} |")
+        # For comparison only: the scale an episode's summed bonus follows (mean x length), which the median rule
+        # does not use.
+        mean = float(np.mean(values[-max(1, len(values) // 5):]))
+        by_mean = f"{args.calibrate_target / mean:.3g}" if mean > 0 else "none"
+        lines.append(f"| {arm} | {paying:.1%} | {median:.3g} | {shown} | {mean:.3g} | {by_mean} |")
     return "\n".join(lines)
 
 
