@@ -4,9 +4,9 @@ Both see the same stream and the same symbol SDRs as the temporal memory (as den
 element as 11 classes (the ten sequence symbols and "a noise symbol"), and take one Adam step per element on the
 squared error of that prediction, with truncated backpropagation through time over the last ``bptt`` elements
 (DeepHTM by backprop on its numba engine, ``engine="numba"``). The prediction of a sequence's last element is the
-most likely of the ten sequence symbols. Sizes: DeepHTM with the
-seed's structure (256-unit encoder, 256 columns with 5 winners, 5 cells each, 256-unit decoder), about 1.1M weights;
-an LSTM with 128 units and a linear read-out, about 1.1M weights.
+most likely of the ten sequence symbols. Sizes: DeepHTM with the seed's structure (256-unit encoder, 256 columns
+with 5 winners, 5 cells each, 256-unit decoder), about 1.1M weights; an LSTM with 128 units and a linear read-out,
+about 1.1M weights.
 """
 
 from __future__ import annotations
