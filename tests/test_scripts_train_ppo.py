@@ -343,3 +343,22 @@ def test_overhead_table_times_raw_wrapped_and_solving_settings():
     rows = [line.split("|") for line in table.splitlines()[2:]]
     assert [r[1].strip() for r in rows][0] == "CartPole-v1" and "masked CartPole, 8 active bits" in rows[3][1]
     assert len(rows) == 4 and all(float(r[3].replace(",", "")) > 0 for r in rows)
+
+
+def test_learning_curves_keep_one_colour_per_label_beyond_ten(monkeypatch, tmp_path):
+    # A task's folder of runs can hold a dozen labels; matplotlib's cycle of 10 colours would give two curves one.
+    captured = []
+    monkeypatch.setattr(rl_module, "save_figure", lambda fig, path: captured.append(fig))
+    runs = [{"arm": "ppo", "label": f"variant {i:02d}", "seed": s, "total_timesteps": 1000,
+             "episodes": [[100 * k, float(i + k + s)] for k in range(1, 11)]} for i in range(12) for s in (0, 1)]
+    rl_module.plot_curves(runs, str(tmp_path / "curves.png"), "twelve labels")
+    lines = captured[0].axes[0].get_lines()
+    assert len(lines) == 12
+    assert len({(line.get_color(), line.get_linestyle()) for line in lines}) == 12
+    # Ten or fewer keep matplotlib's own cycle, so existing figures look as before.
+    captured.clear()
+    rl_module.plot_curves(runs[:20], str(tmp_path / "ten.png"), "ten labels")
+    import matplotlib.pyplot as plt
+
+    default = plt.rcParams["axes.prop_cycle"].by_key()["color"][:10]
+    assert [line.get_color() for line in captured[0].axes[0].get_lines()] == default

@@ -554,10 +554,13 @@ def plot_curves(runs: list[dict], path: str, title: str) -> None:
     plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for arm, rows in _groups(runs):
-        rows = [r for r in rows if r["episodes"]]
-        if not rows:
-            continue
+    groups = [(arm, [r for r in rows if r["episodes"]]) for arm, rows in _groups(runs)]
+    groups = [(arm, rows) for arm, rows in groups if rows]
+    # Matplotlib's default cycle has 10 colours: with more curves, two would share one (a task's folder of runs
+    # can hold a dozen labels), so take 20 distinct ones and then vary the dash.
+    many = len(groups) > 10
+    palette = plt.get_cmap("tab20").colors
+    for i, (arm, rows) in enumerate(groups):
         budget = max(r["total_timesteps"] for r in rows)
         grid = np.linspace(0, budget, 101)[1:]
         curves = []
@@ -574,7 +577,8 @@ def plot_curves(runs: list[dict], path: str, title: str) -> None:
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(curves, axis=0)
             low, high = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
-        (line,) = ax.plot(grid, mean, label=f"{arm} (n={len(rows)})")
+        style = dict(color=palette[i % 20], linestyle=("-", "--", ":")[i // 20 % 3]) if many else {}
+        (line,) = ax.plot(grid, mean, label=f"{arm} (n={len(rows)})", **style)
         if len(rows) > 1:  # the band in its line's colour (fill_between keeps a colour cycle of its own)
             ax.fill_between(grid, low, high, alpha=0.15, color=line.get_color())
     ax.set_xlabel("environment steps")
@@ -582,7 +586,7 @@ def plot_curves(runs: list[dict], path: str, title: str) -> None:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     if ax.lines:  # runs too short to finish an episode draw no curve
-        ax.legend()
+        ax.legend(fontsize="small" if many else None)
     save_figure(fig, path)
 
 
