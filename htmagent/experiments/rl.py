@@ -629,12 +629,17 @@ def measure_overhead(steps: int, column_count: int, cells_per_column: int) -> st
     return "\n".join(lines)
 
 
+def _last_fifth(values: Sequence[float]) -> np.ndarray:
+    """The steps the calibration reads: the last fifth of a random policy's normalised bonuses (at least one)."""
+    tail = np.asarray(values, dtype=np.float64)
+    return tail[-max(1, tail.size // 5):]
+
+
 def calibrated_beta(values: Sequence[float], target: float) -> tuple[float, float, float | None]:
     """The calibration rule on one arm's normalised bonuses, in step order: over their last fifth, the fraction of
     steps that pay a bonus (> 0), the median over those steps, and ``beta = target / median`` (``None`` when no
     step paid). For a bonus paid on every step this is the plain median of the last fifth."""
-    tail = np.asarray(values, dtype=np.float64)
-    tail = tail[-max(1, tail.size // 5):]
+    tail = _last_fifth(values)
     paying = tail[tail > 0]
     if not paying.size:
         return 0.0, 0.0, None
@@ -679,7 +684,7 @@ def calibrate(args: RLArgs) -> str:
         shown = "none (no step paid a bonus)" if beta is None else f"{beta:.3g}"
         # For comparison only: the scale an episode's summed bonus follows (mean x length), which the median rule
         # does not use.
-        mean = float(np.mean(values[-max(1, len(values) // 5):]))
+        mean = float(np.mean(_last_fifth(values)))
         by_mean = f"{args.calibrate_target / mean:.3g}" if mean > 0 else "none"
         lines.append(f"| {arm} | {paying:.1%} | {median:.3g} | {shown} | {mean:.3g} | {by_mean} |")
     return "\n".join(lines)
